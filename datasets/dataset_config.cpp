@@ -1,0 +1,182 @@
+#include "datasets/dataset_config.hpp"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "pipeline/errors.hpp"
+
+namespace sg {
+
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::TextFormat;
+
+class CollectFirstError : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
+    if (message_.empty()) {
+      line_ = line;
+      column_ = column;
+      message_ = message;
+    }
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+  bool has_error() const { return !message_.empty(); }
+  int line() const { return line_ + 1; }
+  int column() const { return column_ + 1; }
+  const std::string& message() const { return message_; }
+
+ private:
+  int line_ = 0, column_ = 0;
+  std::string message_;
+};
+
+// Reports a bad value at the line where its field was written.
+class Checker {
+ public:
+  Checker(const std::string& file, const TextFormat::ParseInfoTree& tree) : file_(file), tree_(tree) {}
+
+  // `path` names nested fields, e.g. {"crop", "margin"}; `index` selects an
+  // element of the last, repeated field.
+  [[noreturn]] void fail(std::initializer_list<const char*> path, const std::string& reason, int index = -1) const {
+    const Descriptor* descriptor = DatasetConfig::descriptor();
+    const TextFormat::ParseInfoTree* tree = &tree_;
+    std::string dotted;
+    int line = -1;
+    size_t depth = 0;
+    for (const char* name : path) {
+      const FieldDescriptor* field = descriptor ? descriptor->FindFieldByName(name) : nullptr;
+      dotted += (dotted.empty() ? "" : ".") + std::string(name);
+      ++depth;
+      if (!field || !tree) break;
+      bool last = depth == path.size();
+      int i = field->is_repeated() ? (last && index >= 0 ? index : 0) : -1;
+      auto location = tree->GetLocation(field, i);
+      if (location.line >= 0) line = location.line + 1;
+      if (!last && field->type() == FieldDescriptor::TYPE_MESSAGE) {
+        tree = tree->GetTreeForNested(field, i);
+        descriptor = field->message_type();
+      }
+    }
+    if (index >= 0) dotted += "[" + std::to_string(index) + "]";
+    std::string where = file_ + (line > 0 ? ":" + std::to_string(line) : "");
+    throw ConfigError(where, dotted + ": " + reason);
+  }
+
+ private:
+  std::string file_;
+  const TextFormat::ParseInfoTree& tree_;
+};
+
+void check_regex(const Checker& check, std::initializer_list<const char*> path, const PathPattern& pattern,
+                 int index = -1) {
+  if (pattern.regex().empty()) check.fail(path, "an empty regex matches everything; give one", index);
+  try {
+    std::regex re(pattern.regex(), std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    check.fail(path, "bad regex '" + pattern.regex() + "': " + e.what(), index);
+  }
+}
+
+void validate(const DatasetConfig& c, const Checker& check) {
+  for (int i = 0; i < c.include_size(); ++i)
+    if (c.include(i).empty()) check.fail({"include"}, "empty glob", i);
+  for (int i = 0; i < c.exclude_size(); ++i)
+    if (c.exclude(i).empty()) check.fail({"exclude"}, "empty glob", i);
+
+  if (c.has_subject()) check_regex(check, {"subject", "pattern"}, c.subject().pattern());
+
+  const SplitRule& split = c.split();
+  for (int i = 0; i < split.folders_size(); ++i) check_regex(check, {"split", "folders"}, split.folders(i).folder(), i);
+  if (split.mode() == SplitRule::FOLDERS && split.folders_size() == 0)
+    check.fail({"split", "mode"}, "FOLDERS needs at least one `folders` rule");
+  if (split.validate_fraction() < 0 || split.validate_fraction() >= 1)
+    check.fail({"split", "validate_fraction"}, "must be in [0, 1)");
+  if (split.test_fraction() < 0 || split.test_fraction() >= 1) check.fail({"split", "test_fraction"}, "must be in [0, 1)");
+  if (split.validate_fraction() + split.test_fraction() >= 1)
+    check.fail({"split", "test_fraction"}, "validate_fraction + test_fraction must stay below 1");
+
+  const Slicing& s = c.slicing();
+  if (s.axis() < 0 || s.axis() > 2) check.fail({"slicing", "axis"}, "must be 0, 1 or 2, not " + std::to_string(s.axis()));
+  if (s.first_fraction() < 0 || s.first_fraction() >= 1) check.fail({"slicing", "first_fraction"}, "must be in [0, 1)");
+  if (s.last_fraction() <= s.first_fraction() || s.last_fraction() > 1)
+    check.fail({"slicing", "last_fraction"}, "must be in (first_fraction, 1]");
+  if (s.stride() < 1) check.fail({"slicing", "stride"}, "must be at least 1");
+  if (s.foreground_threshold() < 0 || s.foreground_threshold() > 1)
+    check.fail({"slicing", "foreground_threshold"}, "must be in [0, 1]");
+  if (s.min_foreground_fraction() < 0 || s.min_foreground_fraction() > 1)
+    check.fail({"slicing", "min_foreground_fraction"}, "must be in [0, 1]");
+
+  const IntensityWindow& w = c.window();
+  if (w.low_percentile() < 0 || w.low_percentile() >= 100) check.fail({"window", "low_percentile"}, "must be in [0, 100)");
+  if (w.high_percentile() <= w.low_percentile() || w.high_percentile() > 100)
+    check.fail({"window", "high_percentile"}, "must be in (low_percentile, 100]");
+
+  const Crop& crop = c.crop();
+  if (crop.mode() == Crop::BOX && (crop.width() <= 0 || crop.height() <= 0))
+    check.fail({"crop", "mode"}, "BOX needs a positive width and height");
+  if (crop.width() < 0) check.fail({"crop", "width"}, "must not be negative");
+  if (crop.height() < 0) check.fail({"crop", "height"}, "must not be negative");
+  if (crop.threshold() < 0 || crop.threshold() > 255) check.fail({"crop", "threshold"}, "must be in [0, 255]");
+  if (crop.margin() < 0 || crop.margin() > 1) check.fail({"crop", "margin"}, "must be in [0, 1]");
+
+  for (int i = 0; i < c.flip().rules_size(); ++i) {
+    if (!c.flip().rules(i).has_mirror()) check.fail({"flip", "rules"}, "a rule needs `mirror`", i);
+    check_regex(check, {"flip", "rules"}, c.flip().rules(i).mirror(), i);
+  }
+
+  std::set<int> seen;
+  for (int i = 0; i < c.pyramid().resolutions_size(); ++i) {
+    int r = c.pyramid().resolutions(i);
+    if (r < 4 || r > 1024 || (r & (r - 1)) != 0)
+      check.fail({"pyramid", "resolutions"}, std::to_string(r) + " is not a power of two in [4, 1024]", i);
+    if (!seen.insert(r).second) check.fail({"pyramid", "resolutions"}, std::to_string(r) + " is listed twice", i);
+  }
+
+  if (c.channels() != 1 && c.channels() != 3)
+    check.fail({"channels"}, "must be 1 or 3, not " + std::to_string(c.channels()));
+  if (c.png_compression() < 0 || c.png_compression() > 9) check.fail({"png_compression"}, "must be in [0, 9]");
+
+  const Limits& l = c.limits();
+  if (l.max_input_bytes() == 0) check.fail({"limits", "max_input_bytes"}, "must be positive");
+  if (l.max_archive_bytes() == 0) check.fail({"limits", "max_archive_bytes"}, "must be positive");
+  if (l.max_pixels() == 0) check.fail({"limits", "max_pixels"}, "must be positive");
+  if (l.tokens() < 0) check.fail({"limits", "tokens"}, "must not be negative");
+}
+
+}  // namespace
+
+DatasetConfig parse_dataset_config(const std::string& text, const std::string& name) {
+  DatasetConfig config;
+  TextFormat::Parser parser;
+  CollectFirstError errors;
+  TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&errors);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &config)) {
+    if (errors.has_error())
+      throw ConfigError(name + ":" + std::to_string(errors.line()) + ":" + std::to_string(errors.column()),
+                        errors.message());
+    throw ConfigError(name, "cannot parse the config");
+  }
+  validate(config, Checker(name, tree));
+  return config;
+}
+
+DatasetConfig load_dataset_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path, "cannot open config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_dataset_config(text.str(), path);
+}
+
+}  // namespace sg

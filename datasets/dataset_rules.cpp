@@ -1,0 +1,85 @@
+#include "datasets/dataset_rules.hpp"
+
+#include "datasets/glob.hpp"
+
+namespace sg {
+
+uint64_t fnv1a64(const void* data, size_t size, uint64_t hash) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= p[i];
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+std::regex DatasetRules::compile(const PathPattern& pattern) {
+  auto flags = std::regex::ECMAScript;
+  if (pattern.ignore_case()) flags |= std::regex::icase;
+  return std::regex(pattern.regex(), flags);
+}
+
+DatasetRules::DatasetRules(const DatasetConfig& config) : config_(config) {
+  if (config.has_subject() && !config.subject().pattern().regex().empty())
+    subject_ = compile(config.subject().pattern());
+  for (const FolderSplit& f : config.split().folders()) folders_.emplace_back(compile(f.folder()), f.split());
+  for (const FlipRule& r : config.flip().rules()) mirror_.push_back(compile(r.mirror()));
+}
+
+bool DatasetRules::selects(const std::string& path, bool is_supported) const {
+  bool included = config_.include_size() == 0 ? is_supported : false;
+  for (const std::string& glob : config_.include())
+    if (glob_match(glob, path)) included = true;
+  if (!included) return false;
+  for (const std::string& glob : config_.exclude())
+    if (glob_match(glob, path)) return false;
+  return true;
+}
+
+std::string DatasetRules::subject_of(const std::string& path) const {
+  if (subject_) {
+    std::smatch m;
+    if (std::regex_search(path, m, *subject_)) return m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
+  }
+  size_t slash = path.rfind('/');
+  std::string file = slash == std::string::npos ? path : path.substr(slash + 1);
+  return file.substr(0, file.find('.'));
+}
+
+Split DatasetRules::hash_split(const std::string& subject, Split otherwise) const {
+  const SplitRule& rule = config_.split();
+  if (rule.validate_fraction() == 0 && rule.test_fraction() == 0) return otherwise;
+  uint64_t seed = rule.seed();
+  uint64_t h = fnv1a64(&seed, sizeof seed);
+  h = fnv1a64(subject.data(), subject.size(), h);
+  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
+  if (u < rule.test_fraction()) return TEST;
+  if (u < rule.test_fraction() + rule.validate_fraction()) return VALIDATE;
+  return otherwise;
+}
+
+std::optional<Split> DatasetRules::split_of(const std::string& path, const std::string& subject) const {
+  switch (config_.split().mode()) {
+    case SplitRule::SUBJECT_HASH:
+      return hash_split(subject, TRAIN);
+    case SplitRule::FOLDERS: {
+      size_t start = 0;
+      for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1) {
+        const std::string folder = path.substr(start, slash - start);
+        for (const auto& [regex, split] : folders_)
+          if (std::regex_search(folder, regex)) return split == TRAIN ? hash_split(subject, TRAIN) : split;
+      }
+      return std::nullopt;
+    }
+    default:
+      return TRAIN;
+  }
+}
+
+bool DatasetRules::mirrors(const std::string& path) const {
+  for (const std::regex& r : mirror_)
+    if (std::regex_search(path, r)) return true;
+  return false;
+}
+
+}  // namespace sg

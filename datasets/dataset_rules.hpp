@@ -1,0 +1,43 @@
+#pragma once
+// A dataset's naming rules: which files are taken, whose scan each is
+// (subject id), which split it belongs to, and whether it is mirrored.
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "dataset.pb.h"
+
+namespace sg {
+
+class DatasetRules {
+ public:
+  explicit DatasetRules(const DatasetConfig& config);
+
+  // Include/exclude globs over the relative path; without includes, every
+  // name `is_supported` accepts.
+  bool selects(const std::string& relative_path, bool is_supported) const;
+
+  // The subject id: the first capture group of the subject rule, else the
+  // file name without its extensions.
+  std::string subject_of(const std::string& relative_path) const;
+
+  // The split, or nullopt when FOLDERS mode finds no split folder in the path.
+  std::optional<Split> split_of(const std::string& relative_path, const std::string& subject) const;
+
+  bool mirrors(const std::string& relative_path) const;
+
+ private:
+  static std::regex compile(const PathPattern& pattern);
+  Split hash_split(const std::string& subject, Split otherwise) const;
+
+  DatasetConfig config_;
+  std::optional<std::regex> subject_;
+  std::vector<std::pair<std::regex, Split>> folders_;
+  std::vector<std::regex> mirror_;
+};
+
+// fnv1a 64-bit, for seeded splits and input digests.
+uint64_t fnv1a64(const void* data, size_t size, uint64_t hash = 1469598103934665603ull);
+
+}  // namespace sg

@@ -1,0 +1,36 @@
+#pragma once
+// The LMDB layout shared by writer, reader and the reference Python dataset.
+#include <cstdio>
+#include <string>
+
+#include "dataset.pb.h"
+
+namespace sg {
+
+constexpr unsigned kLmdbFormatVersion = 1;
+
+// "{size}-{index:05d}": zero-padded to 5 digits, wider past 99,999.
+inline std::string record_key(int size, uint64_t index) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%d-%05llu", size, static_cast<unsigned long long>(index));
+  return buffer;
+}
+
+// The main database (TRAIN) has no name; held-out splits are named.
+inline const char* split_database_name(Split split) {
+  switch (split) {
+    case VALIDATE: return "validate";
+    case TEST: return "test";
+    default: return nullptr;
+  }
+}
+
+inline const char* split_display_name(Split split) {
+  switch (split) {
+    case VALIDATE: return "validate";
+    case TEST: return "test";
+    default: return "train";
+  }
+}
+
+}  // namespace sg

@@ -1,0 +1,100 @@
+#include "datasets/lmdb_reader.hpp"
+
+#include <lmdb.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "datasets/lmdb_keys.hpp"
+#include "pipeline/errors.hpp"
+
+namespace sg {
+
+namespace {
+
+MDB_env* as_env(void* p) { return static_cast<MDB_env*>(p); }
+
+struct ReadTxn {
+  MDB_txn* txn = nullptr;
+  explicit ReadTxn(MDB_env* env, const std::string& path) {
+    int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot read the LMDB: ") + mdb_strerror(rc));
+  }
+  ~ReadTxn() { mdb_txn_abort(txn); }
+};
+
+}  // namespace
+
+LmdbReader::LmdbReader(const std::string& path) : path_(path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw InputError(path, "no such LMDB");
+  if (!std::filesystem::exists(std::filesystem::path(path) / "data.mdb", ec))
+    throw InputError(path, "not an LMDB directory (no data.mdb)");
+  auto open = [&](unsigned extra) {
+    MDB_env* env = nullptr;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_set_maxreaders(env, 1024);
+    int rc = mdb_env_open(env, path.c_str(), MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD | extra, 0644);
+    if (rc != MDB_SUCCESS) mdb_env_close(env);
+    else env_ = env;
+    return rc;
+  };
+  int rc = open(0);
+  // A read-only copy (no write access to lock.mdb): read without the lock
+  // file, as Caffe does under ALLOW_LMDB_NOLOCK.
+  if (rc == EACCES || rc == EROFS) rc = open(MDB_NOLOCK);
+  if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot open the LMDB: ") + mdb_strerror(rc));
+
+  ReadTxn txn(as_env(env_), path_);
+  for (Split split : {TRAIN, VALIDATE, TEST}) {
+    MDB_dbi dbi;
+    if (mdb_dbi_open(txn.txn, split_database_name(split), 0, &dbi) == MDB_SUCCESS) {
+      dbis_[split] = dbi;
+      has_dbi_[split] = true;
+    }
+  }
+  if (!has_dbi_[TRAIN]) throw InputError(path, "the LMDB has no main database");
+  if (auto bytes = get(TRAIN, "meta")) {
+    DatasetMeta meta;
+    if (!meta.ParseFromString(*bytes)) throw InputError(path, "corrupt meta record");
+    meta_ = std::move(meta);
+  }
+  if (!get(TRAIN, "length")) throw InputError(path, "no \"length\" record: not a dataset LMDB");
+}
+
+LmdbReader::~LmdbReader() {
+  if (env_) mdb_env_close(as_env(env_));
+}
+
+bool LmdbReader::has_split(Split split) const { return has_dbi_[split]; }
+
+std::optional<std::string> LmdbReader::get(Split split, const std::string& key) const {
+  if (!has_dbi_[split]) return std::nullopt;
+  ReadTxn txn(as_env(env_), path_);
+  MDB_val k{key.size(), const_cast<char*>(key.data())};
+  MDB_val v;
+  int rc = mdb_get(txn.txn, dbis_[split], &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  if (rc != MDB_SUCCESS) throw InputError(path_, "reading " + key + ": " + mdb_strerror(rc));
+  return std::string(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+uint64_t LmdbReader::length(Split split) const {
+  auto text = get(split, "length");
+  if (!text) return 0;
+  try {
+    return std::stoull(*text);
+  } catch (const std::exception&) {
+    throw InputError(path_, "corrupt \"length\" record: '" + *text + "'");
+  }
+}
+
+std::string LmdbReader::record(Split split, int size, uint64_t index) const {
+  std::string key = record_key(size, index);
+  auto value = get(split, key);
+  if (!value) throw InputError(path_, std::string("no record ") + key + " in the " + split_display_name(split) + " split");
+  return *value;
+}
+
+}  // namespace sg

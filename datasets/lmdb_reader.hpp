@@ -1,0 +1,40 @@
+#pragma once
+// Reads a dataset LMDB written by sg_prep (or the reference prepare_data.py).
+// Read-only with MDB_NOTLS, so transactions are not tied to OS threads and any
+// thread (oneTBB task) may read; one reader per process and dataset.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dataset.pb.h"
+
+namespace sg {
+
+class LmdbReader {
+ public:
+  // Throws InputError(path, reason) when it is missing or not an LMDB.
+  explicit LmdbReader(const std::string& path);
+  ~LmdbReader();
+  LmdbReader(const LmdbReader&) = delete;
+  LmdbReader& operator=(const LmdbReader&) = delete;
+
+  const std::string& path() const { return path_; }
+  // The "meta" record; nullopt for LMDBs made by the reference script.
+  const std::optional<DatasetMeta>& meta() const { return meta_; }
+  bool has_split(Split split) const;
+  uint64_t length(Split split) const;
+
+  // The value under `key` in the split's database, or nullopt.
+  std::optional<std::string> get(Split split, const std::string& key) const;
+  // The record of `size` at `index`; throws InputError when missing.
+  std::string record(Split split, int size, uint64_t index) const;
+
+ private:
+  std::string path_;
+  void* env_ = nullptr;  // MDB_env*
+  unsigned dbis_[3] = {0, 0, 0};
+  bool has_dbi_[3] = {false, false, false};
+  std::optional<DatasetMeta> meta_;
+};
+
+}  // namespace sg

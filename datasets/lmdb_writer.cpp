@@ -1,0 +1,148 @@
+#include "datasets/lmdb_writer.hpp"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "datasets/lmdb_keys.hpp"
+#include "pipeline/errors.hpp"
+
+namespace sg {
+namespace fs = std::filesystem;
+
+namespace {
+
+MDB_env* as_env(void* p) { return static_cast<MDB_env*>(p); }
+
+void check(int rc, const std::string& path, const char* what) {
+  if (rc != MDB_SUCCESS) throw OutputError(path, std::string(what) + ": " + mdb_strerror(rc));
+}
+
+void fsync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+LmdbWriter::LmdbWriter(std::string path, Options options) : path_(std::move(path)), options_(options) {
+  std::error_code ec;
+  if (fs::exists(path_, ec) && !options_.force)
+    throw OutputError(path_, "already exists; pass --force to replace it");
+  fs::path final_path = fs::absolute(path_);
+  if (final_path.filename().empty()) final_path = final_path.parent_path();
+  fs::create_directories(final_path.parent_path(), ec);
+  temp_path_ = (final_path.parent_path() / ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid())))
+                   .string();
+  fs::remove_all(temp_path_, ec);
+  if (!fs::create_directory(temp_path_, ec)) throw OutputError(temp_path_, "cannot create: " + ec.message());
+
+  MDB_env* env = nullptr;
+  check(mdb_env_create(&env), path_, "mdb_env_create");
+  env_ = env;
+  map_size_ = options_.initial_map_size;
+  check(mdb_env_set_mapsize(env, map_size_), path_, "mdb_env_set_mapsize");
+  check(mdb_env_set_maxdbs(env, 4), path_, "mdb_env_set_maxdbs");
+  // NOSYNC while writing, one mdb_env_sync at the end: the output only gets
+  // its final name after that sync, so a crash never leaves a torn dataset.
+  int rc = mdb_env_open(env, temp_path_.c_str(), MDB_NOSYNC, 0644);
+  if (rc != MDB_SUCCESS) {
+    abandon();
+    check(rc, path_, "cannot create the LMDB");
+  }
+}
+
+LmdbWriter::~LmdbWriter() {
+  if (!finished_) abandon();
+}
+
+void LmdbWriter::abandon() noexcept {
+  if (env_) {
+    mdb_env_close(as_env(env_));
+    env_ = nullptr;
+  }
+  std::error_code ec;
+  if (!temp_path_.empty()) fs::remove_all(temp_path_, ec);
+}
+
+void LmdbWriter::put_all(const std::vector<LmdbRecord>& batch) {
+  MDB_env* env = as_env(env_);
+  for (;;) {
+    MDB_txn* txn = nullptr;
+    check(mdb_txn_begin(env, nullptr, 0, &txn), path_, "mdb_txn_begin");
+    int rc = MDB_SUCCESS;
+    MDB_dbi dbis[3];
+    bool opened[3] = {false, false, false};
+    uint64_t bytes = 0;
+    for (const LmdbRecord& record : batch) {
+      int s = static_cast<int>(record.split);
+      if (!opened[s]) {
+        rc = mdb_dbi_open(txn, split_database_name(record.split), MDB_CREATE, &dbis[s]);
+        if (rc != MDB_SUCCESS) break;
+        opened[s] = true;
+      }
+      MDB_val key{record.key.size(), const_cast<char*>(record.key.data())};
+      MDB_val value{record.value.size(), const_cast<char*>(record.value.data())};
+      rc = mdb_put(txn, dbis[s], &key, &value, 0);
+      if (rc != MDB_SUCCESS) break;
+      bytes += record.key.size() + record.value.size();
+    }
+    if (rc == MDB_SUCCESS) rc = mdb_txn_commit(txn);
+    else mdb_txn_abort(txn);
+    if (rc == MDB_MAP_FULL) {
+      // No transaction is active now, so the map may grow; retry the batch.
+      map_size_ *= 2;
+      check(mdb_env_set_mapsize(env, map_size_), path_, "growing the map");
+      continue;
+    }
+    check(rc, path_, "writing records");
+    bytes_written_ += bytes;
+    return;
+  }
+}
+
+void LmdbWriter::write(const std::vector<LmdbRecord>& batch) {
+  if (batch.empty()) return;
+  put_all(batch);
+}
+
+void LmdbWriter::finish(const DatasetMeta& meta) {
+  std::vector<LmdbRecord> tail;
+  for (const SplitCount& count : meta.counts())
+    if (count.split() == TRAIN || count.records() > 0)
+      tail.push_back({count.split(), "length", std::to_string(count.records())});
+  std::string meta_bytes;
+  if (!meta.SerializeToString(&meta_bytes)) throw OutputError(path_, "cannot serialise the meta record");
+  tail.push_back({TRAIN, "meta", std::move(meta_bytes)});
+  put_all(tail);
+
+  check(mdb_env_sync(as_env(env_), 1), path_, "mdb_env_sync");
+  mdb_env_close(as_env(env_));
+  env_ = nullptr;
+
+  // Swap into place: the old output (with --force) is removed only after the
+  // new one has its name.
+  std::error_code ec;
+  fs::path final_path = fs::absolute(path_);
+  std::string old_path;
+  if (fs::exists(final_path, ec)) {
+    old_path = temp_path_ + ".old";
+    fs::rename(final_path, old_path, ec);
+    if (ec) throw OutputError(path_, "cannot move the existing output aside: " + ec.message());
+  }
+  fs::rename(temp_path_, final_path, ec);
+  if (ec) {
+    if (!old_path.empty()) fs::rename(old_path, final_path, ec);
+    throw OutputError(path_, "cannot rename the finished output into place: " + ec.message());
+  }
+  fsync_directory(final_path.parent_path());
+  finished_ = true;
+  if (!old_path.empty()) fs::remove_all(old_path, ec);
+}
+
+}  // namespace sg

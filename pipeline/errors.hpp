@@ -1,0 +1,40 @@
+#pragma once
+// Exceptions of the library: every one carries the file it concerns and the
+// reason, so that programs can print one clear line.
+#include <stdexcept>
+#include <string>
+
+namespace sg {
+
+class Error : public std::runtime_error {
+ public:
+  Error(std::string file, std::string reason)
+      : std::runtime_error(file.empty() ? reason : file + ": " + reason),
+        file_(std::move(file)),
+        reason_(std::move(reason)) {}
+  const std::string& file() const { return file_; }
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string file_, reason_;
+};
+
+// A problem with one input (a bad scan): skipped or fatal per --on-error.
+class InputError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A problem with the configuration file.
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A problem with the output or the environment: always fatal.
+class OutputError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace sg

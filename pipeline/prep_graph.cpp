@@ -1,0 +1,268 @@
+#include "pipeline/prep_graph.hpp"
+
+#include <tbb/flow_graph.h>
+#include <tbb/global_control.h>
+#include <tbb/info.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "datasets/dataset_rules.hpp"
+#include "datasets/lmdb_keys.hpp"
+#include "datasets/lmdb_writer.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/progress.hpp"
+#include "pipeline/stage_node.hpp"
+#include "stages/crop.hpp"
+#include "stages/decode.hpp"
+#include "stages/encode.hpp"
+#include "stages/flip.hpp"
+#include "stages/normalize.hpp"
+#include "stages/pyramid.hpp"
+#include "stages/slice.hpp"
+#include "stages/source.hpp"
+
+namespace sg {
+
+namespace {
+
+using namespace tbb::flow;
+
+// Batches records into LMDB write transactions, assigning each split's
+// indices in input order.
+class RecordSink {
+ public:
+  RecordSink(LmdbWriter& writer, std::vector<int> sizes, OnError on_error, PrepSummary& summary)
+      : writer_(writer), sizes_(std::move(sizes)), on_error_(on_error), summary_(summary) {}
+
+  void consume(PrepItem& item) {
+    digest_input(item);
+    for (const std::string& w : item.warnings) summary_.warnings.push_back(item.entry.name + ": " + w);
+    if (item.failed()) {
+      if (on_error_ == OnError::Fail) throw InputError(item.entry.name, item.error);
+      ++summary_.inputs_skipped;
+      summary_.skipped.push_back(item.entry.name + ": " + item.error);
+      return;
+    }
+    ++summary_.inputs_read;
+    summary_.empty_slices_dropped += static_cast<uint64_t>(item.empty_slices_dropped);
+    for (auto& levels : item.records) {
+      uint64_t& index = summary_.records[item.split];
+      for (size_t l = 0; l < levels.size(); ++l) {
+        pending_bytes_ += levels[l].size();
+        pending_.push_back({item.split, record_key(sizes_[l], index), std::move(levels[l])});
+      }
+      ++index;
+    }
+    item.records.clear();
+    // Caffe commits every 1,000 puts; by bytes too, so 256^2 slices do not
+    // pile up in memory.
+    if (pending_.size() >= 4096 || pending_bytes_ >= (64u << 20)) flush();
+  }
+
+  void flush() {
+    writer_.write(pending_);
+    pending_.clear();
+    pending_bytes_ = 0;
+  }
+
+  std::string digest() const {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "fnv1a64:%016llx", static_cast<unsigned long long>(digest_));
+    return buffer;
+  }
+
+ private:
+  void digest_input(const PrepItem& item) {
+    digest_ = fnv1a64(item.entry.name.data(), item.entry.name.size() + 1, digest_);
+    digest_ = fnv1a64(&item.content_size, sizeof item.content_size, digest_);
+    digest_ = fnv1a64(&item.content_crc, sizeof item.content_crc, digest_);
+  }
+
+  LmdbWriter& writer_;
+  std::vector<int> sizes_;
+  OnError on_error_;
+  PrepSummary& summary_;
+  std::vector<LmdbRecord> pending_;
+  uint64_t pending_bytes_ = 0;
+  uint64_t digest_ = 1469598103934665603ull;
+};
+
+// The source: the selected entries in name order, each labelled by the
+// dataset rules; archive members are read here, serially (a libzip handle
+// belongs to one thread at a time).
+class EntrySource {
+ public:
+  EntrySource(const InputListing& listing, std::vector<const InputEntry*> entries, const DatasetRules& rules,
+              const DatasetConfig& config)
+      : listing_(listing), entries_(std::move(entries)), rules_(rules), config_(config) {
+    if (listing_.is_archive) archive_ = std::make_unique<ArchiveReader>(listing_.root);
+  }
+
+  PrepItemPtr next(tbb::flow_control& control) {
+    if (position_ == entries_.size()) {
+      control.stop();
+      return nullptr;
+    }
+    auto item = std::make_shared<PrepItem>();
+    item->seq = position_;
+    item->entry = *entries_[position_++];
+    label(*item);
+    return item;
+  }
+
+ private:
+  void label(PrepItem& item) {
+    const std::string& name = item.entry.name;
+    if (!item.entry.refusal.empty()) {
+      item.error = item.entry.refusal;
+      return;
+    }
+    item.subject = rules_.subject_of(name);
+    auto split = rules_.split_of(name, item.subject);
+    if (!split) {
+      item.error = "no split folder in the path (the config's split rules name none of its folders)";
+      return;
+    }
+    item.split = *split;
+    item.mirror = rules_.mirrors(name);
+    if (archive_) {
+      try {
+        item.bytes = archive_->read_member(item.entry, config_.limits().max_input_bytes());
+      } catch (const InputError& e) {
+        item.error = e.reason();
+        return;
+      }
+      archive_bytes_ += item.bytes.size();
+      if (archive_bytes_ > config_.limits().max_archive_bytes())
+        throw InputError(listing_.root, "archive inflates past the limit of " +
+                                            std::to_string(config_.limits().max_archive_bytes()) + " bytes");
+    }
+  }
+
+  const InputListing& listing_;
+  std::vector<const InputEntry*> entries_;
+  const DatasetRules& rules_;
+  const DatasetConfig& config_;
+  std::unique_ptr<ArchiveReader> archive_;
+  size_t position_ = 0;
+  uint64_t archive_bytes_ = 0;
+};
+
+}  // namespace
+
+PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  PrepSummary summary;
+  summary.output = options.output;
+
+  const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+
+  const InputListing listing = list_inputs(options.input);
+  const DatasetRules rules(config);
+  std::vector<const InputEntry*> selected;
+  for (const InputEntry& entry : listing.entries)
+    if (rules.selects(entry.name, is_supported_input_name(entry.name))) selected.push_back(&entry);
+  summary.inputs_listed = listing.entries.size();
+  summary.inputs_selected = selected.size();
+  if (selected.empty())
+    throw InputError(options.input, "no images: none of its " + std::to_string(listing.entries.size()) +
+                                        " files is a supported image or volume taken by the config's rules");
+
+  LmdbWriter writer(options.output, {options.force, options.initial_map_size});
+  const std::vector<int> sizes = pyramid_sizes(config.pyramid());
+  RecordSink sink(writer, sizes, options.on_error, summary);
+  EntrySource entries(listing, selected, rules, config);
+  ProgressLine progress("sg_prep", selected.size(), "slices", options.show_progress);
+  const int tokens = config.limits().tokens() > 0 ? config.limits().tokens() : 4 * threads;
+
+  // The map of the program: one node per stage, edges in data-flow order.
+  graph g;
+  input_node<PrepItemPtr> source(g, [&](tbb::flow_control& fc) { return entries.next(fc); });
+  limiter_node<PrepItemPtr> in_flight(g, static_cast<size_t>(tokens));
+  auto decode = make_stage_node<PrepItem>(g, "decode", [&](PrepItem& i) { decode_stage(i, config); });
+  auto slice = make_stage_node<PrepItem>(g, "slice", [&](PrepItem& i) { slice_stage(i, config); });
+  auto normalize = make_stage_node<PrepItem>(g, "normalize", [&](PrepItem& i) { normalize_stage(i, config); });
+  auto crop = make_stage_node<PrepItem>(g, "crop", [&](PrepItem& i) { crop_stage(i, config); });
+  auto flip = make_stage_node<PrepItem>(g, "flip", [&](PrepItem& i) { flip_stage(i, config); });
+  auto pyramid = make_stage_node<PrepItem>(g, "pyramid", [&](PrepItem& i) { pyramid_stage(i, config); });
+  auto encode = make_stage_node<PrepItem>(g, "encode", [&](PrepItem& i) { encode_stage(i, config); });
+  sequencer_node<PrepItemPtr> in_order(g, [](const PrepItemPtr& item) { return item->seq; });
+  size_t done = 0;
+  function_node<PrepItemPtr, continue_msg> write(g, serial, [&](PrepItemPtr item) {
+    sink.consume(*item);
+    progress.update(++done, summary.total_slices());
+    return continue_msg();
+  });
+
+  make_edge(source, in_flight);
+  make_edge(in_flight, decode);
+  make_edge(decode, slice);
+  make_edge(slice, normalize);
+  make_edge(normalize, crop);
+  make_edge(crop, flip);
+  make_edge(flip, pyramid);
+  make_edge(pyramid, encode);
+  make_edge(encode, in_order);
+  make_edge(in_order, write);
+  make_edge(write, in_flight.decrementer());
+
+  source.activate();
+  g.wait_for_all();  // rethrows a fatal error; the writer then removes its output
+  progress.finish();
+
+  sink.flush();
+  if (summary.total_slices() == 0)
+    throw InputError(options.input, "no images: nothing was written (" + std::to_string(summary.inputs_skipped) +
+                                        " inputs skipped, " + std::to_string(summary.empty_slices_dropped) +
+                                        " empty slices dropped)");
+
+  summary.inputs_digest = sink.digest();
+  DatasetMeta meta;
+  meta.set_format_version(kLmdbFormatVersion);
+  for (int s : sizes) meta.add_resolutions(s);
+  meta.set_channels(config.channels());
+  meta.set_encoding(config.encoding());
+  for (Split split : {TRAIN, VALIDATE, TEST}) {
+    SplitCount* count = meta.add_counts();
+    count->set_split(split);
+    count->set_records(summary.records[split]);
+  }
+  *meta.mutable_config() = config;
+  meta.set_inputs_digest(summary.inputs_digest);
+  meta.set_input(options.input);
+  meta.set_created_by("sg_prep");
+  writer.finish(meta);
+
+  summary.bytes_written = writer.bytes_written();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+std::string format_summary(const PrepSummary& s, const DatasetConfig& config) {
+  std::ostringstream out;
+  out << "wrote " << s.output << " (" << Encoding_Name(config.encoding()) << ", sizes";
+  for (int size : pyramid_sizes(config.pyramid())) out << ' ' << size;
+  out << ", " << config.channels() << (config.channels() == 1 ? " channel)\n" : " channels)\n");
+  out << "  inputs:  " << s.inputs_read << " read, " << s.inputs_skipped << " skipped ("
+      << s.inputs_selected << " of " << s.inputs_listed << " files taken by the config)\n";
+  out << "  slices:  train " << s.records[TRAIN] << ", validate " << s.records[VALIDATE] << ", test "
+      << s.records[TEST] << " (" << s.total_slices() << " written";
+  if (s.empty_slices_dropped > 0) out << ", " << s.empty_slices_dropped << " empty slices dropped";
+  out << ")\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "  bytes:   %.1f MB in %.2f s (%.0f slices/s)\n",
+                static_cast<double>(s.bytes_written) / 1e6, s.seconds,
+                s.seconds > 0 ? static_cast<double>(s.total_slices()) / s.seconds : 0.0);
+  out << line;
+  for (const std::string& w : s.warnings) out << "  warning: " << w << '\n';
+  const size_t shown = std::min<size_t>(s.skipped.size(), 20);
+  for (size_t i = 0; i < shown; ++i) out << "  skipped: " << s.skipped[i] << '\n';
+  if (s.skipped.size() > shown) out << "  ... and " << s.skipped.size() - shown << " more skipped\n";
+  return out.str();
+}
+
+}  // namespace sg

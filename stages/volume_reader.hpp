@@ -1,0 +1,20 @@
+#pragma once
+// Reads volumes (NIfTI, Analyze, MetaImage, NRRD) through ITK's ImageIO.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "stages/image.hpp"
+
+namespace sg {
+
+// Reads the file at `path` as a grey volume. A 4-D file gives its first
+// volume and a warning; RGB voxels are converted by luminance. Throws
+// InputError(display_name, reason) on anything ITK refuses.
+Volume read_volume_with_itk(const std::string& path, const std::string& display_name, uint64_t max_bytes,
+                            std::vector<std::string>& warnings);
+
+// True for the file names this reader takes (lower-case name).
+bool is_volume_file_name(const std::string& lower_name);
+
+}  // namespace sg

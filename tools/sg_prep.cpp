@@ -1,0 +1,48 @@
+// sg_prep: raw scans (a .zip, a folder, or volume files) -> one LMDB with
+// every resolution. Thin: flags, config, then the library's run_prep.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <thread>
+
+#include "datasets/dataset_config.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/prep_graph.hpp"
+#include "pipeline/progress.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sg_prep: raw scans -> multi-resolution LMDB for sg_train"};
+  std::string config_path, input, output, encoding, on_error = "skip";
+  int threads = 0;
+  bool force = false, quiet = false;
+  app.add_option("--config", config_path, "dataset config (configs/*.textproto)")->required()->check(CLI::ExistingFile);
+  app.add_option("--input", input, "a .zip, a folder, or a volume file (default: the config's default_input)");
+  app.add_option("--out", output, "output LMDB directory")->required();
+  app.add_option("--encoding", encoding, "record encoding (overrides the config)")
+      ->check(CLI::IsMember({"raw", "png"}, CLI::ignore_case));
+  app.add_option("--threads", threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--on-error,--on_error", on_error, "bad inputs: skip them (with a summary) or fail the run")
+      ->check(CLI::IsMember({"skip", "fail"}));
+  app.add_flag("--force", force, "replace an existing output");
+  app.add_flag("--quiet", quiet, "no progress line");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    sg::DatasetConfig config = sg::load_dataset_config(config_path);
+    if (!encoding.empty()) config.set_encoding(encoding == "png" || encoding == "PNG" ? sg::PNG : sg::RAW);
+    sg::PrepOptions options;
+    options.input = input.empty() ? config.default_input() : input;
+    if (options.input.empty()) throw sg::ConfigError(config_path, "no --input given and the config has no default_input");
+    options.output = output;
+    options.threads = threads;
+    options.on_error = on_error == "fail" ? sg::OnError::Fail : sg::OnError::Skip;
+    options.force = force;
+    options.show_progress = !quiet && sg::stderr_is_terminal();
+    sg::PrepSummary summary = sg::run_prep(config, options);
+    std::fputs(sg::format_summary(summary, config).c_str(), stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sg_prep: error: %s\n", e.what());
+    return 1;
+  }
+}
