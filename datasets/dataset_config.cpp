@@ -60,6 +60,8 @@ class Checker {
       bool last = depth == path.size();
       int i = field->is_repeated() ? (last && index >= 0 ? index : 0) : -1;
       auto location = tree->GetLocation(field, i);
+      // List syntax ("[8, 12]") records the field's line once, at element 0.
+      if (location.line < 0 && i > 0) location = tree->GetLocation(field, 0);
       if (location.line >= 0) line = location.line + 1;
       if (!last && field->type() == FieldDescriptor::TYPE_MESSAGE) {
         tree = tree->GetTreeForNested(field, i);

@@ -20,7 +20,9 @@ struct ReadTxn {
     int rc = mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn);
     if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot read the LMDB: ") + mdb_strerror(rc));
   }
-  ~ReadTxn() { mdb_txn_abort(txn); }
+  ~ReadTxn() {
+    if (txn) mdb_txn_abort(txn);
+  }
 };
 
 }  // namespace
@@ -46,13 +48,20 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   if (rc == EACCES || rc == EROFS) rc = open(MDB_NOLOCK);
   if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot open the LMDB: ") + mdb_strerror(rc));
 
-  ReadTxn txn(as_env(env_), path_);
-  for (Split split : {TRAIN, VALIDATE, TEST}) {
-    MDB_dbi dbi;
-    if (mdb_dbi_open(txn.txn, split_database_name(split), 0, &dbi) == MDB_SUCCESS) {
-      dbis_[split] = dbi;
-      has_dbi_[split] = true;
+  {
+    // Handles opened in a transaction stay valid for the environment only
+    // once that transaction commits (an abort closes them).
+    ReadTxn txn(as_env(env_), path_);
+    for (Split split : {TRAIN, VALIDATE, TEST}) {
+      MDB_dbi dbi;
+      if (mdb_dbi_open(txn.txn, split_database_name(split), 0, &dbi) == MDB_SUCCESS) {
+        dbis_[split] = dbi;
+        has_dbi_[split] = true;
+      }
     }
+    int rc = mdb_txn_commit(txn.txn);
+    txn.txn = nullptr;
+    if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot open the LMDB's databases: ") + mdb_strerror(rc));
   }
   if (!has_dbi_[TRAIN]) throw InputError(path, "the LMDB has no main database");
   if (auto bytes = get(TRAIN, "meta")) {

@@ -1,5 +1,6 @@
 #pragma once
 // Pixel containers shared by the prep stages.
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 

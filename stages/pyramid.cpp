@@ -55,7 +55,8 @@ Taps compute_taps(int in_size, int out_size, Pyramid::Filter filter) {
   return taps;
 }
 
-uint8_t to_byte(double v) { return static_cast<uint8_t>(std::clamp(std::nearbyint(v), 0.0, 255.0)); }
+// Half rounds up, as PIL does.
+uint8_t to_byte(double v) { return static_cast<uint8_t>(std::clamp(std::floor(v + 0.5), 0.0, 255.0)); }
 
 }  // namespace
 

@@ -1,0 +1,28 @@
+#include "stages/image_grid.hpp"
+
+#include <algorithm>
+
+#include "pipeline/errors.hpp"
+
+namespace sg {
+
+Image8 make_grid(const std::vector<Image8>& images, int columns, int padding) {
+  if (images.empty()) throw Error("", "make_grid: no images");
+  const int w = images[0].width, h = images[0].height, c = images[0].channels;
+  columns = std::max(1, std::min<int>(columns, static_cast<int>(images.size())));
+  const int rows = (static_cast<int>(images.size()) + columns - 1) / columns;
+  Image8 grid(columns * (w + padding) + padding, rows * (h + padding) + padding, c);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Image8& image = images[i];
+    if (image.width != w || image.height != h || image.channels != c)
+      throw Error("", "make_grid: images differ in size or channels");
+    const int x0 = padding + static_cast<int>(i % columns) * (w + padding);
+    const int y0 = padding + static_cast<int>(i / columns) * (h + padding);
+    for (int y = 0; y < h; ++y)
+      std::copy_n(&image.pixels[static_cast<size_t>(y) * w * c], static_cast<size_t>(w) * c,
+                  &grid.pixels[(static_cast<size_t>(y0 + y) * grid.width + x0) * c]);
+  }
+  return grid;
+}
+
+}  // namespace sg

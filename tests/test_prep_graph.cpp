@@ -1,0 +1,230 @@
+// The sg_prep graph end to end: synthetic archives, the Colin27 brain, bad
+// inputs under both error policies, determinism across thread counts, and
+// reading the LMDB back.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "datasets/dataset_config.hpp"
+#include "datasets/lmdb_keys.hpp"
+#include "datasets/lmdb_reader.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/prep_graph.hpp"
+#include "stages/encode.hpp"
+#include "stages/image_codec.hpp"
+#include "stages/pyramid.hpp"
+#include "test_util.hpp"
+
+namespace sg {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+DatasetConfig oasis_like_config() {
+  DatasetConfig c = load_dataset_config(test::source_path("configs/oasis.textproto"));
+  c.mutable_pyramid()->clear_resolutions();
+  for (int s : {8, 16, 32, 64}) c.mutable_pyramid()->add_resolutions(s);
+  return c;
+}
+
+// An OASIS-shaped archive of 64x64 slices with masks and a few bad members.
+std::vector<std::pair<std::string, std::string>> oasis_members(bool with_bad) {
+  std::vector<std::pair<std::string, std::string>> m;
+  const std::string root = "keras_png_slices_data/";
+  int seed = 0;
+  for (const char* split : {"train", "validate", "test"})
+    for (int i = 0; i < (std::string(split) == "train" ? 6 : 2); ++i) {
+      std::string file = "case_" + std::to_string(100 + seed) + "_slice_" + std::to_string(i) + ".nii.png";
+      m.push_back({root + "keras_png_slices_" + split + "/" + file, test::png_bytes(test::synthetic_slice(64, 64, seed++))});
+      m.push_back({root + "keras_png_slices_seg_" + split + "/seg" + file.substr(4), test::png_bytes(Image8(64, 64))});
+    }
+  if (with_bad) {
+    std::string good = test::png_bytes(test::synthetic_slice(64, 64, 99));
+    m.push_back({root + "keras_png_slices_train/case_900_slice_0.nii.png", "this is text, not a PNG"});
+    m.push_back({root + "keras_png_slices_train/case_901_slice_0.nii.png", good.substr(0, good.size() / 3)});
+    m.push_back({"../keras_png_slices_train/case_902_slice_0.nii.png", good});
+    m.push_back({root + "README.txt", "not an image, not taken"});
+  }
+  return m;
+}
+
+PrepOptions options_for(const std::string& input, const std::string& output, int threads = 2) {
+  PrepOptions o;
+  o.input = input;
+  o.output = output;
+  o.threads = threads;
+  return o;
+}
+
+// Every record of every split and size, in key order.
+std::vector<std::string> all_records(const std::string& path) {
+  LmdbReader reader(path);
+  std::vector<std::string> out;
+  for (Split split : {TRAIN, VALIDATE, TEST})
+    for (int size : reader.meta()->resolutions())
+      for (uint64_t i = 0; i < reader.length(split); ++i) out.push_back(reader.record(split, size, i));
+  return out;
+}
+
+TEST(PrepGraph, SyntheticZipEndToEndSkippingBadMembers) {
+  TempDir dir;
+  test::write_zip(dir / "oasis.zip", oasis_members(true));
+  PrepSummary s = run_prep(oasis_like_config(), options_for(dir / "oasis.zip", dir / "out.lmdb"));
+  EXPECT_EQ(s.records[TRAIN], 6u);
+  EXPECT_EQ(s.records[VALIDATE], 2u);
+  EXPECT_EQ(s.records[TEST], 2u);
+  EXPECT_EQ(s.inputs_skipped, 3u);
+  ASSERT_EQ(s.skipped.size(), 3u);
+  std::string all;
+  for (const auto& line : s.skipped) all += line + "\n";
+  EXPECT_NE(all.find("case_900_slice_0.nii.png: not a PNG or JPEG"), std::string::npos) << all;
+  EXPECT_NE(all.find("case_901_slice_0.nii.png: corrupt PNG"), std::string::npos) << all;
+  EXPECT_NE(all.find("escapes the archive"), std::string::npos) << all;
+
+  LmdbReader reader(dir / "out.lmdb");
+  ASSERT_TRUE(reader.meta().has_value());
+  EXPECT_EQ(reader.length(TRAIN), 6u);
+  EXPECT_EQ(reader.length(VALIDATE), 2u);
+  EXPECT_EQ(reader.length(TEST), 2u);
+  EXPECT_EQ(reader.meta()->channels(), 1);
+  // The first train record is case_100 (name order), kept exactly at 64x64
+  // and box-halved below.
+  Image8 original = test::synthetic_slice(64, 64, 0);
+  Image8 r64 = decode_record(reader.record(TRAIN, 64, 0), RAW, 64, 1, "64-00000");
+  EXPECT_EQ(r64, original);
+  Image8 r32 = decode_record(reader.record(TRAIN, 32, 0), RAW, 32, 1, "32-00000");
+  EXPECT_EQ(r32, half_box(original));
+  EXPECT_FALSE(reader.get(TRAIN, "64-00006").has_value());
+  EXPECT_EQ(*reader.get(TRAIN, "length"), "6");  // decimal text, as the reference reads it
+}
+
+TEST(PrepGraph, FailPolicyStopsAndLeavesNoOutput) {
+  TempDir dir;
+  test::write_zip(dir / "oasis.zip", oasis_members(true));
+  PrepOptions o = options_for(dir / "oasis.zip", dir / "out.lmdb");
+  o.on_error = OnError::Fail;
+  try {
+    run_prep(oasis_like_config(), o);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(".png"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "out.lmdb"));
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().filename(), "oasis.zip") << "left behind: " << entry.path();
+}
+
+TEST(PrepGraph, SameRecordsForAnyThreadCount) {
+  TempDir dir;
+  test::write_zip(dir / "oasis.zip", oasis_members(true));
+  DatasetConfig c = oasis_like_config();
+  c.mutable_limits()->set_tokens(3);
+  std::vector<std::string> reference;
+  std::string digest;
+  for (int threads : {1, 2, 4}) {
+    std::string out = dir / ("t" + std::to_string(threads) + ".lmdb");
+    PrepSummary s = run_prep(c, options_for(dir / "oasis.zip", out, threads));
+    auto records = all_records(out);
+    if (reference.empty()) {
+      reference = records;
+      digest = s.inputs_digest;
+    } else {
+      EXPECT_EQ(records, reference) << threads << " threads";
+      EXPECT_EQ(s.inputs_digest, digest);
+    }
+  }
+  EXPECT_EQ(reference.size(), 10u * 4u);
+}
+
+TEST(PrepGraph, ExistingOutputIsKeptUnlessForced) {
+  TempDir dir;
+  test::write_zip(dir / "a.zip", oasis_members(false));
+  run_prep(oasis_like_config(), options_for(dir / "a.zip", dir / "out.lmdb"));
+  auto before = all_records(dir / "out.lmdb");
+  EXPECT_THROW(run_prep(oasis_like_config(), options_for(dir / "a.zip", dir / "out.lmdb")), OutputError);
+  EXPECT_EQ(all_records(dir / "out.lmdb"), before);
+  DatasetConfig png = oasis_like_config();
+  png.set_encoding(PNG);
+  PrepOptions forced = options_for(dir / "a.zip", dir / "out.lmdb");
+  forced.force = true;
+  run_prep(png, forced);
+  LmdbReader reader(dir / "out.lmdb");
+  EXPECT_EQ(reader.meta()->encoding(), PNG);
+  // PNG records decode (as PIL would) to the same pixels as the RAW ones.
+  std::string value = reader.record(TRAIN, 64, 0);
+  EXPECT_EQ(sniff_image_format(value), ImageFormat::Png);
+  EXPECT_EQ(decode_png8(value, "64-00000"), decode_record(before[0 + 3 * 6], RAW, 64, 1, "raw"));
+}
+
+TEST(PrepGraph, MapGrowsWhenFull) {
+  TempDir dir;
+  test::write_zip(dir / "a.zip", oasis_members(false));
+  PrepOptions o = options_for(dir / "a.zip", dir / "out.lmdb");
+  o.initial_map_size = 64 << 10;  // far too small for 40 records plus pages
+  PrepSummary s = run_prep(oasis_like_config(), o);
+  EXPECT_EQ(s.total_slices(), 10u);
+  EXPECT_EQ(all_records(dir / "out.lmdb").size(), 40u);
+}
+
+TEST(PrepGraph, NoImagesIsAnErrorWithoutOutput) {
+  TempDir dir;
+  test::write_file(dir / "in/notes.txt", "nothing to see");
+  test::write_file(dir / "in/fake.png", "text named .png");
+  DatasetConfig c;
+  EXPECT_THROW(run_prep(c, options_for(dir / "in/notes.txt", dir / "out.lmdb")), InputError);
+  try {
+    run_prep(c, options_for(dir / "in", dir / "out.lmdb"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no images"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "out.lmdb"));
+}
+
+TEST(PrepGraph, VolumeFolderWithBadAndFourDimensionalFiles) {
+  TempDir dir;
+  std::vector<int16_t> voxels(16 * 16 * 8), voxels4d(16 * 16 * 8 * 2);
+  for (size_t i = 0; i < voxels.size(); ++i) voxels[i] = static_cast<int16_t>(500 + (i * 37) % 1000);
+  for (size_t i = 0; i < voxels4d.size(); ++i) voxels4d[i] = static_cast<int16_t>(500 + (i * 13) % 1000);
+  test::write_file(dir / "in/a.nii", test::nifti1_bytes({16, 16, 8}, voxels));
+  test::write_file(dir / "in/b4d.nii", test::nifti1_bytes({16, 16, 8, 2}, voxels4d));
+  test::write_file(dir / "in/huge.nii", test::nifti1_bytes({30000, 30000, 30000}, {}));
+  std::string truncated = test::nifti1_bytes({16, 16, 8}, voxels);
+  test::write_file(dir / "in/cut.nii", truncated.substr(0, truncated.size() / 2));
+  DatasetConfig c;
+  c.mutable_window()->set_mode(IntensityWindow::PERCENTILE);
+  c.mutable_pyramid()->add_resolutions(8);
+  c.mutable_pyramid()->add_resolutions(16);
+  PrepSummary s = run_prep(c, options_for(dir / "in", dir / "out.lmdb"));
+  EXPECT_EQ(s.inputs_read, 2u);
+  EXPECT_EQ(s.records[TRAIN], 16u);
+  ASSERT_EQ(s.skipped.size(), 2u);
+  EXPECT_NE(s.skipped[0].find("cut.nii"), std::string::npos);
+  EXPECT_NE(s.skipped[1].find("huge.nii: absurd header"), std::string::npos) << s.skipped[1];
+  ASSERT_EQ(s.warnings.size(), 1u);
+  EXPECT_NE(s.warnings[0].find("b4d.nii: 4-D volume"), std::string::npos) << s.warnings[0];
+}
+
+TEST(PrepGraph, ColinBrainDemo) {
+  const std::string colin = "/usr/share/mricron/templates/ch2bet.nii.gz";
+  if (!fs::exists(colin)) GTEST_SKIP() << "mricron-data not installed";
+  TempDir dir;
+  DatasetConfig c = load_dataset_config(test::source_path("configs/demo.textproto"));
+  PrepSummary s = run_prep(c, options_for(colin, dir / "demo.lmdb"));
+  EXPECT_GT(s.records[TRAIN], 100u);
+  EXPECT_EQ(s.records[TRAIN] % 2, 0u);  // each slice and its mirrored copy
+  LmdbReader reader(dir / "demo.lmdb");
+  EXPECT_EQ(reader.length(TRAIN), s.records[TRAIN]);
+  Image8 slice = decode_record(reader.record(TRAIN, 256, 0), RAW, 256, 1, "256-00000");
+  // A brain, not a blank: a real spread of grey levels, dark background.
+  int bright = 0;
+  for (uint8_t p : slice.pixels) bright += p > 60;
+  EXPECT_GT(bright, 256 * 256 / 5);
+  EXPECT_EQ(slice.at(0, 0), 0);
+  EXPECT_EQ(reader.meta()->input(), colin);
+  EXPECT_EQ(reader.meta()->config().name(), "demo");
+}
+
+}  // namespace
+}  // namespace sg

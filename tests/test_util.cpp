@@ -1,0 +1,130 @@
+#include "test_util.hpp"
+
+#include <png.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "stages/image_codec.hpp"
+
+namespace sg::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = fs::temp_directory_path() /
+          ("sg_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+Image8 synthetic_slice(int width, int height, int seed) {
+  Image8 image(width, height);
+  const double cx = width * (0.45 + 0.01 * (seed % 7)), cy = height * 0.5;
+  const double r = std::min(width, height) * (0.3 + 0.01 * (seed % 5));
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      double d = std::hypot(x - cx, y - cy);
+      double v = d < r ? 120 + 100 * std::sin(0.05 * (x + 3 * seed)) * std::cos(0.07 * y) : 0;
+      image.at(x, y) = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+    }
+  return image;
+}
+
+std::string png_bytes(const Image8& image) { return encode_png(image, 6); }
+
+namespace {
+void append(png_structp png, png_bytep data, png_size_t n) {
+  static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<char*>(data), n);
+}
+void no_flush(png_structp) {}
+}  // namespace
+
+std::string png16_bytes(int width, int height, const std::vector<uint16_t>& pixels) {
+  std::string out;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  png_set_write_fn(png, &out, append, no_flush);
+  png_set_IHDR(png, info, width, height, 16, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  std::vector<unsigned char> row(static_cast<size_t>(width) * 2);
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      uint16_t v = pixels[static_cast<size_t>(y) * width + x];
+      row[2 * x] = static_cast<unsigned char>(v >> 8);  // PNG is big-endian
+      row[2 * x + 1] = static_cast<unsigned char>(v & 0xFF);
+    }
+    png_write_row(png, row.data());
+  }
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& members) {
+  int error = 0;
+  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  if (!archive) throw std::runtime_error("cannot create zip " + path);
+  for (const auto& [name, bytes] : members) {
+    // libzip keeps the buffer until zip_close: give it its own copy.
+    void* copy = std::malloc(bytes.size() + 1);
+    std::memcpy(copy, bytes.data(), bytes.size());
+    zip_source_t* source = zip_source_buffer(archive, copy, bytes.size(), 1);
+    if (zip_file_add(archive, name.c_str(), source, ZIP_FL_ENC_UTF_8) < 0) {
+      zip_source_free(source);
+      throw std::runtime_error("cannot add " + name);
+    }
+  }
+  if (zip_close(archive) != 0) throw std::runtime_error("cannot write zip " + path);
+}
+
+std::string nifti1_bytes(const std::vector<int>& dims, const std::vector<int16_t>& voxels) {
+  std::string h(352, '\0');
+  auto put16 = [&](size_t off, int16_t v) { std::memcpy(&h[off], &v, 2); };
+  auto put32 = [&](size_t off, int32_t v) { std::memcpy(&h[off], &v, 4); };
+  auto putf = [&](size_t off, float v) { std::memcpy(&h[off], &v, 4); };
+  put32(0, 348);
+  put16(40, static_cast<int16_t>(dims.size()));
+  for (size_t i = 0; i < dims.size(); ++i) put16(42 + 2 * i, static_cast<int16_t>(dims[i]));
+  for (size_t i = dims.size(); i < 7; ++i) put16(42 + 2 * i, 1);
+  put16(70, 4);    // DT_INT16
+  put16(72, 16);   // bitpix
+  for (int i = 0; i < 8; ++i) putf(76 + 4 * i, 1.f);  // pixdim
+  putf(108, 352.f);  // vox_offset
+  putf(112, 1.f);    // scl_slope
+  put16(252, 0);     // qform_code
+  put16(254, 0);     // sform_code
+  std::memcpy(&h[344], "n+1\0", 4);
+  std::string data(reinterpret_cast<const char*>(voxels.data()), voxels.size() * 2);
+  return h + data;
+}
+
+std::string source_path(const std::string& relative) { return std::string(SG_SOURCE_DIR) + "/" + relative; }
+
+}  // namespace sg::test
