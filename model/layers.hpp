@@ -1,0 +1,116 @@
+#pragma once
+// The building blocks of StyleGAN (Karras et al. 2019) as rosinality's
+// style-based-gan-pytorch has them, registered under the same names so that
+// state dicts line up (REFERENCE.md §3.5): equalised learning rate keeps
+// weights N(0,1) in `weight_orig` and scales them by He's constant at run
+// time; `bias` is registered before `weight_orig`, as equal_lr leaves it.
+#include <torch/torch.h>
+
+namespace sg {
+
+// He's constant for a weight of this shape: sqrt(2 / fan_in), fan_in =
+// size(1) * prod(size[2:]) (a noise weight [1, C, 1, 1] gives sqrt(2 / C)).
+double equal_lr_scale(const torch::Tensor& weight);
+
+// Holds `bias` then `weight_orig` [out, in, k, k]; conv with the scaled weight.
+struct EqualConvParamsImpl : torch::nn::Module {
+  EqualConvParamsImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor bias, weight_orig;
+  int64_t padding;
+  double scale;
+};
+TORCH_MODULE(EqualConvParams);
+
+// EqualConv2d: keys conv.bias, conv.weight_orig.
+struct EqualConv2dImpl : torch::nn::Module {
+  EqualConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding = 0);
+  torch::Tensor forward(const torch::Tensor& x) { return conv->forward(x); }
+  EqualConvParams conv;
+};
+TORCH_MODULE(EqualConv2d);
+
+struct EqualLinearParamsImpl : torch::nn::Module {
+  EqualLinearParamsImpl(int64_t in, int64_t out);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor bias, weight_orig;
+  double scale;
+};
+TORCH_MODULE(EqualLinearParams);
+
+// EqualLinear: keys linear.bias, linear.weight_orig.
+struct EqualLinearImpl : torch::nn::Module {
+  EqualLinearImpl(int64_t in, int64_t out);
+  torch::Tensor forward(const torch::Tensor& x) { return linear->forward(x); }
+  EqualLinearParams linear;
+};
+TORCH_MODULE(EqualLinear);
+
+// x / sqrt(mean(x^2 over channels) + 1e-8).
+struct PixelNormImpl : torch::nn::Module {
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(PixelNorm);
+
+// Depthwise 3x3 binomial blur [1 2 1]^T [1 2 1] / 16, padding 1; buffers
+// `weight` and `weight_flip` (identical: the kernel is symmetric).
+struct BlurImpl : torch::nn::Module {
+  explicit BlurImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight, weight_flip;
+};
+TORCH_MODULE(Blur);
+
+// Transposed conv with the 3x3 kernel summed over 4 shifts into 4x4 and
+// divided by 4 (rosinality's quirk: 1/4 the gain of nearest + conv), stride 2.
+struct FusedUpsampleImpl : torch::nn::Module {
+  FusedUpsampleImpl(int64_t in, int64_t out, int64_t kernel = 3, int64_t padding = 1);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight, bias;  // weight [in, out, k, k]
+  int64_t padding;
+  double multiplier;
+};
+TORCH_MODULE(FusedUpsample);
+
+// The same 4x4 averaged kernel, strided conv (the official *0.25 downscale).
+struct FusedDownsampleImpl : torch::nn::Module {
+  FusedDownsampleImpl(int64_t in, int64_t out, int64_t kernel = 3, int64_t padding = 1);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor weight, bias;  // weight [out, in, k, k]
+  int64_t padding;
+  double multiplier;
+};
+TORCH_MODULE(FusedDownsample);
+
+// x + weight * noise, weight_orig [1, C, 1, 1] zero-initialised, equal-lr.
+struct NoiseInjectionImpl : torch::nn::Module {
+  explicit NoiseInjectionImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& noise);
+  torch::Tensor weight_orig;
+  double scale;
+};
+TORCH_MODULE(NoiseInjection);
+
+// The learned 4x4 input, `input` [1, C, 4, 4], repeated over the batch.
+struct ConstantInputImpl : torch::nn::Module {
+  explicit ConstantInputImpl(int64_t channels, int64_t size = 4);
+  torch::Tensor forward(const torch::Tensor& like_batch);
+  torch::Tensor input;
+};
+TORCH_MODULE(ConstantInput);
+
+// gamma * InstanceNorm(x) + beta with (gamma, beta) = style(w); the style
+// layer's bias starts at gamma = 1, beta = 0. IN eps 1e-5, no affine.
+struct AdaptiveInstanceNormImpl : torch::nn::Module {
+  AdaptiveInstanceNormImpl(int64_t channels, int64_t style_dim);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& style);
+  EqualLinear style{nullptr};
+  int64_t channels;
+};
+TORCH_MODULE(AdaptiveInstanceNorm);
+
+// Mean over the batch of each feature's standard deviation, as one extra
+// feature map (the reference takes the whole batch as the group).
+torch::Tensor minibatch_stddev(const torch::Tensor& x);
+
+}  // namespace sg
