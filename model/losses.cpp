@@ -46,7 +46,7 @@ torch::Tensor wgan_generator_loss(const torch::Tensor& fake_score) { return -fak
 
 torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score) { return F::softplus(-fake_score).mean(); }
 
-void accumulate(torch::nn::Module& ema, const torch::nn::Module& model, double decay) {
+void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay) {
   torch::NoGradGuard no_grad;
   auto target = ema.named_parameters();
   for (const auto& item : model.named_parameters()) {

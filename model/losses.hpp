@@ -39,7 +39,7 @@ torch::Tensor wgan_generator_loss(const torch::Tensor& fake_score);
 torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score);
 
 // p_ema = decay p_ema + (1 - decay) p over parameters (buffers are constants).
-void accumulate(torch::nn::Module& ema, const torch::nn::Module& model, double decay = 0.999);
+void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay = 0.999);
 
 // Adam(beta1 0, beta2 0.99) with the mapping network in its own group at
 // lr * 0.01, as the reference's `mult` group.

@@ -1,0 +1,80 @@
+#include "model/train_step.hpp"
+
+namespace sg {
+
+namespace {
+
+void set_requires_grad(torch::nn::Module& module, bool flag) {
+  for (auto& p : module.parameters()) p.requires_grad_(flag);
+}
+
+// One or two latents; with two, the crossover block is uniform over
+// 0..step-1 (blocks up to it take the first latent), as the reference.
+std::pair<std::vector<torch::Tensor>, int> draw_latents(int64_t batch, int style_dim, const StepSettings& s,
+                                                        std::mt19937_64& rng, const torch::TensorOptions& options) {
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
+  const bool mix = s.mixing && s.step > 0 && coin(rng) < s.mixing_probability;
+  std::vector<torch::Tensor> z{torch::randn({batch, style_dim}, options)};
+  if (!mix) return {z, -1};
+  z.push_back(torch::randn({batch, style_dim}, options));
+  std::uniform_int_distribution<int> crossover(0, s.step - 1);
+  return {z, crossover(rng)};
+}
+
+}  // namespace
+
+StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device) {
+  StepModels m{StyledGenerator(config), Discriminator(config), StyledGenerator(config), nullptr, nullptr};
+  m.generator->to(device);
+  m.discriminator->to(device);
+  m.ema->to(device);
+  update_ema(*m.ema, *m.generator, 0.0);
+  m.ema->eval();
+  set_requires_grad(*m.ema, false);
+  m.g_optimizer = make_generator_optimizer(m.generator, lr);
+  m.d_optimizer = make_discriminator_optimizer(m.discriminator, lr);
+  return m;
+}
+
+StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSettings& s, std::mt19937_64& rng) {
+  const int64_t batch = real.size(0);
+  const int style_dim = m.generator->config.style_dim;
+  auto options = real.options();
+  Critic critic = [&](const torch::Tensor& x) { return m.discriminator->forward(x, s.step, s.alpha); };
+  StepStats stats;
+
+  // D step: the fake is made without a graph through G.
+  set_requires_grad(*m.discriminator, true);
+  m.d_optimizer->zero_grad();
+  auto [z_d, crossover_d] = draw_latents(batch, style_dim, s, rng, options);
+  torch::Tensor fake;
+  {
+    torch::NoGradGuard no_grad;
+    GenerateOptions o;
+    o.crossover = crossover_d;
+    fake = m.generator->forward(z_d, s.step, s.alpha, o);
+  }
+  DiscriminatorLoss d = s.loss == GanLoss::WganGp ? wgan_gp_discriminator_loss(critic, real, fake)
+                                                  : r1_discriminator_loss(critic, real, fake);
+  d.total.backward();
+  m.d_optimizer->step();
+  stats.d_loss = d.total.detach();
+  stats.penalty = d.penalty.detach();
+
+  // G step against a frozen D.
+  set_requires_grad(*m.discriminator, false);
+  m.g_optimizer->zero_grad();
+  auto [z_g, crossover_g] = draw_latents(batch, style_dim, s, rng, options);
+  GenerateOptions o;
+  o.crossover = crossover_g;
+  auto score = critic(m.generator->forward(z_g, s.step, s.alpha, o));
+  auto g_loss = s.loss == GanLoss::WganGp ? wgan_generator_loss(score) : logistic_generator_loss(score);
+  g_loss.backward();
+  m.g_optimizer->step();
+  set_requires_grad(*m.discriminator, true);
+  update_ema(*m.ema, *m.generator, s.ema_decay);
+  stats.g_loss = g_loss.detach();
+  return stats;
+}
+
+}  // namespace sg

@@ -1,0 +1,42 @@
+#pragma once
+// One full training iteration as the reference's train.py runs it: a D step
+// (loss with its penalty) and a G step, with style mixing, then the EMA.
+#include <torch/torch.h>
+
+#include <random>
+
+#include "model/losses.hpp"
+#include "model/networks.hpp"
+
+namespace sg {
+
+enum class GanLoss { WganGp, R1 };
+
+struct StepModels {
+  StyledGenerator generator;
+  Discriminator discriminator;
+  StyledGenerator ema;
+  std::unique_ptr<torch::optim::Adam> g_optimizer, d_optimizer;
+};
+
+struct StepStats {
+  torch::Tensor d_loss, g_loss, penalty;  // left on the device: read back only when logged
+};
+
+struct StepSettings {
+  int step = 0;
+  double alpha = 1.0;
+  GanLoss loss = GanLoss::WganGp;
+  bool mixing = true;
+  double mixing_probability = 0.9;
+  double ema_decay = 0.999;
+};
+
+// Builds G, D and the EMA copy (an exact copy of G) with their optimisers.
+StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device);
+
+// One D step and one G step on `real` (already on the device). `rng` draws
+// the mixing coin and crossover; latents come from torch's generator.
+StepStats train_step(StepModels& models, const torch::Tensor& real, const StepSettings& settings, std::mt19937_64& rng);
+
+}  // namespace sg

@@ -1,0 +1,344 @@
+// The StyleGAN networks and losses: parity with the reference (counts,
+// names), layer arithmetic, mixing, determinism, the gradient penalty against
+// finite differences, and short trainings that must move the losses.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "model/losses.hpp"
+#include "model/networks.hpp"
+
+namespace sg {
+namespace {
+
+namespace F = torch::nn::functional;
+
+StyleGanConfig tiny_config(int max_size = 32) {
+  StyleGanConfig c;
+  c.max_size = max_size;
+  c.max_channels = 16;
+  c.image_channels = 1;
+  c.style_dim = 16;
+  return c;
+}
+
+TEST(ModelParity, ParameterCountsMatchTheReference) {
+  StyleGanConfig full;  // 1024, width 512, RGB, from_rgb activation
+  StyledGenerator g(full);
+  Discriminator d(full);
+  EXPECT_EQ(count_parameters(*g), 26219115);
+  EXPECT_EQ(count_parameters(*g->style), 2101248);
+  EXPECT_EQ(count_parameters(*d), 25444737);
+}
+
+TEST(ModelParity, StateDictNamesAndShapesMatchTheReference) {
+  StyleGanConfig full;
+  StyledGenerator g(full);
+  Discriminator d(full);
+  auto shape = [](torch::nn::Module& m, const std::string& key) -> std::vector<int64_t> {
+    auto params = m.named_parameters();
+    if (auto* p = params.find(key)) return p->sizes().vec();
+    auto buffers = m.named_buffers();
+    if (auto* b = buffers.find(key)) return b->sizes().vec();
+    return {};
+  };
+  using V = std::vector<int64_t>;
+  EXPECT_EQ(shape(*g, "generator.progression.0.conv1.input"), (V{1, 512, 4, 4}));
+  EXPECT_EQ(shape(*g, "generator.progression.0.noise1.weight_orig"), (V{1, 512, 1, 1}));
+  EXPECT_EQ(shape(*g, "generator.progression.0.adain1.style.linear.weight_orig"), (V{1024, 512}));
+  EXPECT_EQ(shape(*g, "generator.progression.0.conv2.conv.weight_orig"), (V{512, 512, 3, 3}));
+  EXPECT_EQ(shape(*g, "generator.progression.4.conv1.1.conv.weight_orig"), (V{256, 512, 3, 3}));
+  EXPECT_EQ(shape(*g, "generator.progression.4.conv1.2.weight"), (V{256, 1, 3, 3}));
+  EXPECT_EQ(shape(*g, "generator.progression.4.conv1.2.weight_flip"), (V{256, 1, 3, 3}));
+  EXPECT_EQ(shape(*g, "generator.progression.5.conv1.0.weight"), (V{256, 128, 3, 3}));
+  EXPECT_EQ(shape(*g, "generator.progression.5.conv1.0.bias"), (V{128}));
+  EXPECT_EQ(shape(*g, "generator.progression.8.conv1.1.weight"), (V{16, 1, 3, 3}));
+  EXPECT_EQ(shape(*g, "generator.to_rgb.8.conv.weight_orig"), (V{3, 16, 1, 1}));
+  EXPECT_EQ(shape(*g, "style.1.linear.weight_orig"), (V{512, 512}));
+  EXPECT_EQ(shape(*g, "style.15.linear.bias"), (V{512}));
+  EXPECT_EQ(shape(*d, "progression.0.conv1.0.conv.weight_orig"), (V{32, 16, 3, 3}));
+  EXPECT_EQ(shape(*d, "progression.0.conv2.0.weight"), (V{32, 1, 3, 3}));
+  EXPECT_EQ(shape(*d, "progression.3.conv2.1.weight"), (V{256, 256, 3, 3}));
+  EXPECT_EQ(shape(*d, "progression.4.conv2.1.conv.weight_orig"), (V{512, 512, 3, 3}));
+  EXPECT_EQ(shape(*d, "progression.8.conv1.0.conv.weight_orig"), (V{512, 513, 3, 3}));
+  EXPECT_EQ(shape(*d, "progression.8.conv2.0.conv.weight_orig"), (V{512, 512, 4, 4}));
+  EXPECT_EQ(shape(*d, "from_rgb.0.0.conv.weight_orig"), (V{16, 3, 1, 1}));
+  EXPECT_EQ(shape(*d, "from_rgb.8.0.conv.bias"), (V{512}));
+  EXPECT_EQ(shape(*d, "linear.linear.weight_orig"), (V{1, 512}));
+  // equal_lr leaves `bias` before `weight_orig` in every module.
+  auto keys = g->named_parameters().keys();
+  auto at = [&](const std::string& k) { return std::find(keys.begin(), keys.end(), k) - keys.begin(); };
+  EXPECT_LT(at("generator.progression.0.adain1.style.linear.bias"),
+            at("generator.progression.0.adain1.style.linear.weight_orig"));
+  EXPECT_EQ(keys.size(), g->parameters().size());
+}
+
+TEST(Model, OutputShapesAtEveryStepAndAlpha) {
+  torch::manual_seed(1);
+  StyleGanConfig c = tiny_config(64);
+  StyledGenerator g(c);
+  Discriminator d(c);
+  for (int step = 0; step <= c.steps(); ++step)
+    for (double alpha : {0.0, 0.5, 1.0}) {
+      auto image = g->forward(torch::randn({2, c.style_dim}), step, alpha);
+      EXPECT_EQ(image.sizes(), (std::vector<int64_t>{2, 1, 4 << step, 4 << step})) << step << " " << alpha;
+      auto score = d->forward(image, step, alpha);
+      EXPECT_EQ(score.sizes(), (std::vector<int64_t>{2, 1}));
+      EXPECT_TRUE(torch::isfinite(score).all().item<bool>());
+    }
+  EXPECT_THROW(g->forward(torch::randn({1, c.style_dim}), c.steps() + 1, 1.0), std::invalid_argument);
+}
+
+TEST(Layers, EqualisedLearningRateScale) {
+  torch::manual_seed(2);
+  EqualConv2d conv(3, 8, 3, 1);
+  auto x = torch::randn({2, 3, 5, 5});
+  auto expected = F::conv2d(x, conv->conv->weight_orig * std::sqrt(2.0 / 27.0),
+                            F::Conv2dFuncOptions().bias(conv->conv->bias).padding(1));
+  EXPECT_TRUE(torch::allclose(conv->forward(x), expected));
+  EqualLinear linear(10, 4);
+  EXPECT_DOUBLE_EQ(linear->linear->scale, std::sqrt(2.0 / 10.0));
+  NoiseInjection noise(32);
+  EXPECT_DOUBLE_EQ(noise->scale, std::sqrt(2.0 / 32.0));
+  // Stored weights are N(0, 1): the scale is applied at run time.
+  EqualConv2d big(64, 64, 3, 1);
+  EXPECT_NEAR(big->conv->weight_orig.std().item<double>(), 1.0, 0.02);
+}
+
+TEST(Layers, BlurKernelIsTheBinomialOverSixteen) {
+  Blur blur(2);
+  auto expected = torch::tensor({1.f, 2.f, 1.f, 2.f, 4.f, 2.f, 1.f, 2.f, 1.f}).view({3, 3}) / 16;
+  EXPECT_TRUE(torch::equal(blur->weight[0][0], expected));
+  EXPECT_TRUE(torch::equal(blur->weight, blur->weight_flip));
+  auto impulse = torch::zeros({1, 2, 5, 5});
+  impulse.index_put_({0, 1, 2, 2}, 1.0);
+  auto out = blur->forward(impulse);
+  EXPECT_TRUE(torch::allclose(out[0][1].slice(0, 1, 4).slice(1, 1, 4), expected));
+  EXPECT_FLOAT_EQ(out.sum().item<float>(), 1.f);
+  EXPECT_FLOAT_EQ(out[0][0].abs().sum().item<float>(), 0.f);
+}
+
+TEST(Layers, AdaptiveInstanceNormSetsPerChannelStatistics) {
+  torch::manual_seed(3);
+  AdaptiveInstanceNorm adain(4, 8);
+  auto x = torch::randn({2, 4, 32, 32}) * 5 + 3;
+  auto w = torch::randn({2, 8});
+  auto out = adain->forward(x, w);
+  auto s = adain->style->forward(w);
+  auto gamma = s.narrow(1, 0, 4), beta = s.narrow(1, 4, 4);
+  auto mean = out.mean({2, 3});
+  auto stddev = out.std({2, 3}, /*unbiased=*/false);
+  EXPECT_TRUE(torch::allclose(mean, beta, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(stddev, gamma.abs(), 1e-3, 1e-3));
+}
+
+TEST(Layers, FusedUpsampleIsAQuarterOfNearestPlusConv) {
+  torch::manual_seed(4);
+  FusedUpsample up(3, 5);
+  auto x = torch::randn({1, 3, 6, 6});
+  // The transposed-conv weight [in, out, k, k] as a conv weight [out, in, k, k].
+  auto w = up->weight.transpose(0, 1).flip({2, 3}) * up->multiplier;
+  auto nearest = F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+  auto reference = F::conv2d(nearest, w, F::Conv2dFuncOptions().padding(1));
+  auto fused = up->forward(x) - up->bias.view({1, -1, 1, 1});
+  ASSERT_EQ(fused.sizes(), (std::vector<int64_t>{1, 5, 12, 12}));
+  EXPECT_TRUE(torch::allclose(fused, reference / 4, 1e-4, 1e-5));
+}
+
+TEST(Model, MixingSwitchesLatentsAtTheCrossover) {
+  torch::manual_seed(5);
+  StyleGanConfig c = tiny_config(32);
+  StyledGenerator g(c);
+  // Noise strengths start at zero; give them weight so noise matters too.
+  for (auto& p : g->named_parameters())
+    if (p.key().find("noise") != std::string::npos) p.value().data().fill_(1.0);
+  const int step = 3;
+  std::vector<torch::Tensor> noise;
+  for (int i = 0; i <= step; ++i) noise.push_back(torch::randn({2, 1, 4 << i, 4 << i}));
+  auto z1 = torch::randn({2, c.style_dim}), z2 = torch::randn({2, c.style_dim}), z3 = torch::randn({2, c.style_dim});
+  auto run = [&](std::vector<torch::Tensor> z, int crossover) {
+    GenerateOptions o;
+    o.noise = noise;
+    o.crossover = crossover;
+    return g->forward(z, step, 1.0, o);
+  };
+  auto plain = run({z1}, -1);
+  // A crossover after the last block never uses the second latent.
+  EXPECT_TRUE(torch::equal(run({z1, z2}, step), plain));
+  for (int crossover = 0; crossover < step; ++crossover) {
+    auto mixed = run({z1, z2}, crossover);
+    EXPECT_FALSE(torch::allclose(mixed, plain)) << crossover;
+    EXPECT_FALSE(torch::allclose(mixed, run({z2}, -1))) << crossover;
+    EXPECT_FALSE(torch::allclose(mixed, run({z1, z3}, crossover))) << crossover;  // fine blocks follow z2
+    GenerateOptions range;
+    range.noise = noise;
+    range.mixing_range = std::make_pair(crossover + 1, step);
+    EXPECT_TRUE(torch::equal(mixed, g->forward({z1, z2}, step, 1.0, range))) << crossover;
+  }
+  // Coarse styles from the second latent only in blocks 0-1 (sg_test's grid).
+  GenerateOptions coarse;
+  coarse.noise = noise;
+  coarse.mixing_range = std::make_pair(0, 1);
+  auto coarse_mix = g->forward({z1, z2}, step, 1.0, coarse);
+  EXPECT_TRUE(torch::equal(coarse_mix, run({z2, z1}, 1)));
+}
+
+TEST(Model, DeterministicUnderAFixedSeed) {
+  auto sample = [] {
+    torch::manual_seed(42);
+    StyledGenerator g(tiny_config(16));
+    Discriminator d(tiny_config(16));
+    auto image = g->forward(torch::randn({3, 16}), 2, 0.3);
+    return std::make_pair(image, d->forward(image, 2, 0.3));
+  };
+  auto a = sample(), b = sample();
+  EXPECT_TRUE(torch::equal(a.first, b.first));
+  EXPECT_TRUE(torch::equal(a.second, b.second));
+}
+
+TEST(Losses, GradientPenaltyMatchesFiniteDifferences) {
+  torch::manual_seed(6);
+  StyleGanConfig c = tiny_config(8);
+  c.max_channels = 4;
+  Discriminator d(c);
+  d->to(torch::kDouble);
+  Critic critic = [&](const torch::Tensor& x) { return d->forward(x, 1, 0.5); };
+  auto x = torch::randn({3, 1, 8, 8}, torch::kDouble);
+
+  // 1. The input gradient inside the penalty, against central differences.
+  auto input = x.clone().requires_grad_(true);
+  auto grad = torch::autograd::grad({critic(input).sum()}, {input})[0];
+  const double h = 1e-6;
+  for (int64_t i : {0, 17, 64, 130, 191}) {
+    auto plus = x.clone(), minus = x.clone();
+    plus.view(-1)[i] += h;
+    minus.view(-1)[i] -= h;
+    double numeric = (critic(plus).sum().item<double>() - critic(minus).sum().item<double>()) / (2 * h);
+    EXPECT_NEAR(grad.view(-1)[i].item<double>(), numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << i;
+  }
+
+  // 2. The penalty's gradient with respect to D's weights (the double
+  // backward), against central differences of the penalty itself.
+  d->zero_grad();
+  gradient_penalty(critic, x).backward();
+  for (const auto& key : {"progression.1.conv1.0.conv.weight_orig", "from_rgb.0.0.conv.weight_orig",
+                          "linear.linear.weight_orig"}) {
+    torch::Tensor p = d->named_parameters()[key];
+    for (int64_t i : {int64_t{0}, p.numel() - 1}) {
+      double analytic = p.grad().view(-1)[i].item<double>();
+      torch::NoGradGuard no_grad;
+      double original = p.view(-1)[i].item<double>();
+      auto penalty_at = [&](double value) {
+        p.view(-1)[i].fill_(value);
+        torch::AutoGradMode enable(true);
+        return gradient_penalty(critic, x).item<double>();
+      };
+      double numeric = (penalty_at(original + h) - penalty_at(original - h)) / (2 * h);
+      p.view(-1)[i].fill_(original);
+      EXPECT_NEAR(analytic, numeric, 1e-5 * std::max(1.0, std::abs(numeric))) << key << "[" << i << "]";
+    }
+  }
+}
+
+TEST(Losses, R1PenaltyIsHalfGammaTimesSquaredGradientNorm) {
+  torch::manual_seed(7);
+  Discriminator d(tiny_config(8));
+  Critic critic = [&](const torch::Tensor& x) { return d->forward(x, 1, 1.0); };
+  auto real = torch::randn({4, 1, 8, 8}), fake = torch::randn({4, 1, 8, 8});
+  auto loss = r1_discriminator_loss(critic, real, fake, 10.0);
+  auto input = real.clone().requires_grad_(true);
+  auto grad = torch::autograd::grad({critic(input).sum()}, {input})[0];
+  EXPECT_NEAR(loss.penalty.item<double>(), 5.0 * grad.pow(2).sum({1, 2, 3}).mean().item<double>(), 1e-4);
+}
+
+TEST(Losses, EmaUpdate) {
+  torch::manual_seed(8);
+  StyledGenerator a(tiny_config(8)), b(tiny_config(8));
+  update_ema(*a, *b, 0.0);
+  for (const auto& p : a->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), b->named_parameters()[p.key()]));
+  auto before = a->named_parameters()["style.1.linear.weight_orig"].clone();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : b->parameters()) p.add_(1.0);
+  }
+  update_ema(*a, *b, 0.999);
+  EXPECT_TRUE(torch::allclose(a->named_parameters()["style.1.linear.weight_orig"], before + 0.001, 1e-5, 1e-5));
+}
+
+// Real images: a bright square on black, with a little jitter.
+torch::Tensor tiny_reals(int n) {
+  auto x = torch::full({n, 1, 8, 8}, -1.0);
+  x.slice(2, 2, 6).slice(3, 2, 6).fill_(0.8);
+  return x + 0.05 * torch::randn_like(x);
+}
+
+TEST(Training, CriticLearnsToSeparateRealFromFake) {
+  torch::manual_seed(9);
+  StyleGanConfig c = tiny_config(8);
+  StyledGenerator g(c);
+  Discriminator d(c);
+  auto opt = make_discriminator_optimizer(d, 1e-3);
+  Critic critic = [&](const torch::Tensor& x) { return d->forward(x, 1, 1.0); };
+  auto margin = [&] {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(100);
+    auto fake = g->forward(torch::randn({64, c.style_dim}), 1, 1.0);
+    return (critic(tiny_reals(64)).mean() - critic(fake).mean()).item<double>();
+  };
+  const double before = margin();
+  for (int it = 0; it < 150; ++it) {
+    torch::Tensor fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = g->forward(torch::randn({16, c.style_dim}), 1, 1.0);
+    }
+    d->zero_grad();
+    wgan_gp_discriminator_loss(critic, tiny_reals(16), fake).total.backward();
+    opt->step();
+  }
+  const double after = margin();
+  EXPECT_GT(after, before + 1.0) << "margin " << before << " -> " << after;
+}
+
+TEST(Training, GeneratorLossFallsAgainstAFixedCritic) {
+  torch::manual_seed(10);
+  StyleGanConfig c = tiny_config(8);
+  StyledGenerator g(c);
+  Discriminator d(c);
+  auto d_opt = make_discriminator_optimizer(d, 1e-3);
+  Critic critic = [&](const torch::Tensor& x) { return d->forward(x, 1, 1.0); };
+  for (int it = 0; it < 100; ++it) {  // a critic that knows the data
+    torch::Tensor fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = g->forward(torch::randn({16, c.style_dim}), 1, 1.0);
+    }
+    d->zero_grad();
+    wgan_gp_discriminator_loss(critic, tiny_reals(16), fake).total.backward();
+    d_opt->step();
+  }
+  for (auto& p : d->parameters()) p.requires_grad_(false);
+  auto g_opt = make_generator_optimizer(g, 1e-3);
+  torch::manual_seed(200);
+  auto z_eval = torch::randn({64, c.style_dim});
+  auto loss_now = [&] {
+    torch::NoGradGuard no_grad;
+    return wgan_generator_loss(critic(g->forward(z_eval, 1, 1.0))).item<double>();
+  };
+  const double before = loss_now();
+  for (int it = 0; it < 150; ++it) {
+    g->zero_grad();
+    auto z = torch::randn({16, c.style_dim});
+    // Style mixing on, as in training.
+    GenerateOptions o;
+    o.crossover = 0;
+    wgan_generator_loss(critic(g->forward({z, torch::randn_like(z)}, 1, 1.0, o))).backward();
+    g_opt->step();
+  }
+  const double after = loss_now();
+  EXPECT_LT(after, before - 1.0) << "generator loss " << before << " -> " << after;
+}
+
+}  // namespace
+}  // namespace sg

@@ -1,0 +1,67 @@
+// bench_model: milliseconds per full training iteration (WGAN-GP D step with
+// its penalty + G step, style mixing on, EMA) at each resolution, for the
+// default width and a small one.
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "model/train_step.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_model: ms per StyleGAN training iteration"};
+  std::vector<int> widths{512, 64};
+  int batch = 16, max_size = 32, iterations = 3, threads = 0, image_channels = 3;
+  std::string device_name;
+  app.add_option("--channels", widths, "network widths to measure");
+  app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
+  app.add_option("--max_size,--max-size", max_size, "largest resolution measured (from 8)");
+  app.add_option("--iterations", iterations, "timed iterations per point (after one warm-up)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--image_channels,--image-channels", image_channels, "1 or 3")->check(CLI::IsMember({1, 3}));
+  app.add_option("--threads", threads, "intra-op threads (default: all cores)");
+  app.add_option("--device", device_name, "cpu or cuda (default: cuda if available)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
+    if (device_name.empty()) device_name = torch::cuda::is_available() ? "cuda" : "cpu";
+    torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+    std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on\n", device_name.c_str(),
+                torch::get_num_threads(), batch);
+    std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");
+    for (int width : widths) {
+      sg::StyleGanConfig config;
+      config.max_size = max_size;
+      config.max_channels = width;
+      config.image_channels = image_channels;
+      torch::manual_seed(0);
+      sg::StepModels models = sg::make_step_models(config, 1e-3, device);
+      std::mt19937_64 rng(0);
+      for (int size = 8; size <= max_size; size *= 2) {
+        sg::StepSettings settings;
+        settings.step = sg::step_for_size(size);
+        settings.alpha = 0.5;  // a fade-in: both paths run
+        auto real = torch::randn({batch, image_channels, size, size}, torch::TensorOptions().device(device));
+        sg::train_step(models, real, settings, rng).d_loss.item<float>();  // warm-up
+        if (device.is_cuda()) torch::cuda::synchronize();
+        auto start = std::chrono::steady_clock::now();
+        sg::StepStats stats;
+        for (int i = 0; i < iterations; ++i) stats = sg::train_step(models, real, settings, rng);
+        stats.d_loss.item<float>();
+        if (device.is_cuda()) torch::cuda::synchronize();
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+                    iterations;
+        std::printf("%8d %8d %14.1f %12.1f\n", width, size, ms, batch * 1000.0 / ms);
+        std::fflush(stdout);
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_model: error: %s\n", e.what());
+    return 1;
+  }
+}
