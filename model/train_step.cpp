@@ -23,6 +23,14 @@ std::pair<std::vector<torch::Tensor>, int> draw_latents(int64_t batch, int style
 
 }  // namespace
 
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  for (auto& b : module.buffers())
+    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
 StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device) {
   StepModels m{StyledGenerator(config), Discriminator(config), StyledGenerator(config), nullptr, nullptr};
   m.generator->to(device);

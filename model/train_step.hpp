@@ -32,6 +32,10 @@ struct StepSettings {
   double ema_decay = 0.999;
 };
 
+// Stores every 4-D parameter and buffer channels-last (NHWC), the layout
+// oneDNN and cuDNN convolve without reorders.
+void to_channels_last(torch::nn::Module& module);
+
 // Builds G, D and the EMA copy (an exact copy of G) with their optimisers.
 StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device);
 

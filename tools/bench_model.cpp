@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "model/device.hpp"
 #include "model/train_step.hpp"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   std::vector<int> widths{512, 64};
   int batch = 16, max_size = 32, iterations = 3, threads = 0, image_channels = 3;
   std::string device_name;
+  bool channels_last = false;
   app.add_option("--channels", widths, "network widths to measure");
   app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
   app.add_option("--max_size,--max-size", max_size, "largest resolution measured (from 8)");
@@ -24,11 +26,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "intra-op threads (default: all cores)");
   app.add_option("--device", device_name, "cpu or cuda (default: cuda if available)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--channels-last", channels_last, "NHWC weights and batches");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency()));
-    if (device_name.empty()) device_name = torch::cuda::is_available() ? "cuda" : "cpu";
+    sg::configure_cpu_threads(threads);
+    device_name = sg::resolve_device_name(device_name);
     torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
     std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on\n", device_name.c_str(),
                 torch::get_num_threads(), batch);
@@ -40,12 +43,18 @@ int main(int argc, char** argv) {
       config.image_channels = image_channels;
       torch::manual_seed(0);
       sg::StepModels models = sg::make_step_models(config, 1e-3, device);
+      if (channels_last) {
+        sg::to_channels_last(*models.generator);
+        sg::to_channels_last(*models.discriminator);
+        sg::to_channels_last(*models.ema);
+      }
       std::mt19937_64 rng(0);
       for (int size = 8; size <= max_size; size *= 2) {
         sg::StepSettings settings;
         settings.step = sg::step_for_size(size);
         settings.alpha = 0.5;  // a fade-in: both paths run
         auto real = torch::randn({batch, image_channels, size, size}, torch::TensorOptions().device(device));
+        if (channels_last) real = real.contiguous(torch::MemoryFormat::ChannelsLast);
         sg::train_step(models, real, settings, rng).d_loss.item<float>();  // warm-up
         if (device.is_cuda()) torch::cuda::synchronize();
         auto start = std::chrono::steady_clock::now();

@@ -1,0 +1,28 @@
+#include "model/device.hpp"
+
+#include <dlfcn.h>
+#include <torch/torch.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace sg {
+
+int configure_cpu_threads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas_threads(1);
+  return threads;
+}
+
+std::string resolve_device_name(const std::string& requested) {
+  if (requested.empty()) return torch::cuda::is_available() ? "cuda" : "cpu";
+  if (requested == "cuda" && !torch::cuda::is_available())
+    throw std::invalid_argument("--device cuda, but no CUDA device is available to this LibTorch");
+  if (requested != "cpu" && requested != "cuda") throw std::invalid_argument("unknown device '" + requested + "'");
+  return requested;
+}
+
+}  // namespace sg
