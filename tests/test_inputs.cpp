@@ -1,6 +1,7 @@
 // Decoding and reading inputs: codecs, archives, NIfTI headers, bad files.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "dataset.pb.h"
@@ -51,6 +52,19 @@ TEST(Codec, RealBrainSlicePngFromItkExamples) {
   Volume v = decode_image_bytes(read_file_bytes(path, "slice", 1 << 26), "slice", limits);
   EXPECT_GT(v.nx, 100);
   EXPECT_GT(v.ny, 100);
+}
+
+TEST(Codec, RgbJpegBecomesGrey) {
+  Image8 rgb(16, 8, 3);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 16; ++x)
+      for (int c = 0; c < 3; ++c) rgb.pixels[(static_cast<size_t>(y) * 16 + x) * 3 + c] = static_cast<uint8_t>(x < 8 ? 40 : 200);
+  Limits limits;
+  Volume v = decode_image_bytes(test::jpeg_bytes(rgb), "scan.jpeg", limits);
+  ASSERT_EQ(v.nx, 16);
+  ASSERT_EQ(v.ny, 8);
+  EXPECT_NEAR(v.at(2, 4, 0), 40, 3);
+  EXPECT_NEAR(v.at(13, 4, 0), 200, 3);
 }
 
 TEST(Codec, BadImagesAreReportedNotCrashed) {
@@ -157,6 +171,37 @@ TEST(Nifti, AbsurdHeadersAreRefusedBeforeAllocation) {
             std::string::npos);
   test::write_file(dir / "tiny.nii", "short");
   EXPECT_NE(reason_of([&] { check_nifti_header(dir / "tiny.nii", "tiny.nii", 1ull << 31); }).find("too short"),
+            std::string::npos);
+}
+
+TEST(Volumes, MetaImageFromItkExamples) {
+  const std::string path = "/usr/share/doc/insighttoolkit5-examples/examples/Data/BrainProtonDensity3Slices.mha";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "insighttoolkit5-examples not installed";
+  std::vector<std::string> warnings;
+  Volume v = read_volume_with_itk(path, "BrainProtonDensity3Slices.mha", 1ull << 31, warnings);
+  EXPECT_GT(v.nx, 100);
+  EXPECT_EQ(v.nz, 3);
+}
+
+TEST(Volumes, AnalyzeHeaderAndImagePair) {
+  TempDir dir;
+  std::vector<int16_t> voxels(5 * 4 * 3);
+  for (size_t i = 0; i < voxels.size(); ++i) voxels[i] = static_cast<int16_t>(10 * i);
+  std::string nii = test::nifti1_bytes({5, 4, 3}, voxels);
+  std::string header = nii.substr(0, 348);
+  std::memcpy(&header[344], "ni1\0", 4);  // a two-file NIfTI-1 / Analyze pair
+  float zero = 0.f;
+  std::memcpy(&header[108], &zero, 4);
+  test::write_file(dir / "pair.hdr", header);
+  test::write_file(dir / "pair.img", nii.substr(352));
+  std::vector<std::string> warnings;
+  Volume v = read_volume_with_itk(dir / "pair.hdr", "pair.hdr", 1 << 20, warnings);
+  EXPECT_EQ(v.nx, 5);
+  EXPECT_EQ(v.nz, 3);
+  EXPECT_EQ(v.at(4, 3, 2), 590.f);
+  // The image file is checked against the header before ITK reads it.
+  test::write_file(dir / "pair.img", nii.substr(352, 20));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "pair.hdr", "pair.hdr", 1 << 20, warnings); }).find("header needs"),
             std::string::npos);
 }
 

@@ -1,5 +1,6 @@
 #include "test_util.hpp"
 
+#include <jpeglib.h>
 #include <png.h>
 #include <unistd.h>
 #include <zip.h>
@@ -52,6 +53,32 @@ void append(png_structp png, png_bytep data, png_size_t n) {
 }
 void no_flush(png_structp) {}
 }  // namespace
+
+std::string jpeg_bytes(const Image8& rgb) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = static_cast<JDIMENSION>(rgb.width);
+  cinfo.image_height = static_cast<JDIMENSION>(rgb.height);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 95, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<unsigned char*>(&rgb.pixels[static_cast<size_t>(cinfo.next_scanline) * rgb.width * 3]);
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::string out(reinterpret_cast<char*>(buffer), size);
+  std::free(buffer);
+  return out;
+}
 
 std::string png16_bytes(int width, int height, const std::vector<uint16_t>& pixels) {
   std::string out;

@@ -26,6 +26,8 @@ class TempDir {
 Image8 synthetic_slice(int width, int height, int seed);
 
 std::string png_bytes(const Image8& image);
+// An RGB JPEG (libjpeg, quality 95) of `rgb` (3 channels).
+std::string jpeg_bytes(const Image8& rgb);
 std::string png16_bytes(int width, int height, const std::vector<uint16_t>& pixels);
 void write_file(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);
