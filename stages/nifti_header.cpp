@@ -93,46 +93,37 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
     swap = true;
     sizeof_hdr = read_at<int32_t>(h, true);
   }
+  // NIfTI-1 (and Analyze) store dims as int16 at 40 and the type at 70;
+  // NIfTI-2 as int64 at 16 and the type at 12.
+  int64_t dim[8];
+  int16_t datatype = 0, bitpix = 0;
   if (sizeof_hdr == 348) {
     header.version = 1;
-    int16_t dim[8];
     for (int i = 0; i < 8; ++i) dim[i] = read_at<int16_t>(h + 40 + 2 * i, swap);
-    int16_t datatype = read_at<int16_t>(h + 70, swap);
-    int16_t bitpix = read_at<int16_t>(h + 72, swap);
-    header.ndim = dim[0];
-    if (header.ndim < 1 || header.ndim > 7)
-      throw InputError(name, "absurd header: dim[0] = " + std::to_string(dim[0]) + " (must be 1..7)");
-    for (int i = 0; i < header.ndim; ++i) {
-      if (dim[i + 1] < 1) throw InputError(name, "absurd header: dim[" + std::to_string(i + 1) + "] = " + std::to_string(dim[i + 1]));
-      header.dims[i] = dim[i + 1];
-    }
-    int expected = bits_for_datatype(datatype);
-    if (expected == 0) throw InputError(name, "unsupported NIfTI datatype " + std::to_string(datatype));
-    if (bitpix != expected)
-      throw InputError(name, "absurd header: bitpix " + std::to_string(bitpix) + " does not match datatype " + std::to_string(datatype));
-    header.bits_per_voxel = bitpix;
+    datatype = read_at<int16_t>(h + 70, swap);
+    bitpix = read_at<int16_t>(h + 72, swap);
   } else if (sizeof_hdr == 540 && got >= 540) {
     header.version = 2;
-    int16_t datatype = read_at<int16_t>(h + 12, swap);
-    int16_t bitpix = read_at<int16_t>(h + 14, swap);
-    int64_t dim[8];
     for (int i = 0; i < 8; ++i) dim[i] = read_at<int64_t>(h + 16 + 8 * i, swap);
-    if (dim[0] < 1 || dim[0] > 7)
-      throw InputError(name, "absurd header: dim[0] = " + std::to_string(dim[0]) + " (must be 1..7)");
-    header.ndim = static_cast<int>(dim[0]);
-    for (int i = 0; i < header.ndim; ++i) {
-      if (dim[i + 1] < 1 || dim[i + 1] > (int64_t{1} << 31))
-        throw InputError(name, "absurd header: dim[" + std::to_string(i + 1) + "] = " + std::to_string(dim[i + 1]));
-      header.dims[i] = dim[i + 1];
-    }
-    int expected = bits_for_datatype(datatype);
-    if (expected == 0) throw InputError(name, "unsupported NIfTI datatype " + std::to_string(datatype));
-    if (bitpix != expected)
-      throw InputError(name, "absurd header: bitpix " + std::to_string(bitpix) + " does not match datatype " + std::to_string(datatype));
-    header.bits_per_voxel = bitpix;
+    datatype = read_at<int16_t>(h + 12, swap);
+    bitpix = read_at<int16_t>(h + 14, swap);
   } else {
     throw InputError(name, "not a NIfTI/Analyze file (header size field " + std::to_string(sizeof_hdr) + ")");
   }
+  if (dim[0] < 1 || dim[0] > 7)
+    throw InputError(name, "absurd header: dim[0] = " + std::to_string(dim[0]) + " (must be 1..7)");
+  header.ndim = static_cast<int>(dim[0]);
+  for (int i = 0; i < header.ndim; ++i) {
+    if (dim[i + 1] < 1 || dim[i + 1] > (int64_t{1} << 31))
+      throw InputError(name, "absurd header: dim[" + std::to_string(i + 1) + "] = " + std::to_string(dim[i + 1]));
+    header.dims[i] = dim[i + 1];
+  }
+  const int expected = bits_for_datatype(datatype);
+  if (expected == 0) throw InputError(name, "unsupported NIfTI datatype " + std::to_string(datatype));
+  if (bitpix != expected)
+    throw InputError(name, "absurd header: bitpix " + std::to_string(bitpix) + " does not match datatype " +
+                               std::to_string(datatype));
+  header.bits_per_voxel = bitpix;
 
   // Overflow-safe: every dim < 2^31 and at most 7 of them would overflow, so
   // compare step by step against the cap.

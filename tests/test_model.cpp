@@ -273,6 +273,20 @@ torch::Tensor tiny_reals(int n) {
   return x + 0.05 * torch::randn_like(x);
 }
 
+// WGAN-GP steps of the critic alone against G's current fakes (step 1, 8x8).
+void train_critic(StyledGenerator& g, Discriminator& d, const Critic& critic, torch::optim::Adam& opt, int steps) {
+  for (int it = 0; it < steps; ++it) {
+    torch::Tensor fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = g->forward(torch::randn({16, g->config.style_dim}), 1, 1.0);
+    }
+    d->zero_grad();
+    wgan_gp_discriminator_loss(critic, tiny_reals(16), fake).total.backward();
+    opt.step();
+  }
+}
+
 TEST(Training, CriticLearnsToSeparateRealFromFake) {
   torch::manual_seed(9);
   StyleGanConfig c = tiny_config(8);
@@ -287,16 +301,7 @@ TEST(Training, CriticLearnsToSeparateRealFromFake) {
     return (critic(tiny_reals(64)).mean() - critic(fake).mean()).item<double>();
   };
   const double before = margin();
-  for (int it = 0; it < 150; ++it) {
-    torch::Tensor fake;
-    {
-      torch::NoGradGuard no_grad;
-      fake = g->forward(torch::randn({16, c.style_dim}), 1, 1.0);
-    }
-    d->zero_grad();
-    wgan_gp_discriminator_loss(critic, tiny_reals(16), fake).total.backward();
-    opt->step();
-  }
+  train_critic(g, d, critic, *opt, 150);
   const double after = margin();
   EXPECT_GT(after, before + 1.0) << "margin " << before << " -> " << after;
 }
@@ -308,16 +313,7 @@ TEST(Training, GeneratorLossFallsAgainstAFixedCritic) {
   Discriminator d(c);
   auto d_opt = make_discriminator_optimizer(d, 1e-3);
   Critic critic = [&](const torch::Tensor& x) { return d->forward(x, 1, 1.0); };
-  for (int it = 0; it < 100; ++it) {  // a critic that knows the data
-    torch::Tensor fake;
-    {
-      torch::NoGradGuard no_grad;
-      fake = g->forward(torch::randn({16, c.style_dim}), 1, 1.0);
-    }
-    d->zero_grad();
-    wgan_gp_discriminator_loss(critic, tiny_reals(16), fake).total.backward();
-    d_opt->step();
-  }
+  train_critic(g, d, critic, *d_opt, 100);  // a critic that knows the data
   for (auto& p : d->parameters()) p.requires_grad_(false);
   auto g_opt = make_generator_optimizer(g, 1e-3);
   torch::manual_seed(200);
