@@ -99,6 +99,29 @@ uint64_t LmdbReader::length(Split split) const {
   }
 }
 
+void LmdbReader::visit(Split split, const std::vector<std::string>& keys,
+                       const std::function<void(size_t, std::string_view)>& fn) const {
+  if (!has_dbi_[split]) throw InputError(path_, std::string("no ") + split_display_name(split) + " split in this LMDB");
+  ReadTxn txn(as_env(env_), path_);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    MDB_val k{keys[i].size(), const_cast<char*>(keys[i].data())};
+    MDB_val v;
+    int rc = mdb_get(txn.txn, dbis_[split], &k, &v);
+    if (rc == MDB_NOTFOUND)
+      throw InputError(path_, "no record " + keys[i] + " in the " + split_display_name(split) + " split");
+    if (rc != MDB_SUCCESS) throw InputError(path_, "reading " + keys[i] + ": " + mdb_strerror(rc));
+    fn(i, std::string_view(static_cast<const char*>(v.mv_data), v.mv_size));
+  }
+}
+
+std::vector<int> LmdbReader::sizes() const {
+  if (meta_) return {meta_->resolutions().begin(), meta_->resolutions().end()};
+  std::vector<int> found;
+  for (int size = 4; size <= 1024; size *= 2)
+    if (get(TRAIN, record_key(size, 0))) found.push_back(size);
+  return found;
+}
+
 std::string LmdbReader::record(Split split, int size, uint64_t index) const {
   std::string key = record_key(size, index);
   auto value = get(split, key);

