@@ -1,0 +1,222 @@
+#include "model/trainer.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "datasets/batch_stream.hpp"
+#include "datasets/lmdb_reader.hpp"
+#include "model/checkpoint.hpp"
+#include "model/device.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/event_writer.hpp"
+#include "pipeline/progress.hpp"
+#include "stages/image_codec.hpp"
+#include "stages/image_grid.hpp"
+
+namespace sg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string describe(const TrainOptions& o) {
+  std::ostringstream s;
+  s << "lmdb=" << o.lmdb << " init_size=" << o.schedule.init_size << " max_size=" << o.schedule.max_size
+    << " phase=" << o.schedule.phase << " sched=" << o.schedule.sched << " lr=" << o.schedule.lr
+    << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp")
+    << " seed=" << o.seed << " mirror=" << o.mirror;
+  return s.str();
+}
+
+// A batch of images in [-1, 1] as 8-bit images (clamped, as save_image).
+std::vector<Image8> to_images(const torch::Tensor& batch) {
+  auto bytes = ((batch.detach().to(torch::kCPU).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
+  bytes = bytes.permute({0, 2, 3, 1}).contiguous();  // NHWC
+  std::vector<Image8> images;
+  const int n = static_cast<int>(bytes.size(0)), h = static_cast<int>(bytes.size(1)), w = static_cast<int>(bytes.size(2)),
+            c = static_cast<int>(bytes.size(3));
+  for (int i = 0; i < n; ++i) {
+    Image8 image(w, h, c);
+    std::memcpy(image.pixels.data(), bytes[i].data_ptr<uint8_t>(), image.pixels.size());
+    images.push_back(std::move(image));
+  }
+  return images;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& options) {
+  LmdbReader reader(options.lmdb);
+  const std::vector<int> sizes = reader.sizes();
+  if (sizes.empty()) throw InputError(options.lmdb, "the LMDB holds no records");
+  auto has_size = [&](int s) { return std::find(sizes.begin(), sizes.end(), s) != sizes.end(); };
+  std::string size_list;
+  for (int s : sizes) size_list += (size_list.empty() ? "" : " ") + std::to_string(s);
+
+  TrainOptions o = options;
+  if (o.schedule.max_size == 0) o.schedule.max_size = sizes.back();
+  for (int s = o.schedule.init_size; s <= o.schedule.max_size; s *= 2)
+    if (!has_size(s))
+      throw InputError(options.lmdb, "holds no " + std::to_string(s) + "x" + std::to_string(s) +
+                                         " records, needed between --init_size and --max_size (it has: " + size_list +
+                                         ")");
+  o.model.max_size = o.schedule.max_size;
+  o.model.image_channels = reader.meta() ? reader.meta()->channels() : 3;
+
+  const std::string device_name = resolve_device_name(o.device);
+  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  torch::manual_seed(o.seed);
+  StepModels models = make_step_models(o.model, learning_rate_for(o.schedule, o.schedule.init_size), device);
+  std::mt19937_64 rng(o.seed);
+  TrainPosition position;
+  position.schedule = initial_schedule_state(o.schedule);
+  if (!o.resume.empty()) load_checkpoint(o.resume, models, position, rng);
+  const CheckpointMeta meta{o.model, describe(o)};
+
+  fs::create_directories(fs::path(o.out) / "checkpoints");
+  fs::create_directories(fs::path(o.out) / "samples");
+  const bool new_log = !fs::exists(fs::path(o.out) / "log.csv");
+  std::ofstream csv(fs::path(o.out) / "log.csv", std::ios::app);
+  if (!csv) throw OutputError(o.out, "cannot write log.csv");
+  if (new_log) csv << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s\n";
+  EventWriter events((fs::path(o.out) / "tensorboard").string());
+
+  // The fixed latents of every sample grid, from their own generator.
+  auto sample_generator = at::detail::createCPUGenerator(o.seed + 1);
+  const torch::Tensor sample_z =
+      torch::randn({o.sample_rows * o.sample_cols, o.model.style_dim}, sample_generator).to(device);
+
+  int step = position.schedule.step;
+  int size = size_for_step(step);
+  int batch_size = batch_for(o.schedule, size);
+  set_learning_rate(*models.g_optimizer, learning_rate_for(o.schedule, size), true);
+  set_learning_rate(*models.d_optimizer, learning_rate_for(o.schedule, size), false);
+  auto open_stream = [&](uint64_t epoch, uint64_t first_batch) {
+    BatchStreamOptions so;
+    so.size = size;
+    so.batch = batch_size;
+    so.mirror = o.mirror;
+    so.seed = o.seed + static_cast<uint64_t>(step) * 1000003ull;
+    so.start_epoch = epoch;
+    so.start_batch = first_batch;
+    return std::make_unique<BatchStream>(reader, so);
+  };
+  std::unique_ptr<BatchStream> stream = open_stream(position.data_epoch, position.data_batch);
+
+  TrainResult result;
+  auto checkpoint = [&](const std::string& name) {
+    std::string path = (fs::path(o.out) / "checkpoints" / name).string();
+    save_checkpoint(path, models, position, rng, meta);
+    save_checkpoint((fs::path(o.out) / "checkpoints" / "latest.ckpt").string(), models, position, rng, meta);
+    result.last_checkpoint = path;
+  };
+  char name[64];
+
+  const auto start = std::chrono::steady_clock::now();
+  auto last_log = start;
+  uint64_t images_at_last_log = position.images_seen;
+  const bool tty = o.show_progress;
+  StepStats stats;
+  while (true) {
+    if (o.stop && o.stop->load()) {
+      result.interrupted = true;
+      break;
+    }
+    if (o.max_iter > 0 && position.iteration >= o.max_iter) break;
+    IterationPlan plan = begin_iteration(o.schedule, position.schedule);
+    if (plan.finished) break;
+    if (plan.grew) {
+      // The finished stage's checkpoint, named as the reference's train_step-N.
+      std::snprintf(name, sizeof name, "train_step-%d.ckpt", plan.step);
+      position.data_epoch = position.data_batch = 0;
+      checkpoint(name);
+      step = plan.step;
+      size = size_for_step(step);
+      batch_size = batch_for(o.schedule, size);
+      set_learning_rate(*models.g_optimizer, learning_rate_for(o.schedule, size), true);
+      set_learning_rate(*models.d_optimizer, learning_rate_for(o.schedule, size), false);
+      stream.reset();
+      stream = open_stream(0, 0);
+    }
+    position.alpha = plan.alpha;
+
+    Batch batch = stream->next();
+    position.data_epoch = batch.epoch;
+    position.data_batch = batch.batch_in_epoch + 1;
+    if (position.data_batch == stream->batches_per_epoch()) {
+      position.data_batch = 0;
+      ++position.data_epoch;
+    }
+    auto real = torch::from_blob(batch.pixels.data(), {batch.count, batch.channels, batch.size, batch.size})
+                    .to(device, /*non_blocking=*/false, /*copy=*/true);
+
+    StepSettings settings;
+    settings.step = step;
+    settings.alpha = plan.alpha;
+    settings.loss = o.loss;
+    settings.mixing = o.mixing;
+    stats = train_step(models, real, settings, rng);
+    end_iteration(position.schedule, batch.count);
+    ++position.iteration;
+    position.images_seen += static_cast<uint64_t>(batch.count);
+
+    if (position.iteration % o.log_every == 0) {
+      // Losses are read back (a host sync) only here.
+      const float d = stats.d_loss.item<float>(), g = stats.g_loss.item<float>(), p = stats.penalty.item<float>();
+      const auto now = std::chrono::steady_clock::now();
+      const double seconds = std::chrono::duration<double>(now - last_log).count();
+      const double rate = seconds > 0 ? static_cast<double>(position.images_seen - images_at_last_log) / seconds : 0;
+      last_log = now;
+      images_at_last_log = position.images_seen;
+      const double lr = learning_rate_for(o.schedule, size);
+      csv << position.iteration << ',' << position.images_seen << ',' << size << ',' << plan.alpha << ',' << lr << ','
+          << d << ',' << g << ',' << p << ',' << rate << '\n';
+      csv.flush();
+      events.scalar("loss/discriminator", d, position.iteration);
+      events.scalar("loss/generator", g, position.iteration);
+      events.scalar("loss/penalty", p, position.iteration);
+      events.scalar("schedule/alpha", static_cast<float>(plan.alpha), position.iteration);
+      events.scalar("schedule/resolution", static_cast<float>(size), position.iteration);
+      events.scalar("schedule/lr", static_cast<float>(lr), position.iteration);
+      events.scalar("speed/images_per_s", static_cast<float>(rate), position.iteration);
+      events.flush();
+      if (tty) {
+        const double eta = rate > 0 ? static_cast<double>(images_to_next_growth(o.schedule, position.schedule)) / rate : -1;
+        std::fprintf(stderr, "\r%dx%d alpha %.3f it %lld  %.1f img/s  G %.3f D %.3f GP %.3f  next size in %s   ", size,
+                     size, plan.alpha, static_cast<long long>(position.iteration), rate, g, d, p,
+                     format_duration(eta).c_str());
+        std::fflush(stderr);
+      }
+    }
+    if (o.sample_every > 0 && position.iteration % o.sample_every == 0) {
+      torch::NoGradGuard no_grad;
+      auto images = to_images(models.ema->forward(sample_z, step, plan.alpha));
+      Image8 grid = make_grid(images, o.sample_cols);
+      std::string png = encode_png(grid, 6);
+      std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(position.iteration));
+      write_file((fs::path(o.out) / "samples" / name).string(), png);
+      events.image("samples", png, grid.width, grid.height, grid.channels, position.iteration);
+      events.flush();
+    }
+    if (o.checkpoint_every > 0 && position.iteration % o.checkpoint_every == 0) {
+      std::snprintf(name, sizeof name, "%06lld.ckpt", static_cast<long long>(position.iteration));
+      checkpoint(name);
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  std::snprintf(name, sizeof name, "%06lld.ckpt", static_cast<long long>(position.iteration));
+  checkpoint(name);
+  result.iterations = position.iteration;
+  result.images_seen = position.images_seen;
+  result.final_size = size;
+  return result;
+}
+
+}  // namespace sg

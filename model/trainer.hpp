@@ -1,0 +1,49 @@
+#pragma once
+// sg_train as a library: progressive StyleGAN training on a dataset LMDB,
+// with checkpoints, fixed-latent sample grids, CSV and TensorBoard logs.
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "model/networks.hpp"
+#include "model/schedule.hpp"
+#include "model/train_step.hpp"
+
+namespace sg {
+
+struct TrainOptions {
+  std::string lmdb;
+  std::string out;                  // run folder
+  std::string resume;               // checkpoint to continue from
+  // max_size 0 (the default here): the LMDB's largest size.
+  ScheduleConfig schedule = [] {
+    ScheduleConfig c;
+    c.max_size = 0;
+    return c;
+  }();
+  StyleGanConfig model;             // image_channels taken from the LMDB
+  bool mixing = false;
+  GanLoss loss = GanLoss::WganGp;
+  int64_t max_iter = 0;             // 0: until the schedule ends
+  int checkpoint_every = 1000;
+  int sample_every = 100;
+  int log_every = 10;
+  int sample_rows = 5, sample_cols = 10;
+  uint64_t seed = 0;
+  std::string device;               // "", "cpu", "cuda"
+  bool mirror = true;
+  bool show_progress = false;
+  const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM
+};
+
+struct TrainResult {
+  int64_t iterations = 0;
+  uint64_t images_seen = 0;
+  int final_size = 0;
+  std::string last_checkpoint;
+  bool interrupted = false;
+};
+
+TrainResult train(const TrainOptions& options);
+
+}  // namespace sg

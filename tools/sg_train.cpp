@@ -1,0 +1,75 @@
+// sg_train DATA --sched --mixing: progressive StyleGAN training from a
+// dataset LMDB. Thin: flags, then the library's train().
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+
+#include "model/device.hpp"
+#include "model/trainer.hpp"
+#include "pipeline/progress.hpp"
+
+namespace {
+std::atomic<bool> stop_requested{false};
+void on_signal(int) { stop_requested = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sg_train: progressive StyleGAN training on a dataset LMDB"};
+  sg::TrainOptions o;
+  std::string loss = "wgan-gp";
+  int threads = 0;
+  bool no_mirror = false, quiet = false;
+  o.schedule.max_size = 0;
+  app.add_option("data", o.lmdb, "dataset LMDB (from sg_prep)")->required();
+  app.add_option("--out", o.out, "run folder (default: runs/<dataset>-<time>)");
+  app.add_flag("--sched", o.schedule.sched, "the reference's per-resolution learning rates and batch sizes");
+  app.add_flag("--mixing", o.mixing, "style-mixing regularisation (two latents with probability 0.9)");
+  app.add_option("--loss", loss, "wgan-gp or r1")->check(CLI::IsMember({"wgan-gp", "r1"}));
+  app.add_option("--init_size,--init-size", o.schedule.init_size, "first resolution")
+      ->check(CLI::IsMember({8, 16, 32, 64, 128, 256, 512, 1024}));
+  app.add_option("--max_size,--max-size", o.schedule.max_size, "last resolution (default: the LMDB's largest)");
+  app.add_option("--phase", o.schedule.phase, "images of fade-in, then as many at full alpha")->check(CLI::PositiveNumber);
+  app.add_option("--lr", o.schedule.lr, "learning rate without --sched");
+  app.add_option("--batch", o.schedule.batch, "batch size without --sched")->check(CLI::PositiveNumber);
+  app.add_option("--max_iter,--max-iter", o.max_iter, "stop after this many iterations");
+  app.add_option("--ckpt", o.resume, "checkpoint to resume from")->check(CLI::ExistingFile);
+  app.add_option("--channels", o.model.max_channels, "network width cap")->check(CLI::Range(1, 512));
+  app.add_option("--seed", o.seed, "seed of latents, data order and flips");
+  app.add_option("--checkpoint-every,--checkpoint_every", o.checkpoint_every, "iterations between checkpoints");
+  app.add_option("--sample-every,--sample_every", o.sample_every, "iterations between sample grids");
+  app.add_option("--log-every,--log_every", o.log_every, "iterations between log lines")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_flag("--no-mirror", no_mirror, "no random horizontal flips");
+  app.add_flag("--quiet", quiet, "no progress line");
+  CLI11_PARSE(app, argc, argv);
+
+  o.loss = loss == "r1" ? sg::GanLoss::R1 : sg::GanLoss::WganGp;
+  o.mirror = !no_mirror;
+  o.show_progress = !quiet && sg::stderr_is_terminal();
+  if (o.out.empty()) {
+    char stamp[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+    o.out = "runs/" + std::filesystem::path(o.lmdb).filename().string() + "-" + stamp;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  o.stop = &stop_requested;
+  try {
+    sg::configure_cpu_threads(threads);
+    sg::TrainResult r = sg::train(o);
+    std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
+                r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
+                static_cast<unsigned long long>(r.images_seen), r.final_size, r.final_size);
+    std::printf("checkpoint: %s\nsamples: %s/samples\nlog: %s/log.csv, TensorBoard: %s/tensorboard\n",
+                r.last_checkpoint.c_str(), o.out.c_str(), o.out.c_str(), o.out.c_str());
+    return r.interrupted ? 130 : 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sg_train: error: %s\n", e.what());
+    return 1;
+  }
+}
