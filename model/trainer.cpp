@@ -13,6 +13,7 @@
 #include "pipeline/errors.hpp"
 #include "pipeline/event_writer.hpp"
 #include "pipeline/progress.hpp"
+#include "stages/animation.hpp"
 #include "stages/image_codec.hpp"
 #include "stages/image_grid.hpp"
 
@@ -48,6 +49,48 @@ std::vector<Image8> to_images(const torch::Tensor& batch) {
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// loss.png from log.csv: discriminator loss red, generator loss blue.
+std::string write_loss_plot(const fs::path& run) {
+  std::ifstream csv(run / "log.csv");
+  std::string line;
+  std::getline(csv, line);  // header
+  PlotSeries d{{}, {}, 200, 30, 30}, g{{}, {}, 30, 60, 200};
+  while (std::getline(csv, line)) {
+    std::vector<double> fields;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) fields.push_back(std::strtod(cell.c_str(), nullptr));
+    if (fields.size() < 7) continue;
+    d.x.push_back(fields[0]);
+    d.y.push_back(fields[5]);
+    g.x.push_back(fields[0]);
+    g.y.push_back(fields[6]);
+  }
+  const std::string path = (run / "loss.png").string();
+  write_file(path, encode_png(plot_lines({d, g}), 6));
+  return path;
+}
+
+// training.gif from the sample grids, in iteration order.
+std::string write_sample_animation(const fs::path& run) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(run / "samples"))
+    if (e.path().extension() == ".png") files.push_back(e.path());
+  if (files.empty()) return "";
+  std::sort(files.begin(), files.end());
+  // At most 200 frames: every k-th grid, always the last.
+  const size_t stride = (files.size() + 199) / 200;
+  std::vector<Image8> frames;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i % stride != 0 && i + 1 != files.size()) continue;
+    std::ifstream in(files[i], std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    frames.push_back(decode_png8(bytes, files[i].string()));
+  }
+  const std::string path = (run / "training.gif").string();
+  write_gif(path, frames);
+  return path;
 }
 
 }  // namespace
@@ -213,6 +256,9 @@ TrainResult train(const TrainOptions& options) {
   if (tty) std::fprintf(stderr, "\n");
   std::snprintf(name, sizeof name, "%06lld.ckpt", static_cast<long long>(position.iteration));
   checkpoint(name);
+  csv.close();
+  result.loss_plot = write_loss_plot(o.out);
+  result.animation = write_sample_animation(o.out);
   result.iterations = position.iteration;
   result.images_seen = position.images_seen;
   result.final_size = size;

@@ -41,6 +41,8 @@ struct TrainResult {
   uint64_t images_seen = 0;
   int final_size = 0;
   std::string last_checkpoint;
+  std::string loss_plot;   // PNG of D and G losses over iterations
+  std::string animation;   // GIF of the fixed-latent samples over training
   bool interrupted = false;
 };
 

@@ -85,6 +85,11 @@ TEST(Trainer, ShortRunWritesCheckpointsSamplesAndLogs) {
   for (const auto& e : fs::directory_iterator(dir / "run/tensorboard"))
     event_files += e.path().filename().string().find("tfevents") != std::string::npos;
   EXPECT_EQ(event_files, 1);
+  EXPECT_EQ(r.loss_plot, (dir.path() / "run/loss.png").string());
+  EXPECT_EQ(test::read_file(r.loss_plot).substr(1, 3), "PNG");
+  std::string gif = test::read_file(dir / "run/training.gif");
+  EXPECT_EQ(gif.substr(0, 6), "GIF89a");
+  EXPECT_NE(gif.find("NETSCAPE2.0"), std::string::npos);
 }
 
 std::map<std::string, torch::Tensor> ema_weights(const std::string& checkpoint, const StyleGanConfig& config) {
