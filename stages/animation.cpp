@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "pipeline/errors.hpp"
 
@@ -81,6 +82,55 @@ void write_gif(const std::string& path, const std::vector<Image8>& frames, int d
   GifFreeMapObject(palette);
 }
 
+namespace {
+
+// A 3x5 pixel font for axis numbers: digits, '-', '.', 'e', '+'.
+const char* glyph(char c) {
+  switch (c) {
+    case '0': return "111101101101111";
+    case '1': return "010110010010111";
+    case '2': return "111001111100111";
+    case '3': return "111001111001111";
+    case '4': return "101101111001001";
+    case '5': return "111100111001111";
+    case '6': return "111100111101111";
+    case '7': return "111001001001001";
+    case '8': return "111101111101111";
+    case '9': return "111101111001111";
+    case '-': return "000000111000000";
+    case '+': return "000010111010000";
+    case '.': return "000000000000010";
+    case 'e': return "000111101110011";
+    default: return "000000000000000";
+  }
+}
+
+// Draws `text` at (x, y) (top left), each font pixel as scale x scale.
+void draw_text(Image8& image, int x, int y, const std::string& text, int scale = 2) {
+  for (char c : text) {
+    const char* g = glyph(c);
+    for (int row = 0; row < 5; ++row)
+      for (int col = 0; col < 3; ++col)
+        if (g[row * 3 + col] == '1')
+          for (int dy = 0; dy < scale; ++dy)
+            for (int dx = 0; dx < scale; ++dx) {
+              const int px = x + col * scale + dx, py = y + row * scale + dy;
+              if (px < 0 || py < 0 || px >= image.width || py >= image.height) continue;
+              uint8_t* p = &image.pixels[(static_cast<size_t>(py) * image.width + px) * image.channels];
+              std::fill_n(p, image.channels, 0);
+            }
+    x += 4 * scale;
+  }
+}
+
+std::string number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", v);
+  return buffer;
+}
+
+}  // namespace
+
 Image8 plot_lines(const std::vector<PlotSeries>& series, int width, int height) {
   Image8 image(width, height, 3);
   std::fill(image.pixels.begin(), image.pixels.end(), 255);
@@ -100,7 +150,7 @@ Image8 plot_lines(const std::vector<PlotSeries>& series, int width, int height) 
       y0 = std::min(y0, s.y[i]);
       y1 = std::max(y1, s.y[i]);
     }
-  const int left = 40, right = width - 10, top = 10, bottom = height - 30;
+  const int left = 70, right = width - 10, top = 10, bottom = height - 30;
   for (int x = left; x <= right; ++x) put(x, bottom, 128, 128, 128), put(x, top, 200, 200, 200);
   for (int y = top; y <= bottom; ++y) put(left, y, 128, 128, 128), put(right, y, 200, 200, 200);
   if (x0 > x1) return image;  // nothing to draw
@@ -108,8 +158,15 @@ Image8 plot_lines(const std::vector<PlotSeries>& series, int width, int height) 
   if (y1 == y0) y1 = y0 + 1;
   auto px = [&](double x) { return left + static_cast<int>(std::lround((x - x0) / (x1 - x0) * (right - left))); };
   auto py = [&](double y) { return bottom - static_cast<int>(std::lround((y - y0) / (y1 - y0) * (bottom - top))); };
-  if (y0 < 0 && y1 > 0)
+  if (y0 < 0 && y1 > 0) {
     for (int x = left; x <= right; x += 2) put(x, py(0.0), 160, 160, 160);
+    draw_text(image, 4, py(0.0) - 5, "0");
+  }
+  draw_text(image, 4, top, number(y1));
+  draw_text(image, 4, bottom - 10, number(y0));
+  draw_text(image, left, bottom + 8, number(x0));
+  const std::string x_end = number(x1);
+  draw_text(image, right - static_cast<int>(x_end.size()) * 8, bottom + 8, x_end);
   for (const auto& s : series) {
     for (size_t i = 1; i < s.x.size(); ++i) {
       if (!std::isfinite(s.y[i]) || !std::isfinite(s.y[i - 1])) continue;

@@ -122,6 +122,19 @@ TEST(Trainer, ResumeContinuesExactly) {
   for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << key;
 }
 
+TEST(Trainer, AStopRequestSavesACheckpointAndReturns) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  std::atomic<bool> stop{true};  // as if Ctrl-C came at once
+  TrainOptions o = tiny_run(dir / "d.lmdb", dir / "run");
+  o.stop = &stop;
+  TrainResult r = train(o);
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.iterations, 0);
+  EXPECT_TRUE(fs::exists(r.last_checkpoint));
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/latest.ckpt"));
+}
+
 TEST(Trainer, ClearErrors) {
   TempDir dir;
   write_tiny_lmdb(dir / "d.lmdb");
