@@ -112,6 +112,8 @@ TrainResult train(const TrainOptions& options) {
                                          ")");
   o.model.max_size = o.schedule.max_size;
   o.model.image_channels = reader.meta() ? reader.meta()->channels() : 3;
+  // The dataset decides whether random mirroring is right for it.
+  if (reader.meta() && !reader.meta()->config().random_mirror()) o.mirror = false;
 
   const std::string device_name = resolve_device_name(o.device);
   const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);

@@ -31,7 +31,7 @@ struct TrainOptions {
   int sample_rows = 5, sample_cols = 10;
   uint64_t seed = 0;
   std::string device;               // "", "cpu", "cuda"
-  bool mirror = true;
+  bool mirror = true;               // unless the dataset config turns random_mirror off
   bool show_progress = false;
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM
 };

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "datasets/lmdb_keys.hpp"
+#include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
 #include "model/checkpoint.hpp"
 #include "model/trainer.hpp"
@@ -21,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
-void write_tiny_lmdb(const std::string& path, int n = 48) {
+void write_tiny_lmdb(const std::string& path, int n = 48, bool random_mirror = true) {
   LmdbWriter writer(path, {});
   std::vector<LmdbRecord> records;
   for (int i = 0; i < n; ++i) {
@@ -41,6 +42,7 @@ void write_tiny_lmdb(const std::string& path, int n = 48) {
   meta.set_channels(1);
   meta.set_encoding(RAW);
   meta.add_counts()->set_records(static_cast<uint64_t>(n));
+  meta.mutable_config()->set_random_mirror(random_mirror);
   writer.finish(meta);
 }
 
@@ -61,6 +63,14 @@ TrainOptions tiny_run(const std::string& lmdb, const std::string& out) {
   o.seed = 5;
   o.device = "cpu";
   return o;
+}
+
+std::map<std::string, torch::Tensor> ema_weights(const std::string& checkpoint, const StyleGanConfig& config) {
+  StyledGenerator g(config);
+  load_ema_generator(checkpoint, g);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : g->named_parameters()) out[p.key()] = p.value().clone();
+  return out;
 }
 
 TEST(Trainer, ShortRunWritesCheckpointsSamplesAndLogs) {
@@ -90,14 +100,6 @@ TEST(Trainer, ShortRunWritesCheckpointsSamplesAndLogs) {
   std::string gif = test::read_file(dir / "run/training.gif");
   EXPECT_EQ(gif.substr(0, 6), "GIF89a");
   EXPECT_NE(gif.find("NETSCAPE2.0"), std::string::npos);
-}
-
-std::map<std::string, torch::Tensor> ema_weights(const std::string& checkpoint, const StyleGanConfig& config) {
-  StyledGenerator g(config);
-  load_ema_generator(checkpoint, g);
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& p : g->named_parameters()) out[p.key()] = p.value().clone();
-  return out;
 }
 
 TEST(Trainer, ResumeContinuesExactly) {
@@ -133,6 +135,30 @@ TEST(Trainer, AStopRequestSavesACheckpointAndReturns) {
   EXPECT_EQ(r.iterations, 0);
   EXPECT_TRUE(fs::exists(r.last_checkpoint));
   EXPECT_TRUE(fs::exists(dir / "run/checkpoints/latest.ckpt"));
+}
+
+TEST(Trainer, DatasetConfigTurnsRandomMirroringOff) {
+  // Same seed, mirroring asked for or not: the weights differ only where the
+  // dataset allows random mirroring.
+  auto final_weights = [](const std::string& lmdb, const std::string& out, bool mirror) {
+    TrainOptions o = tiny_run(lmdb, out);
+    o.max_iter = 3;
+    o.mirror = mirror;
+    TrainResult r = train(o);
+    return ema_weights(r.last_checkpoint, read_checkpoint_meta(r.last_checkpoint).model);
+  };
+  auto same = [](std::map<std::string, torch::Tensor>& a, std::map<std::string, torch::Tensor>& b) {
+    for (auto& [key, value] : a)
+      if (!torch::equal(value, b[key])) return false;
+    return true;
+  };
+  TempDir dir;
+  write_tiny_lmdb(dir / "mirror.lmdb", 48, true);
+  write_tiny_lmdb(dir / "fixed.lmdb", 48, false);
+  auto m_on = final_weights(dir / "mirror.lmdb", dir / "a", true), m_off = final_weights(dir / "mirror.lmdb", dir / "b", false);
+  auto f_on = final_weights(dir / "fixed.lmdb", dir / "c", true), f_off = final_weights(dir / "fixed.lmdb", dir / "d", false);
+  EXPECT_FALSE(same(m_on, m_off));
+  EXPECT_TRUE(same(f_on, f_off));
 }
 
 TEST(Trainer, ClearErrors) {
