@@ -144,6 +144,10 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   CheckpointMeta meta;
   meta.model = parse_config(require(dict, "model_config", path).toStringRef());
   meta.train_config = require(dict, "train_config", path).toStringRef();
+  meta.trained_step = static_cast<int>(require(dict, "step", path).toInt());
+  meta.alpha = require(dict, "alpha", path).toDouble();
+  const size_t at = meta.train_config.find("init_size=");
+  if (at != std::string::npos) meta.init_size = std::atoi(meta.train_config.c_str() + at + 10);
   return meta;
 }
 

@@ -24,6 +24,10 @@ struct TrainPosition {
 struct CheckpointMeta {
   StyleGanConfig model;
   std::string train_config;  // the trainer's flags, as text
+  // Filled by read_checkpoint_meta: where training stood.
+  int trained_step = 0;      // the resolution reached, 4 * 2^step
+  double alpha = 1.0;        // its fade-in
+  int init_size = 8;
 };
 
 void save_checkpoint(const std::string& path, StepModels& models, const TrainPosition& position,

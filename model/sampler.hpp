@@ -1,0 +1,50 @@
+#pragma once
+// What sg_test makes from a checkpoint's EMA generator: a grid of samples,
+// a style-mixing grid (Karras et al. 2019, figure 3) and an interpolation
+// walk in W space. Seeded: the same seed gives the same pictures.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "model/networks.hpp"
+#include "stages/image.hpp"
+
+namespace sg {
+
+struct SampleOptions {
+  int size = 0;            // resolution to draw (must be trained)
+  int rows = 3, cols = 5;
+  uint64_t seed = 0;
+  double truncation = 0.7;  // psi around the mean style; 1 = none
+  int interpolate = 0;      // latents in the W-space walk (0: none)
+  std::string device;
+};
+
+struct SampleResult {
+  std::string samples, mixing, interpolation;  // written files
+};
+
+// Mean of the mapping network over 10 x 1024 latents (as generate.py).
+torch::Tensor mean_style(StyledGenerator& generator, torch::Generator& rng, torch::Device device);
+
+// n images from latents z (one noise map per block, shared by all images).
+torch::Tensor generate(StyledGenerator& generator, const torch::Tensor& z, int step, double alpha,
+                       const torch::Tensor& mean_w, double psi, const std::vector<torch::Tensor>& noise);
+
+// (rows + 1) x (cols + 1) images, row-major: a black corner, the sources
+// along the top, the destinations down the left, and each cell the
+// destination with the source's coarse styles (blocks 0-1: 4x4 and 8x8).
+std::vector<torch::Tensor> mixing_cells(StyledGenerator& generator, const torch::Tensor& source_z,
+                                        const torch::Tensor& destination_z, int step, double alpha,
+                                        const torch::Tensor& mean_w, double psi,
+                                        const std::vector<torch::Tensor>& noise);
+
+std::vector<Image8> tensor_to_images(const torch::Tensor& batch);
+
+// Loads `checkpoint` and writes sample.png, sample_mixing.png and (with
+// interpolate) interpolation.gif under `out_dir`. A size the checkpoint was
+// not trained to is an InputError naming the sizes it can draw.
+SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options);
+
+}  // namespace sg
