@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The main job on the embedded default data: installs what is missing,
-# builds, and runs sg_prep on the Colin27 brain from Debian's mricron-data.
+# The main job on the embedded default data (the Colin27 brain from Debian's
+# mricron-data): installs what is missing, builds, then
+#   sg_prep  -> runs/demo.lmdb (every size 8..256)
+#   sg_train -> a small StyleGAN grown 8x8 -> 32x32 (a few minutes on 2 cores)
+#   sg_test  -> sample and style-mixing grids
+# and prints where the pictures are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,10 +12,24 @@ bash tools/install_deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --parallel "$(nproc)"
 
-out=runs/demo.lmdb
 mkdir -p runs
-build/bin/sg_prep --config configs/demo.textproto --out "$out" --force
-build/bin/sg_inspect "$out" --sheet runs/demo_sheet.png --size 64 --count 64 --columns 8
-echo
-echo "LMDB: $(pwd)/$out"
-echo "contact sheet of its 64x64 records: $(pwd)/runs/demo_sheet.png"
+build/bin/sg_prep --config configs/demo.textproto --out runs/demo.lmdb --force
+build/bin/sg_inspect runs/demo.lmdb --sheet runs/demo_sheet.png --size 64 --count 64 --columns 8
+
+rm -rf runs/demo-train
+build/bin/sg_train runs/demo.lmdb --out runs/demo-train --mixing --channels 32 --max_size 32 \
+  --phase 6000 --batch 16 --sample-every 25 --checkpoint-every 500 --seed 1
+build/bin/sg_test runs/demo-train/checkpoints/latest.ckpt --size 32 --out runs/demo-test \
+  --n_row 4 --n_col 8 --seed 1 --interpolate 6
+
+here=$(pwd)
+cat <<MSG
+
+Pictures to open:
+  training data (64x64 records):   $here/runs/demo_sheet.png
+  samples (EMA generator, 32x32):  $here/runs/demo-test/sample.png
+  style mixing (coarse from top):  $here/runs/demo-test/sample_mixing.png
+  walk in W space:                 $here/runs/demo-test/interpolation.gif
+  training, sample grids as GIF:   $here/runs/demo-train/training.gif
+  losses (D red, G blue):          $here/runs/demo-train/loss.png
+MSG
