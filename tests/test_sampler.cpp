@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "datasets/dataset_config.hpp"
@@ -99,6 +100,12 @@ TEST(Sampler, DemoChainAtTinySizeWritesGridsAndRefusesUntrainedSizes) {
   EXPECT_EQ(samples.width, 3 * (16 + 2) + 2);   // make_grid: 2-pixel padding
   EXPECT_EQ(samples.height, 2 * (16 + 2) + 2);
   EXPECT_EQ(samples.channels, 1);               // grey checkpoint, grey PNG
+  // Pixel range: clamped [-1, 1] mapped to 0..255 and really used; padding black.
+  auto [lo, hi] = std::minmax_element(samples.pixels.begin(), samples.pixels.end());
+  EXPECT_EQ(*lo, 0);
+  EXPECT_GT(*hi, 100);
+  EXPECT_EQ(samples.at(0, 0), 0);
+  EXPECT_EQ(samples.at(samples.width - 1, 9), 0);
   Image8 mixing = decode_png8(test::read_file(a.mixing), "sample_mixing.png");
   EXPECT_EQ(mixing.width, 4 * 18 + 2);
   EXPECT_EQ(mixing.height, 3 * 18 + 2);
