@@ -40,6 +40,7 @@ std::vector<torch::Tensor> mixing_cells(StyledGenerator& generator, const torch:
                                         const torch::Tensor& mean_w, double psi,
                                         const std::vector<torch::Tensor>& noise);
 
+// A batch in [-1, 1] as 8-bit images (clamped, as save_image).
 std::vector<Image8> tensor_to_images(const torch::Tensor& batch);
 
 // Loads `checkpoint` and writes sample.png, sample_mixing.png and (with

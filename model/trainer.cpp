@@ -10,6 +10,7 @@
 #include "datasets/lmdb_reader.hpp"
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
+#include "model/sampler.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/event_writer.hpp"
 #include "pipeline/progress.hpp"
@@ -30,21 +31,6 @@ std::string describe(const TrainOptions& o) {
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp")
     << " seed=" << o.seed << " mirror=" << o.mirror;
   return s.str();
-}
-
-// A batch of images in [-1, 1] as 8-bit images (clamped, as save_image).
-std::vector<Image8> to_images(const torch::Tensor& batch) {
-  auto bytes = ((batch.detach().to(torch::kCPU).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
-  bytes = bytes.permute({0, 2, 3, 1}).contiguous();  // NHWC
-  std::vector<Image8> images;
-  const int n = static_cast<int>(bytes.size(0)), h = static_cast<int>(bytes.size(1)), w = static_cast<int>(bytes.size(2)),
-            c = static_cast<int>(bytes.size(3));
-  for (int i = 0; i < n; ++i) {
-    Image8 image(w, h, c);
-    std::memcpy(image.pixels.data(), bytes[i].data_ptr<uint8_t>(), image.pixels.size());
-    images.push_back(std::move(image));
-  }
-  return images;
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -242,7 +228,7 @@ TrainResult train(const TrainOptions& options) {
     }
     if (o.sample_every > 0 && position.iteration % o.sample_every == 0) {
       torch::NoGradGuard no_grad;
-      auto images = to_images(models.ema->forward(sample_z, step, plan.alpha));
+      auto images = tensor_to_images(models.ema->forward(sample_z, step, plan.alpha));
       Image8 grid = make_grid(images, o.sample_cols);
       std::string png = encode_png(grid, 6);
       std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(position.iteration));
