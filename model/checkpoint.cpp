@@ -97,9 +97,27 @@ c10::IValue require(const c10::impl::GenericDict& dict, const std::string& key, 
   return it->value();
 }
 
+// temp file in the same folder -> fsync -> rename -> fsync of the folder.
+void write_atomically(const std::string& path, const std::vector<char>& bytes) {
+  const fs::path final_path(path);
+  const std::string folder = final_path.parent_path().empty() ? "." : final_path.parent_path().string();
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) throw OutputError(temp, "cannot write checkpoint");
+  }
+  fsync_path(temp, O_RDONLY);
+  fs::rename(temp, final_path, ec);
+  if (ec) throw OutputError(path, "cannot rename checkpoint into place: " + ec.message());
+  fsync_path(folder, O_RDONLY | O_DIRECTORY);
+}
+
 }  // namespace
 
-void save_checkpoint(const std::string& path, StepModels& models, const TrainPosition& position,
+void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, const TrainPosition& position,
                      const std::mt19937_64& rng, const CheckpointMeta& meta) {
   c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
   dict.insert("generator", state_dict(*models.generator));
@@ -123,20 +141,9 @@ void save_checkpoint(const std::string& path, StepModels& models, const TrainPos
   dict.insert("model_config", config_text(meta.model));
   dict.insert("train_config", meta.train_config);
 
-  std::vector<char> bytes = torch::pickle_save(dict);
-  fs::path final_path(path);
-  std::error_code ec;
-  fs::create_directories(final_path.parent_path().empty() ? "." : final_path.parent_path(), ec);
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw OutputError(temp, "cannot write checkpoint");
-  }
-  fsync_path(temp, O_RDONLY);
-  fs::rename(temp, final_path, ec);
-  if (ec) throw OutputError(path, "cannot rename checkpoint into place: " + ec.message());
-  fsync_path(final_path.parent_path().empty() ? "." : final_path.parent_path().string(), O_RDONLY | O_DIRECTORY);
+  // Serialised once, however many names it is written under.
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  for (const std::string& path : paths) write_atomically(path, bytes);
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {

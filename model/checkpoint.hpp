@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "model/schedule.hpp"
 #include "model/train_step.hpp"
@@ -30,7 +31,8 @@ struct CheckpointMeta {
   int init_size = 8;
 };
 
-void save_checkpoint(const std::string& path, StepModels& models, const TrainPosition& position,
+// Writes the same checkpoint under each of `paths` (e.g. NNNNNN.ckpt and latest.ckpt).
+void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, const TrainPosition& position,
                      const std::mt19937_64& rng, const CheckpointMeta& meta);
 
 // Loads into models built from the same configuration. Throws InputError

@@ -144,8 +144,7 @@ TrainResult train(const TrainOptions& options) {
   TrainResult result;
   auto checkpoint = [&](const std::string& name) {
     std::string path = (fs::path(o.out) / "checkpoints" / name).string();
-    save_checkpoint(path, models, position, rng, meta);
-    save_checkpoint((fs::path(o.out) / "checkpoints" / "latest.ckpt").string(), models, position, rng, meta);
+    save_checkpoint({path, (fs::path(o.out) / "checkpoints" / "latest.ckpt").string()}, models, position, rng, meta);
     result.last_checkpoint = path;
   };
   char name[64];
