@@ -30,6 +30,21 @@ void fsync_directory(const fs::path& dir) {
 
 }  // namespace
 
+DatasetMeta describe_dataset(const std::vector<int>& sizes, int channels, Encoding encoding,
+                             const uint64_t (&records)[3]) {
+  DatasetMeta meta;
+  meta.set_format_version(kLmdbFormatVersion);
+  for (int s : sizes) meta.add_resolutions(s);
+  meta.set_channels(channels);
+  meta.set_encoding(encoding);
+  for (Split split : {TRAIN, VALIDATE, TEST}) {
+    SplitCount* count = meta.add_counts();
+    count->set_split(split);
+    count->set_records(records[split]);
+  }
+  return meta;
+}
+
 LmdbWriter::LmdbWriter(std::string path, Options options) : path_(std::move(path)), options_(options) {
   std::error_code ec;
   if (fs::exists(path_, ec) && !options_.force)

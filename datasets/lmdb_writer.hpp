@@ -16,6 +16,11 @@ struct LmdbRecord {
   std::string value;
 };
 
+// The "meta" record's description of a dataset: format version, sizes,
+// channels, encoding and records per split (TRAIN, VALIDATE, TEST).
+DatasetMeta describe_dataset(const std::vector<int>& sizes, int channels, Encoding encoding,
+                             const uint64_t (&records)[3]);
+
 class LmdbWriter {
  public:
   struct Options {

@@ -221,16 +221,7 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
                                         " empty slices dropped)");
 
   summary.inputs_digest = sink.digest();
-  DatasetMeta meta;
-  meta.set_format_version(kLmdbFormatVersion);
-  for (int s : sizes) meta.add_resolutions(s);
-  meta.set_channels(config.channels());
-  meta.set_encoding(config.encoding());
-  for (Split split : {TRAIN, VALIDATE, TEST}) {
-    SplitCount* count = meta.add_counts();
-    count->set_split(split);
-    count->set_records(summary.records[split]);
-  }
+  DatasetMeta meta = describe_dataset(sizes, config.channels(), config.encoding(), summary.records);
   *meta.mutable_config() = config;
   meta.set_inputs_digest(summary.inputs_digest);
   meta.set_input(options.input);

@@ -32,14 +32,7 @@ void write_lmdb(const std::string& path, uint64_t n, Encoding encoding, const st
   for (uint64_t i = 0; i < n; ++i)
     for (int s : sizes) records.push_back({TRAIN, record_key(s, i), encode_record(marked(s, i), encoding, 1, 1)});
   writer.write(records);
-  DatasetMeta meta;
-  meta.set_encoding(encoding);
-  meta.set_channels(1);
-  for (int s : sizes) meta.add_resolutions(s);
-  auto* count = meta.add_counts();
-  count->set_split(TRAIN);
-  count->set_records(n);
-  writer.finish(meta);
+  writer.finish(describe_dataset(sizes, 1, encoding, {n, 0, 0}));
 }
 
 // The record index of a batch image, from its pixel value.
@@ -162,13 +155,7 @@ TEST(BatchStream, ClearErrors) {
   std::vector<LmdbRecord> records;
   for (uint64_t i = 0; i < 4; ++i) records.push_back({TRAIN, record_key(8, i), i == 2 ? "short" : std::string(64, 'x')});
   writer.write(records);
-  DatasetMeta meta;
-  meta.add_resolutions(8);
-  meta.set_channels(1);
-  meta.set_encoding(RAW);
-  auto* count = meta.add_counts();
-  count->set_records(4);
-  writer.finish(meta);
+  writer.finish(describe_dataset({8}, 1, RAW, {4, 0, 0}));
   LmdbReader bad(dir / "bad.lmdb");
   o.batch = 4;
   BatchStream stream(bad, o);

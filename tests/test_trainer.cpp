@@ -36,12 +36,7 @@ void write_tiny_lmdb(const std::string& path, int n = 48, bool random_mirror = t
     records.push_back({TRAIN, record_key(8, static_cast<uint64_t>(i)), encode_record(half, RAW, 1, 1)});
   }
   writer.write(records);
-  DatasetMeta meta;
-  meta.add_resolutions(8);
-  meta.add_resolutions(16);
-  meta.set_channels(1);
-  meta.set_encoding(RAW);
-  meta.add_counts()->set_records(static_cast<uint64_t>(n));
+  DatasetMeta meta = describe_dataset({8, 16}, 1, RAW, {static_cast<uint64_t>(n), 0, 0});
   meta.mutable_config()->set_random_mirror(random_mirror);
   writer.finish(meta);
 }

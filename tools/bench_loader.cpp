@@ -30,13 +30,7 @@ void write_synthetic(const std::string& path, int n, sg::Encoding encoding, cons
     writer.write(records);
     records.clear();
   }
-  sg::DatasetMeta meta;
-  for (int s : sizes) meta.add_resolutions(s);
-  meta.set_channels(1);
-  meta.set_encoding(encoding);
-  auto* count = meta.add_counts();
-  count->set_records(static_cast<uint64_t>(n));
-  writer.finish(meta);
+  writer.finish(sg::describe_dataset(sizes, 1, encoding, {static_cast<uint64_t>(n), 0, 0}));
 }
 
 }  // namespace
