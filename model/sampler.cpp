@@ -58,9 +58,14 @@ std::vector<torch::Tensor> mixing_cells(StyledGenerator& generator, const torch:
   return cells;
 }
 
-std::vector<Image8> tensor_to_images(const torch::Tensor& batch) {
-  auto bytes = ((batch.detach().to(torch::kCPU).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
-  bytes = bytes.permute({0, 2, 3, 1}).contiguous();
+torch::Tensor to_uint8_images(const torch::Tensor& batch) {
+  return ((batch.detach().to(torch::kCPU).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
+}
+
+std::vector<Image8> tensor_to_images(const torch::Tensor& batch) { return uint8_to_images(to_uint8_images(batch)); }
+
+std::vector<Image8> uint8_to_images(const torch::Tensor& planar) {
+  auto bytes = planar.permute({0, 2, 3, 1}).contiguous();
   std::vector<Image8> images;
   for (int64_t i = 0; i < bytes.size(0); ++i) {
     Image8 image(static_cast<int>(bytes.size(2)), static_cast<int>(bytes.size(1)), static_cast<int>(bytes.size(3)));
@@ -81,17 +86,48 @@ void write_png(const std::string& path, const Image8& image) {
 
 }  // namespace
 
-SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options) {
-  const CheckpointMeta meta = read_checkpoint_meta(checkpoint);
+torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, double alpha, torch::Generator& rng,
+                              torch::Device device, int batch, const torch::Tensor& mean_w, double psi,
+                              const std::function<void(int64_t)>& on_batch) {
+  torch::NoGradGuard no_grad;
+  const int size = size_for_step(step);
+  const int64_t channels = generator->config.image_channels;
+  torch::Tensor images = torch::empty({n, channels, size, size}, torch::kUInt8);
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t count = std::min<int64_t>(batch, n - first);
+    GenerateOptions options;
+    if (mean_w.defined()) {
+      options.mean_style = mean_w;
+      options.style_weight = psi;
+    }
+    const auto z = torch::randn({count, generator->config.style_dim}, rng).to(device);
+    for (int i = 0; i <= step; ++i)
+      options.noise.push_back(torch::randn({count, 1, size_for_step(i), size_for_step(i)}, rng).to(device));
+    images.slice(0, first, first + count).copy_(to_uint8_images(generator->forward({z}, step, alpha, options)));
+    if (on_batch) on_batch(first + count);
+  }
+  return images;
+}
+
+DrawPlan plan_drawing(const std::string& checkpoint, const CheckpointMeta& meta, int size) {
   const int first = std::max(meta.init_size, 8), last = size_for_step(meta.trained_step);
   std::string can;
   for (int s = first; s <= last; s *= 2) can += (can.empty() ? "" : ", ") + std::to_string(s);
-  if (options.size < first || options.size > last || (options.size & (options.size - 1)) != 0)
-    throw InputError(checkpoint, "cannot draw " + std::to_string(options.size) + "x" + std::to_string(options.size) +
+  if (size < first || size > last || (size & (size - 1)) != 0)
+    throw InputError(checkpoint, "cannot draw " + std::to_string(size) + "x" + std::to_string(size) +
                                      ": it was trained to sizes " + can);
-  const int step = step_for_size(options.size);
+  DrawPlan plan;
+  plan.step = step_for_size(size);
   // The trained top size may be mid fade-in; smaller sizes are finished.
-  const double alpha = step == meta.trained_step ? meta.alpha : 1.0;
+  plan.alpha = plan.step == meta.trained_step ? meta.alpha : 1.0;
+  return plan;
+}
+
+SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options) {
+  const CheckpointMeta meta = read_checkpoint_meta(checkpoint);
+  const DrawPlan plan = plan_drawing(checkpoint, meta, options.size);
+  const int step = plan.step;
+  const double alpha = plan.alpha;
 
   const torch::Device device(resolve_device_name(options.device) == "cuda" ? torch::kCUDA : torch::kCPU);
   StyledGenerator generator(meta.model);

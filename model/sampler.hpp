@@ -4,9 +4,11 @@
 // walk in W space. Seeded: the same seed gives the same pictures.
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "model/checkpoint.hpp"
 #include "model/networks.hpp"
 #include "stages/image.hpp"
 
@@ -40,8 +42,29 @@ std::vector<torch::Tensor> mixing_cells(StyledGenerator& generator, const torch:
                                         const torch::Tensor& mean_w, double psi,
                                         const std::vector<torch::Tensor>& noise);
 
-// A batch in [-1, 1] as 8-bit images (clamped, as save_image).
+// A batch in [-1, 1] as 8-bit pixels (clamped and rounded, as save_image):
+// uint8 [n, c, h, w] on the CPU.
+torch::Tensor to_uint8_images(const torch::Tensor& batch);
+// The same as one Image8 each.
 std::vector<Image8> tensor_to_images(const torch::Tensor& batch);
+// uint8 [n, c, h, w] as one Image8 each.
+std::vector<Image8> uint8_to_images(const torch::Tensor& images);
+
+// n images as to_uint8_images gives them, drawn `batch` at a time; latents
+// and noise maps come from `rng` (a CPU generator), so the result depends
+// on its seed only. With mean_w defined, truncation psi around it.
+// `on_batch(done)` reports progress.
+torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, double alpha, torch::Generator& rng,
+                              torch::Device device, int batch, const torch::Tensor& mean_w = {}, double psi = 1.0,
+                              const std::function<void(int64_t)>& on_batch = {});
+
+// Where a checkpoint (its meta) can draw `size`: its step and fade-in. A
+// size it was not trained to is an InputError naming the sizes it can draw.
+struct DrawPlan {
+  int step = 0;
+  double alpha = 1.0;
+};
+DrawPlan plan_drawing(const std::string& checkpoint, const CheckpointMeta& meta, int size);
 
 // Loads `checkpoint` and writes sample.png, sample_mixing.png and (with
 // interpolate) interpolation.gif under `out_dir`. A size the checkpoint was

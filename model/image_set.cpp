@@ -1,0 +1,204 @@
+#include "model/image_set.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "datasets/lmdb_keys.hpp"
+#include "datasets/lmdb_reader.hpp"
+#include "datasets/lmdb_writer.hpp"
+#include "model/sampler.hpp"
+#include "pipeline/errors.hpp"
+#include "stages/encode.hpp"
+#include "stages/image_codec.hpp"
+
+namespace sg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
+
+// Copies an interleaved 8-bit image into planar [c, s, s], converting
+// channels and box-averaging a power-of-two larger image down to `size`.
+void store_image(const Image8& image, int size, int channels, const std::string& name, uint8_t* out) {
+  const int w = image.width;
+  if (image.width != image.height || w < size || w % size != 0 || ((w / size) & (w / size - 1)) != 0)
+    throw InputError(name, "is " + size_text(image.width, image.height) + ", not " + size_text(size, size) +
+                               " or a power-of-two multiple of it");
+  auto planar = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {1, w, w, image.channels}, torch::kUInt8)
+                    .permute({0, 3, 1, 2});
+  torch::Tensor result = convert_channels(planar, channels);
+  if (w != size) result = box_downscale(result.contiguous(), size).round().to(torch::kUInt8);
+  result = result.contiguous();
+  std::memcpy(out, result.data_ptr<uint8_t>(), static_cast<size_t>(channels) * size * size);
+}
+
+class LmdbImages final : public ImageCollection {
+ public:
+  LmdbImages(const std::string& path, int size) : ImageCollection(path, size), reader_(path) {
+    const std::vector<int> sizes = reader_.sizes();
+    if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) {
+      std::string have;
+      for (int s : sizes) have += (have.empty() ? "" : " ") + std::to_string(s);
+      throw InputError(path, "holds no " + size_text(size, size) + " records (sizes: " + have + ")");
+    }
+    if (reader_.meta()) {
+      encoding_ = reader_.meta()->encoding();
+      channels_ = reader_.meta()->channels();
+    }
+  }
+
+  std::string kind() const override { return "lmdb"; }
+  int channels() const override { return channels_; }
+  uint64_t length(Split split) const override { return reader_.has_split(split) ? reader_.length(split) : 0; }
+
+  torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const override {
+    std::vector<std::string> keys, values(indexes.size());
+    for (uint64_t i : indexes) keys.push_back(record_key(size_, i));
+    reader_.visit(split, keys, [&](size_t i, std::string_view value) { values[i].assign(value); });
+    const size_t plane = static_cast<size_t>(channels_) * size_ * size_;
+    torch::Tensor images = torch::empty({static_cast<int64_t>(indexes.size()), channels_, size_, size_}, torch::kUInt8);
+    uint8_t* out = images.data_ptr<uint8_t>();
+    tbb::parallel_for(size_t{0}, values.size(), [&](size_t i) {
+      const std::string name = path_ + ":" + split_display_name(split) + ":" + keys[i];
+      store_image(decode_record(values[i], encoding_, size_, channels_, name), size_, channels_, name, out + i * plane);
+    });
+    return images;
+  }
+
+ private:
+  LmdbReader reader_;
+  // Without a meta record: as the batch stream reads it.
+  Encoding encoding_ = PNG;
+  int channels_ = 1;
+};
+
+class FolderImages final : public ImageCollection {
+ public:
+  FolderImages(const std::string& path, int size) : ImageCollection(path, size), files_(list_image_files(path)) {
+    if (files_.empty()) throw InputError(path, "holds no .png, .jpg or .jpeg files");
+    channels_ = decode(files_[0]).channels;
+  }
+
+  std::string kind() const override { return "folder"; }
+  int channels() const override { return channels_; }
+  uint64_t length(Split split) const override { return split == TRAIN ? files_.size() : 0; }
+
+  torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const override {
+    if (split != TRAIN) throw InputError(path_, "a folder has no " + std::string(split_display_name(split)) + " split");
+    const size_t plane = static_cast<size_t>(channels_) * size_ * size_;
+    torch::Tensor images = torch::empty({static_cast<int64_t>(indexes.size()), channels_, size_, size_}, torch::kUInt8);
+    uint8_t* out = images.data_ptr<uint8_t>();
+    tbb::parallel_for(size_t{0}, indexes.size(), [&](size_t i) {
+      const std::string& file = files_.at(indexes[i]);
+      store_image(decode(file), size_, channels_, file, out + i * plane);
+    });
+    return images;
+  }
+
+ private:
+  static Image8 decode(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw InputError(file, "cannot read");
+    if (sniff_image_format(bytes) == ImageFormat::Jpeg) {
+      const Volume grey = decode_jpeg(bytes, file, uint64_t{1} << 26);
+      Image8 image(grey.nx, grey.ny, 1);
+      std::transform(grey.voxels.begin(), grey.voxels.end(), image.pixels.begin(),
+                     [](float v) { return static_cast<uint8_t>(v); });
+      return image;
+    }
+    return decode_png8(bytes, file);
+  }
+
+  std::vector<std::string> files_;
+  int channels_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<ImageCollection> ImageCollection::open(const std::string& path, int size) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) throw InputError(path, "not an LMDB directory or a folder of images");
+  if (fs::exists(fs::path(path) / "data.mdb", ec)) return std::make_unique<LmdbImages>(path, size);
+  return std::make_unique<FolderImages>(path, size);
+}
+
+void write_image_lmdb(const std::string& path, const torch::Tensor& train, const torch::Tensor& validate) {
+  const int size = static_cast<int>(train.size(2)), channels = static_cast<int>(train.size(1));
+  LmdbWriter writer(path, {});
+  uint64_t counts[3] = {0, 0, 0};
+  for (Split split : {TRAIN, VALIDATE}) {
+    const torch::Tensor& set = split == TRAIN ? train : validate;
+    if (!set.defined()) continue;
+    if (set.size(1) != channels || set.size(2) != size || set.size(3) != size)
+      throw std::invalid_argument("write_image_lmdb: the splits differ in size or channels");
+    const std::vector<Image8> images = uint8_to_images(set.contiguous());
+    std::vector<LmdbRecord> records;
+    for (size_t i = 0; i < images.size(); ++i) {
+      std::string png = encode_png(images[i], 1);
+      records.push_back({split, record_key(size, i), std::move(png)});
+      if (records.size() == 4096 || i + 1 == images.size()) {
+        writer.write(records);
+        records.clear();
+      }
+    }
+    counts[split] = images.size();
+  }
+  writer.finish(describe_dataset({size}, channels, PNG, counts));
+}
+
+std::vector<uint64_t> pick_indexes(uint64_t length, uint64_t n, uint64_t seed) {
+  std::vector<uint64_t> all(length);
+  for (uint64_t i = 0; i < length; ++i) all[i] = i;
+  std::mt19937_64 rng(seed);
+  const uint64_t count = std::min(n, length);
+  // Partial Fisher-Yates by hand: the same order with every standard library.
+  for (uint64_t i = 0; i < count; ++i) std::swap(all[i], all[i + rng() % (length - i)]);
+  all.resize(count);
+  return all;
+}
+
+torch::Tensor convert_channels(const torch::Tensor& images, int channels) {
+  const int64_t have = images.size(1);
+  if (have == channels) return images;
+  if (have == 1) return images.expand({images.size(0), channels, images.size(2), images.size(3)});
+  if (channels == 1) {
+    auto mean = images.to(torch::kFloat).mean(1, true);
+    return images.scalar_type() == torch::kUInt8 ? mean.round().to(torch::kUInt8) : mean;
+  }
+  throw std::invalid_argument("convert_channels: cannot turn " + std::to_string(have) + " channels into " +
+                              std::to_string(channels));
+}
+
+torch::Tensor box_downscale(const torch::Tensor& images, int size) {
+  const int64_t s = images.size(2);
+  if (s % size != 0) throw std::invalid_argument("box_downscale: " + std::to_string(s) + " is no multiple of " +
+                                                 std::to_string(size));
+  const int64_t factor = s / size;
+  auto x = images.to(torch::kFloat);
+  return factor == 1 ? x : torch::avg_pool2d(x, {factor, factor});
+}
+
+std::vector<std::string> list_image_files(const std::string& folder) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    std::string ext = it->path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") files.push_back(it->path().string());
+  }
+  if (ec) throw InputError(folder, "cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace sg

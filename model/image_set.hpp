@@ -1,0 +1,57 @@
+#pragma once
+// Image sets for evaluation: a dataset LMDB (any split) or a folder of
+// PNG/JPEG files, read at one size as uint8 tensors [n, c, size, size].
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataset.pb.h"
+
+namespace sg {
+
+class ImageCollection {
+ public:
+  // An LMDB directory (it holds data.mdb) or a folder of images. Throws
+  // InputError when it is neither or holds no image of `size`.
+  static std::unique_ptr<ImageCollection> open(const std::string& path, int size);
+  virtual ~ImageCollection() = default;
+
+  virtual std::string kind() const = 0;   // "lmdb" or "folder"
+  virtual int channels() const = 0;
+  // A folder is one TRAIN split; an LMDB has the splits it was written with.
+  virtual uint64_t length(Split split) const = 0;
+  // The images at `indexes` of the split. Throws InputError naming the
+  // record or file that cannot be read or has the wrong size.
+  virtual torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const = 0;
+
+  const std::string& path() const { return path_; }
+  int size() const { return size_; }
+
+ protected:
+  ImageCollection(std::string path, int size) : path_(std::move(path)), size_(size) {}
+  std::string path_;
+  int size_;
+};
+
+// Writes uint8 sets [n, c, size, size] as a dataset LMDB of that one size
+// (PNG records; `validate` may be undefined), e.g. generated images kept
+// for later evaluation.
+void write_image_lmdb(const std::string& path, const torch::Tensor& train, const torch::Tensor& validate = {});
+
+// Up to n distinct indexes of 0..length-1 in a seeded random order.
+std::vector<uint64_t> pick_indexes(uint64_t length, uint64_t n, uint64_t seed);
+
+// Grey <-> RGB: replicate grey, or average RGB (grey-as-RGB stays exact).
+torch::Tensor convert_channels(const torch::Tensor& images, int channels);
+
+// Box-averages uint8 [n, c, s, s] down to `size` (s / size a power of two),
+// in float [n, c, size, size] on the 0..255 scale.
+torch::Tensor box_downscale(const torch::Tensor& images, int size);
+
+// The image files (.png, .jpg, .jpeg) under a folder, sorted by path.
+std::vector<std::string> list_image_files(const std::string& folder);
+
+}  // namespace sg
