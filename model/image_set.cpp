@@ -1,8 +1,7 @@
 #include "model/image_set.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +10,7 @@
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "model/parallel.hpp"
 #include "model/sampler.hpp"
 #include "pipeline/errors.hpp"
 #include "stages/encode.hpp"
@@ -25,18 +25,31 @@ namespace {
 std::string size_text(int w, int h) { return std::to_string(w) + "x" + std::to_string(h); }
 
 // Copies an interleaved 8-bit image into planar [c, s, s], converting
-// channels and box-averaging a power-of-two larger image down to `size`.
+// channels as convert_channels and box-averaging a power-of-two larger
+// image down to `size`. Plain loops: it runs once per image, in parallel.
 void store_image(const Image8& image, int size, int channels, const std::string& name, uint8_t* out) {
-  const int w = image.width;
-  if (image.width != image.height || w < size || w % size != 0 || ((w / size) & (w / size - 1)) != 0)
+  const int w = image.width, factor = size > 0 ? w / size : 0;
+  if (image.width != image.height || w < size || factor * size != w || (factor & (factor - 1)) != 0)
     throw InputError(name, "is " + size_text(image.width, image.height) + ", not " + size_text(size, size) +
                                " or a power-of-two multiple of it");
-  auto planar = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {1, w, w, image.channels}, torch::kUInt8)
-                    .permute({0, 3, 1, 2});
-  torch::Tensor result = convert_channels(planar, channels);
-  if (w != size) result = box_downscale(result.contiguous(), size).round().to(torch::kUInt8);
-  result = result.contiguous();
-  std::memcpy(out, result.data_ptr<uint8_t>(), static_cast<size_t>(channels) * size * size);
+  const int have = image.channels;
+  if (have != channels && have != 1 && channels != 1)
+    throw InputError(name, "has " + std::to_string(have) + " channels, expected " + std::to_string(channels));
+  // Grey from RGB: the mean of the channels; RGB from grey: the grey copied.
+  const bool average = have != channels && channels == 1;
+  const int sources = average ? have : 1;
+  const double count = static_cast<double>(factor) * factor * sources;
+  for (int c = 0; c < channels; ++c)
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        uint32_t sum = 0;
+        for (int dy = 0; dy < factor; ++dy) {
+          const uint8_t* row = image.pixels.data() + (static_cast<size_t>(y * factor + dy) * w + x * factor) * have;
+          for (int dx = 0; dx < factor; ++dx)
+            for (int k = 0; k < sources; ++k) sum += row[dx * have + (average ? k : (have == 1 ? 0 : c))];
+        }
+        out[(static_cast<size_t>(c) * size + y) * size + x] = static_cast<uint8_t>(std::lround(sum / count));
+      }
 }
 
 class LmdbImages final : public ImageCollection {
@@ -48,10 +61,7 @@ class LmdbImages final : public ImageCollection {
       for (int s : sizes) have += (have.empty() ? "" : " ") + std::to_string(s);
       throw InputError(path, "holds no " + size_text(size, size) + " records (sizes: " + have + ")");
     }
-    if (reader_.meta()) {
-      encoding_ = reader_.meta()->encoding();
-      channels_ = reader_.meta()->channels();
-    }
+    if (reader_.meta()) channels_ = reader_.meta()->channels();
   }
 
   std::string kind() const override { return "lmdb"; }
@@ -59,24 +69,12 @@ class LmdbImages final : public ImageCollection {
   uint64_t length(Split split) const override { return reader_.has_split(split) ? reader_.length(split) : 0; }
 
   torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const override {
-    std::vector<std::string> keys, values(indexes.size());
-    for (uint64_t i : indexes) keys.push_back(record_key(size_, i));
-    reader_.visit(split, keys, [&](size_t i, std::string_view value) { values[i].assign(value); });
-    const size_t plane = static_cast<size_t>(channels_) * size_ * size_;
-    torch::Tensor images = torch::empty({static_cast<int64_t>(indexes.size()), channels_, size_, size_}, torch::kUInt8);
-    uint8_t* out = images.data_ptr<uint8_t>();
-    tbb::parallel_for(size_t{0}, values.size(), [&](size_t i) {
-      const std::string name = path_ + ":" + split_display_name(split) + ":" + keys[i];
-      store_image(decode_record(values[i], encoding_, size_, channels_, name), size_, channels_, name, out + i * plane);
-    });
-    return images;
+    return read_lmdb_images(reader_, split, size_, indexes);
   }
 
  private:
   LmdbReader reader_;
-  // Without a meta record: as the batch stream reads it.
-  Encoding encoding_ = PNG;
-  int channels_ = 1;
+  int channels_ = 1;  // without a meta record: as the batch stream reads it
 };
 
 class FolderImages final : public ImageCollection {
@@ -95,9 +93,9 @@ class FolderImages final : public ImageCollection {
     const size_t plane = static_cast<size_t>(channels_) * size_ * size_;
     torch::Tensor images = torch::empty({static_cast<int64_t>(indexes.size()), channels_, size_, size_}, torch::kUInt8);
     uint8_t* out = images.data_ptr<uint8_t>();
-    tbb::parallel_for(size_t{0}, indexes.size(), [&](size_t i) {
-      const std::string& file = files_.at(indexes[i]);
-      store_image(decode(file), size_, channels_, file, out + i * plane);
+    parallel_items(static_cast<int64_t>(indexes.size()), [&](int64_t i) {
+      const std::string& file = files_.at(indexes[static_cast<size_t>(i)]);
+      store_image(decode(file), size_, channels_, file, out + static_cast<size_t>(i) * plane);
     });
     return images;
   }
@@ -122,6 +120,24 @@ class FolderImages final : public ImageCollection {
 };
 
 }  // namespace
+
+torch::Tensor read_lmdb_images(const LmdbReader& reader, Split split, int size, const std::vector<uint64_t>& indexes) {
+  // Without a meta record: as the batch stream reads it.
+  const Encoding encoding = reader.meta() ? reader.meta()->encoding() : PNG;
+  const int channels = reader.meta() ? reader.meta()->channels() : 1;
+  std::vector<std::string> keys, values(indexes.size());
+  for (uint64_t i : indexes) keys.push_back(record_key(size, i));
+  reader.visit(split, keys, [&](size_t i, std::string_view value) { values[i].assign(value); });
+  const size_t plane = static_cast<size_t>(channels) * size * size;
+  torch::Tensor images = torch::empty({static_cast<int64_t>(indexes.size()), channels, size, size}, torch::kUInt8);
+  uint8_t* out = images.data_ptr<uint8_t>();
+  parallel_items(static_cast<int64_t>(values.size()), [&](int64_t i) {
+    const size_t k = static_cast<size_t>(i);
+    const std::string name = reader.path() + ":" + split_display_name(split) + ":" + keys[k];
+    store_image(decode_record(values[k], encoding, size, channels, name), size, channels, name, out + k * plane);
+  });
+  return images;
+}
 
 std::unique_ptr<ImageCollection> ImageCollection::open(const std::string& path, int size) {
   std::error_code ec;

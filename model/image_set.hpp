@@ -36,6 +36,12 @@ class ImageCollection {
   int size_;
 };
 
+class LmdbReader;
+
+// The records of `size` at `indexes` of a split of an open LMDB, decoded
+// in parallel: uint8 [k, channels, size, size].
+torch::Tensor read_lmdb_images(const LmdbReader& reader, Split split, int size, const std::vector<uint64_t>& indexes);
+
 // Writes uint8 sets [n, c, size, size] as a dataset LMDB of that one size
 // (PNG records; `validate` may be undefined), e.g. generated images kept
 // for later evaluation.

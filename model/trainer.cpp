@@ -11,6 +11,7 @@
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
 #include "model/sampler.hpp"
+#include "model/swd_monitor.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/event_writer.hpp"
 #include "pipeline/progress.hpp"
@@ -116,7 +117,7 @@ TrainResult train(const TrainOptions& options) {
   const bool new_log = !fs::exists(fs::path(o.out) / "log.csv");
   std::ofstream csv(fs::path(o.out) / "log.csv", std::ios::app);
   if (!csv) throw OutputError(o.out, "cannot write log.csv");
-  if (new_log) csv << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s\n";
+  if (new_log) csv << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s,swd\n";
   EventWriter events((fs::path(o.out) / "tensorboard").string());
 
   // The fixed latents of every sample grid, from their own generator.
@@ -148,6 +149,9 @@ TrainResult train(const TrainOptions& options) {
     result.last_checkpoint = path;
   };
   char name[64];
+
+  SwdMonitor monitor(reader, o.eval_images, o.seed);
+  std::string last_swd;
 
   const auto start = std::chrono::steady_clock::now();
   auto last_log = start;
@@ -197,7 +201,14 @@ TrainResult train(const TrainOptions& options) {
     ++position.iteration;
     position.images_seen += static_cast<uint64_t>(batch.count);
 
-    if (position.iteration % o.log_every == 0) {
+    // SWD from 16x16 up; the row of an evaluated iteration is always logged.
+    std::optional<SwdResult> swd;
+    if (o.eval_every > 0 && position.iteration % o.eval_every == 0) {
+      const auto eval_start = std::chrono::steady_clock::now();
+      swd = monitor.measure(models.ema, step, plan.alpha, device);
+      last_log += std::chrono::steady_clock::now() - eval_start;  // training speed without the evaluation
+    }
+    if (position.iteration % o.log_every == 0 || swd) {
       // Losses are read back (a host sync) only here.
       const float d = stats.d_loss.item<float>(), g = stats.g_loss.item<float>(), p = stats.penalty.item<float>();
       const auto now = std::chrono::steady_clock::now();
@@ -207,7 +218,9 @@ TrainResult train(const TrainOptions& options) {
       images_at_last_log = position.images_seen;
       const double lr = learning_rate_for(o.schedule, size);
       csv << position.iteration << ',' << position.images_seen << ',' << size << ',' << plan.alpha << ',' << lr << ','
-          << d << ',' << g << ',' << p << ',' << rate << '\n';
+          << d << ',' << g << ',' << p << ',' << rate << ',';
+      if (swd) csv << swd->average;
+      csv << '\n';
       csv.flush();
       events.scalar("loss/discriminator", d, position.iteration);
       events.scalar("loss/generator", g, position.iteration);
@@ -216,11 +229,20 @@ TrainResult train(const TrainOptions& options) {
       events.scalar("schedule/resolution", static_cast<float>(size), position.iteration);
       events.scalar("schedule/lr", static_cast<float>(lr), position.iteration);
       events.scalar("speed/images_per_s", static_cast<float>(rate), position.iteration);
+      if (swd) {
+        events.scalar("eval/swd", static_cast<float>(swd->average), position.iteration);
+        for (size_t l = 0; l < swd->resolutions.size(); ++l)
+          events.scalar("eval/swd_" + std::to_string(swd->resolutions[l]), static_cast<float>(swd->per_level[l]),
+                        position.iteration);
+        char text[32];
+        std::snprintf(text, sizeof text, "  SWD %.2f", swd->average);
+        last_swd = text;
+      }
       events.flush();
       if (tty) {
         const double eta = rate > 0 ? static_cast<double>(images_to_next_growth(o.schedule, position.schedule)) / rate : -1;
-        std::fprintf(stderr, "\r%dx%d alpha %.3f it %lld  %.1f img/s  G %.3f D %.3f GP %.3f  next size in %s   ", size,
-                     size, plan.alpha, static_cast<long long>(position.iteration), rate, g, d, p,
+        std::fprintf(stderr, "\r%dx%d alpha %.3f it %lld  %.1f img/s  G %.3f D %.3f GP %.3f%s  next size in %s   ", size,
+                     size, plan.alpha, static_cast<long long>(position.iteration), rate, g, d, p, last_swd.c_str(),
                      format_duration(eta).c_str());
         std::fflush(stderr);
       }

@@ -29,6 +29,8 @@ struct TrainOptions {
   int sample_every = 100;
   int log_every = 10;
   int sample_rows = 5, sample_cols = 10;
+  int eval_every = 0;               // SWD against the training data every K iterations (0: never)
+  int eval_images = 1000;           // generated and real images per SWD
   uint64_t seed = 0;
   std::string device;               // "", "cpu", "cuda"
   bool mirror = true;               // unless the dataset config turns random_mirror off

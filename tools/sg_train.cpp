@@ -41,6 +41,11 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every,--checkpoint_every", o.checkpoint_every, "iterations between checkpoints");
   app.add_option("--sample-every,--sample_every", o.sample_every, "iterations between sample grids");
   app.add_option("--log-every,--log_every", o.log_every, "iterations between log lines")->check(CLI::PositiveNumber);
+  app.add_option("--eval-every,--eval_every", o.eval_every,
+                 "iterations between SWD measurements (log.csv column swd, TensorBoard eval/swd; from 16x16)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--eval-images,--eval_images", o.eval_images, "generated and real images per SWD measurement")
+      ->check(CLI::Range(2, 1000000));
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--no-mirror", no_mirror, "no random horizontal flips");

@@ -1,0 +1,302 @@
+// sg_eval as a library: the Laplacian pyramid, the sort, the sliced
+// Wasserstein distance against a direct transcription of its definition,
+// the ordering the metric must give (noise >> blur >> another sample), the
+// memorisation check (a lookup of training images is flagged, noise and
+// fresh images are not), the whole report from LMDBs, folders and a
+// checkpoint, and SWD logging during training.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "datasets/lmdb_reader.hpp"
+#include "model/evaluate.hpp"
+#include "model/image_set.hpp"
+#include "model/memorization.hpp"
+#include "model/phantoms.hpp"
+#include "model/sampler.hpp"
+#include "model/swd.hpp"
+#include "model/trainer.hpp"
+#include "pipeline/errors.hpp"
+#include "stages/image_codec.hpp"
+#include "test_util.hpp"
+
+namespace sg {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+// A mild blur: the 3x3 binomial filter.
+torch::Tensor blurred(const torch::Tensor& images) {
+  auto x = images.to(torch::kFloat);
+  const auto n = x.size(0), c = x.size(1), s = x.size(2);
+  auto planes = torch::reflection_pad2d(x.reshape({n * c, 1, s, s}), {1, 1, 1, 1});
+  const auto taps = torch::tensor({1.0f, 2.0f, 1.0f}) / 4.0;
+  const auto kernel = (taps.view({3, 1}) * taps.view({1, 3})).view({1, 1, 3, 3});
+  return torch::conv2d(planes, kernel).reshape({n, c, s, s}).round().clamp(0, 255).to(torch::kUInt8);
+}
+
+torch::Tensor uniform_noise(int64_t n, int size, uint64_t seed) {
+  auto rng = at::detail::createCPUGenerator(seed);
+  return torch::randint(0, 256, {n, 1, size, size}, rng).to(torch::kUInt8);
+}
+
+TEST(Pyramid, LevelsHalveAndAddBackToTheImage) {
+  auto images = synthetic_phantoms(3, 64, 7).to(torch::kFloat);
+  auto pyramid = laplacian_pyramid(images, 3);
+  ASSERT_EQ(pyramid.size(), 3u);
+  EXPECT_EQ(pyramid[0].size(2), 64);
+  EXPECT_EQ(pyramid[1].size(2), 32);
+  EXPECT_EQ(pyramid[2].size(2), 16);
+  // Band-pass levels plus the low-pass remainder rebuild the input.
+  auto rebuilt = pyramid[2];
+  for (int l = 1; l >= 0; --l) rebuilt = pyramid[l] + pyramid_up(rebuilt);
+  EXPECT_LT((rebuilt - images).abs().max().item<float>(), 1e-3);
+  // A constant image stays constant through the filters (mirrored borders).
+  auto flat = torch::full({1, 1, 16, 16}, 100.0);
+  EXPECT_LT((pyramid_down(flat) - 100).abs().max().item<float>(), 1e-4);
+  EXPECT_LT((pyramid_up(pyramid_down(flat)) - 100).abs().max().item<float>(), 1e-4);
+  EXPECT_EQ(swd_resolutions(64), (std::vector<int>{64, 32, 16}));
+  EXPECT_TRUE(swd_resolutions(8).empty());
+}
+
+TEST(Swd, RadixSortMatchesStdSort) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.f, 50.f);
+  std::vector<float> values(100000);
+  for (auto& v : values) v = normal(rng);
+  values[5] = -0.f;
+  values[6] = 0.f;
+  values[7] = std::numeric_limits<float>::infinity();
+  values[8] = -std::numeric_limits<float>::infinity();
+  values[9] = 1e-30f;
+  values[10] = -1e30f;
+  auto expected = values;
+  std::sort(expected.begin(), expected.end());
+  radix_sort_floats(values.data(), values.size());
+  for (size_t i = 0; i < values.size(); ++i) ASSERT_EQ(values[i], expected[i]) << i;
+}
+
+// ProGAN's sliced_wasserstein(), written out with LibTorch operators and
+// explicitly normalised descriptors, with the same directions.
+double reference_sliced_wasserstein(const torch::Tensor& a, const torch::Tensor& b, int channels,
+                                    const SwdOptions& options) {
+  const auto na = normalize_descriptors(a, channels).to(torch::kDouble);
+  const auto nb = normalize_descriptors(b, channels).to(torch::kDouble);
+  auto generator = at::detail::createCPUGenerator(options.seed);
+  double total = 0;
+  for (int r = 0; r < options.repeats; ++r) {
+    auto u = torch::randn({a.size(1), options.directions_per_repeat}, generator);
+    u = (u / u.norm(2, 0, true)).to(torch::kDouble);
+    auto pa = std::get<0>(torch::sort(torch::mm(na, u), 0)), pb = std::get<0>(torch::sort(torch::mm(nb, u), 0));
+    total += (pa - pb).abs().mean().item<double>();
+  }
+  return total / options.repeats;
+}
+
+TEST(Swd, SlicedWassersteinMatchesItsDefinition) {
+  auto a = torch::randn({3000, 2 * 49}) * 3 + 1, b = torch::randn({3000, 2 * 49}).pow(3);
+  SwdOptions options;
+  options.seed = 11;
+  const double ours = sliced_wasserstein(a, b, 2, options);
+  const double reference = reference_sliced_wasserstein(a, b, 2, options);
+  EXPECT_NEAR(ours, reference, 1e-5 * reference);
+  // Normalising is part of the metric: scaling or shifting a set changes nothing.
+  EXPECT_NEAR(sliced_wasserstein(a * 7 - 3, b, 2, options), ours, 1e-4 * ours);
+  // Identical sets: exactly zero.
+  EXPECT_EQ(sliced_wasserstein(a, a, 2, options), 0.0);
+}
+
+TEST(Swd, OrdersNoiseAboveBlurAboveAnotherSampleAndASetWithItselfNearZero) {
+  const auto real = synthetic_phantoms(400, 64, 1);
+  const auto first = real.slice(0, 0, 200), second = real.slice(0, 200, 400);
+  const double itself = swd(first, first).average;
+  const double halves = swd(first, second).average;
+  const double blur = swd(first, blurred(second)).average;
+  const double noise = swd(first, uniform_noise(200, 64, 5)).average;
+  // Measured here: itself 11, halves 12, blur 33, noise 235. A set against
+  // itself (other patch positions) is at the sampling floor of 25,600
+  // patches, which another sample of the same distribution barely exceeds.
+  EXPECT_LT(itself, 1.2 * halves);
+  EXPECT_LT(itself, 0.4 * blur);
+  EXPECT_GT(blur, 2 * halves);
+  EXPECT_GT(noise, 4 * blur);
+}
+
+TEST(Swd, ThreadCountDoesNotChangeTheResult) {
+  const auto a = synthetic_phantoms(64, 32, 1), b = synthetic_phantoms(64, 32, 2);
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const double one = swd(a, b).average;
+  at::set_num_threads(2);
+  const double two = swd(a, b).average;
+  at::set_num_threads(threads);
+  EXPECT_EQ(one, two);
+}
+
+TEST(Memorization, NearestNeighboursAndPercentiles) {
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4, 5}, 50), 3.0);
+  EXPECT_DOUBLE_EQ(percentile({0, 10}, 1), 0.1);  // numpy's linear interpolation
+  EXPECT_DOUBLE_EQ(fraction_below({1, 2, 3, 4}, 3), 0.5);
+
+  const auto train = synthetic_phantoms(50, 64, 1);
+  const auto queries = train.index_select(0, torch::tensor({7, 3, 42}));
+  const auto nearest = nearest_training_images(image_features(queries), image_features(train));
+  EXPECT_EQ(nearest.index, (std::vector<int64_t>{7, 3, 42}));
+  for (double d : nearest.distance) EXPECT_EQ(d, 0.0);
+  // Left out, an image's nearest is another one, at a positive distance.
+  const auto others = nearest_training_images(image_features(queries), image_features(train), 16, {7, 3, 42});
+  EXPECT_NE(others.index[0], 7);
+  EXPECT_GT(others.distance[0], 0.0);
+}
+
+struct EvalData {
+  TempDir dir;
+  torch::Tensor train = synthetic_phantoms(300, 32, 1), validate = synthetic_phantoms(100, 32, 2);
+  std::string real = dir / "real.lmdb";
+  EvalData() { write_image_lmdb(real, train, validate); }
+
+  EvalReport evaluate_fakes(const torch::Tensor& fakes, const std::string& name) {
+    write_image_lmdb(dir / name, fakes);
+    EvalOptions o;
+    o.fake = dir / name;
+    o.real = real;
+    o.size = 32;
+    o.n = 200;
+    o.pairs_png = dir / (name + "_pairs.png");
+    return evaluate(o);
+  }
+};
+
+TEST(Memorization, FlagsALookupOfTrainingImagesButNotNoiseOrFreshImages) {
+  EvalData data;
+  // A "generator" that replays training images, some with a little noise.
+  auto picks = torch::randperm(300, at::detail::createCPUGenerator(4)).slice(0, 0, 200);
+  auto lookup = data.train.index_select(0, picks);
+  const auto replay = data.evaluate_fakes(lookup, "lookup.lmdb");
+  EXPECT_EQ(replay.memorization.flagged_fraction, 1.0);
+  EXPECT_EQ(replay.memorization.closest_distance, 0.0);
+  auto jitter = (lookup.to(torch::kInt) + torch::randint(-2, 3, lookup.sizes(), at::detail::createCPUGenerator(6)))
+                    .clamp(0, 255)
+                    .to(torch::kUInt8);
+  EXPECT_GT(data.evaluate_fakes(jitter, "jitter.lmdb").memorization.flagged_fraction, 0.9);
+
+  const auto noise = data.evaluate_fakes(uniform_noise(200, 32, 9), "noise.lmdb");
+  EXPECT_EQ(noise.memorization.flagged_fraction, 0.0);
+  const auto fresh = data.evaluate_fakes(synthetic_phantoms(200, 32, 77), "fresh.lmdb");
+  EXPECT_LT(fresh.memorization.flagged_fraction, 0.1);
+  EXPECT_EQ(fresh.memorization.held_out, "validate split");
+  // The real-vs-real baseline sits near the 1% the threshold stands for.
+  EXPECT_LT(fresh.memorization.baseline_flagged_fraction, 0.1);
+  // And the distance: noise far above fresh images, fresh near the baseline.
+  EXPECT_GT(noise.swd.average, 5 * fresh.swd.average);
+  EXPECT_LT(fresh.swd.average, 3 * fresh.baseline.average);
+  EXPECT_TRUE(fs::exists(data.dir / "fresh.lmdb_pairs.png"));
+}
+
+TEST(Evaluate, ReportsJsonAndReadsFoldersOfImages) {
+  EvalData data;
+  // A folder of RGB PNGs at twice the size: converted and box-averaged.
+  fs::create_directories(data.dir / "pngs");
+  const auto big = torch::upsample_nearest2d(synthetic_phantoms(40, 32, 5).to(torch::kFloat), {64, 64})
+                       .to(torch::kUInt8)
+                       .expand({40, 3, 64, 64})
+                       .contiguous();
+  const auto images = uint8_to_images(big);
+  for (size_t i = 0; i < images.size(); ++i)
+    test::write_file(data.dir / ("pngs/" + std::to_string(i) + ".png"), encode_png(images[i], 1));
+  EvalOptions o;
+  o.fake = data.dir / "pngs";
+  o.real = data.real;
+  o.size = 32;
+  o.n = 40;
+  const EvalReport report = evaluate(o);
+  EXPECT_EQ(report.fake_kind, "folder");
+  EXPECT_EQ(report.channels, 1);
+  EXPECT_EQ(report.compared_images, 40u);
+  EXPECT_EQ(report.baseline_images, 20u);
+  EXPECT_EQ(report.swd.resolutions, (std::vector<int>{32, 16}));
+  const std::string json = report_json(report);
+  EXPECT_NE(json.find("\"swd\": "), std::string::npos);
+  EXPECT_NE(json.find("\"flagged_fraction\": "), std::string::npos);
+  EXPECT_NE(format_report(report).find("real half vs real half"), std::string::npos);
+
+  // A wrongly sized image is named; sizes below 16 and non-datasets are refused.
+  test::write_file(data.dir / "pngs/odd.png", encode_png(Image8(48, 48), 1));
+  try {
+    evaluate(o);
+    FAIL() << "a 48x48 image was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("odd.png"), std::string::npos) << e.what();
+  }
+  o.size = 8;
+  EXPECT_THROW(evaluate(o), std::invalid_argument);
+  o.size = 32;
+  o.real = data.dir / "nothing";
+  EXPECT_THROW(evaluate(o), InputError);
+}
+
+TrainOptions tiny_training(const std::string& lmdb, const std::string& out) {
+  TrainOptions t;
+  t.lmdb = lmdb;
+  t.out = out;
+  t.schedule.init_size = 16;
+  t.schedule.max_size = 16;
+  t.schedule.batch = 4;
+  t.model.max_channels = 8;
+  t.model.style_dim = 8;
+  t.model.n_mlp = 2;
+  t.sample_every = 0;
+  t.checkpoint_every = 0;
+  t.log_every = 3;
+  return t;
+}
+
+TEST(Evaluate, DrawsFromACheckpointAndTrainingLogsSwd) {
+  TempDir dir;
+  write_image_lmdb(dir / "real.lmdb", synthetic_phantoms(64, 16, 1));
+  TrainOptions t = tiny_training(dir / "real.lmdb", dir / "run");
+  t.max_iter = 4;
+  t.eval_every = 2;
+  t.eval_images = 32;
+  const TrainResult trained = train(t);
+
+  std::ifstream csv(dir / "run/log.csv");
+  std::string header, line;
+  std::getline(csv, header);
+  EXPECT_EQ(header.substr(header.rfind(',') + 1), "swd");
+  std::vector<std::string> swd_cells;
+  while (std::getline(csv, line)) swd_cells.push_back(line.substr(line.rfind(',') + 1));
+  // Iterations 2, 3 (log) and 4: SWD where it was measured, empty elsewhere.
+  ASSERT_EQ(swd_cells.size(), 3u);
+  EXPECT_GT(std::stod(swd_cells[0]), 0.0);
+  EXPECT_TRUE(swd_cells[1].empty());
+  EXPECT_GT(std::stod(swd_cells[2]), 0.0);
+  bool tagged = false;
+  for (const auto& e : fs::directory_iterator(dir / "run/tensorboard"))
+    tagged |= test::read_file(e.path().string()).find("eval/swd_16") != std::string::npos;
+  EXPECT_TRUE(tagged);
+
+  EvalOptions o;
+  o.fake = trained.last_checkpoint;
+  o.real = dir / "real.lmdb";
+  o.size = 16;
+  o.n = 32;
+  o.device = "cpu";
+  const EvalReport report = evaluate(o);
+  EXPECT_EQ(report.fake_kind, "checkpoint");
+  EXPECT_EQ(report.memorization.fake_images, 32u);
+  // Four iterations of training: far from the data, and no replay.
+  EXPECT_GT(report.swd.average, 2 * report.baseline.average);
+  EXPECT_EQ(report.memorization.flagged_fraction, 0.0);
+  EXPECT_NE(report.memorization.held_out.find("leave-one-out"), std::string::npos);
+  o.size = 32;
+  EXPECT_THROW(evaluate(o), InputError);  // not trained to 32x32
+}
+
+}  // namespace
+}  // namespace sg
