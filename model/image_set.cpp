@@ -105,7 +105,9 @@ class FolderImages final : public ImageCollection {
     std::ifstream in(file, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof()) throw InputError(file, "cannot read");
-    if (sniff_image_format(bytes) == ImageFormat::Jpeg) {
+    const ImageFormat format = sniff_image_format(bytes);
+    if (format == ImageFormat::Unknown) throw InputError(file, "not a PNG or JPEG image");
+    if (format == ImageFormat::Jpeg) {
       const Volume grey = decode_jpeg(bytes, file, uint64_t{1} << 26);
       Image8 image(grey.nx, grey.ny, 1);
       std::transform(grey.voxels.begin(), grey.voxels.end(), image.pixels.begin(),
@@ -141,6 +143,7 @@ torch::Tensor read_lmdb_images(const LmdbReader& reader, Split split, int size, 
 
 std::unique_ptr<ImageCollection> ImageCollection::open(const std::string& path, int size) {
   std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(path, "no such file or folder");
   if (!fs::is_directory(path, ec)) throw InputError(path, "not an LMDB directory or a folder of images");
   if (fs::exists(fs::path(path) / "data.mdb", ec)) return std::make_unique<LmdbImages>(path, size);
   return std::make_unique<FolderImages>(path, size);

@@ -4,6 +4,7 @@
 #   sg_prep  -> runs/demo.lmdb (every size 8..256)
 #   sg_train -> a small StyleGAN grown 8x8 -> 32x32 (a few minutes on 2 cores)
 #   sg_test  -> sample and style-mixing grids
+#   sg_eval  -> SWD against the data, memorisation check, closest pairs
 # and prints where the pictures are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ build/bin/sg_train runs/demo.lmdb --out runs/demo-train --mixing --channels 32 -
   --phase 6000 --batch 16 --sample-every 25 --checkpoint-every 500 --seed 1
 build/bin/sg_test runs/demo-train/checkpoints/latest.ckpt --size 32 --out runs/demo-test \
   --n_row 4 --n_col 8 --seed 1 --interpolate 6
+build/bin/sg_eval runs/demo-train/checkpoints/latest.ckpt runs/demo.lmdb --size 32 --n 2000 \
+  --json runs/demo-eval.json --pairs runs/demo-eval-pairs.png --quiet
 
 here=$(pwd)
 cat <<MSG
@@ -32,4 +35,5 @@ Pictures to open:
   walk in W space:                 $here/runs/demo-test/interpolation.gif
   training, sample grids as GIF:   $here/runs/demo-train/training.gif
   losses (D red, G blue):          $here/runs/demo-train/loss.png
+  closest generated/training pairs: $here/runs/demo-eval-pairs.png (report: runs/demo-eval.json)
 MSG

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-every,--log_every", o.log_every, "iterations between log lines")->check(CLI::PositiveNumber);
   app.add_option("--eval-every,--eval_every", o.eval_every,
                  "iterations between SWD measurements (log.csv column swd, TensorBoard eval/swd; from 16x16)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1000000000));
   app.add_option("--eval-images,--eval_images", o.eval_images, "generated and real images per SWD measurement")
       ->check(CLI::Range(2, 1000000));
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
