@@ -3,7 +3,6 @@
 #include <jpeglib.h>
 #include <png.h>
 #include <unistd.h>
-#include <zip.h>
 
 #include <algorithm>
 #include <atomic>
@@ -112,23 +111,6 @@ std::string read_file(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-void write_zip(const std::string& path, const std::vector<std::pair<std::string, std::string>>& members) {
-  int error = 0;
-  zip_t* archive = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
-  if (!archive) throw std::runtime_error("cannot create zip " + path);
-  for (const auto& [name, bytes] : members) {
-    // libzip keeps the buffer until zip_close: give it its own copy.
-    void* copy = std::malloc(bytes.size() + 1);
-    std::memcpy(copy, bytes.data(), bytes.size());
-    zip_source_t* source = zip_source_buffer(archive, copy, bytes.size(), 1);
-    if (zip_file_add(archive, name.c_str(), source, ZIP_FL_ENC_UTF_8) < 0) {
-      zip_source_free(source);
-      throw std::runtime_error("cannot add " + name);
-    }
-  }
-  if (zip_close(archive) != 0) throw std::runtime_error("cannot write zip " + path);
 }
 
 std::string nifti1_bytes(const std::vector<int>& dims, const std::vector<int16_t>& voxels) {
