@@ -44,11 +44,22 @@ StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Devi
   return m;
 }
 
+Critic make_critic(Discriminator& discriminator, const StepSettings& settings, const c10::Device& device) {
+  return [&discriminator, settings, device](const torch::Tensor& x) {
+    AutocastScope autocast(device, settings.precision);
+    return discriminator->forward(x, settings.step, settings.alpha).to(torch::kFloat);
+  };
+}
+
 StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSettings& s, std::mt19937_64& rng) {
   const int64_t batch = real.size(0);
   const int style_dim = m.generator->config.style_dim;
   auto options = real.options();
-  Critic critic = [&](const torch::Tensor& x) { return m.discriminator->forward(x, s.step, s.alpha); };
+  const Critic critic = make_critic(m.discriminator, s, real.device());
+  auto generate = [&](const std::vector<torch::Tensor>& z, const GenerateOptions& o) {
+    AutocastScope autocast(real.device(), s.precision);
+    return m.generator->forward(z, s.step, s.alpha, o).to(torch::kFloat);
+  };
   StepStats stats;
 
   // D step: the fake is made without a graph through G.
@@ -60,7 +71,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
     torch::NoGradGuard no_grad;
     GenerateOptions o;
     o.crossover = crossover_d;
-    fake = m.generator->forward(z_d, s.step, s.alpha, o);
+    fake = generate(z_d, o);
   }
   DiscriminatorLoss d = s.loss == GanLoss::WganGp ? wgan_gp_discriminator_loss(critic, real, fake)
                                                   : r1_discriminator_loss(critic, real, fake);
@@ -75,7 +86,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   auto [z_g, crossover_g] = draw_latents(batch, style_dim, s, rng, options);
   GenerateOptions o;
   o.crossover = crossover_g;
-  auto score = critic(m.generator->forward(z_g, s.step, s.alpha, o));
+  auto score = critic(generate(z_g, o));
   auto g_loss = s.loss == GanLoss::WganGp ? wgan_generator_loss(score) : logistic_generator_loss(score);
   g_loss.backward();
   m.g_optimizer->step();

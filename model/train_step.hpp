@@ -6,6 +6,7 @@
 #include <random>
 
 #include "model/losses.hpp"
+#include "model/precision.hpp"
 #include "model/networks.hpp"
 
 namespace sg {
@@ -30,7 +31,12 @@ struct StepSettings {
   bool mixing = true;
   double mixing_probability = 0.9;
   double ema_decay = 0.999;
+  Precision precision = Precision::Fp32;
 };
+
+// D at a step and alpha as the losses call it: forward under the step's
+// precision, scores returned in fp32.
+Critic make_critic(Discriminator& discriminator, const StepSettings& settings, const c10::Device& device);
 
 // Stores every 4-D parameter and buffer channels-last (NHWC), the layout
 // oneDNN and cuDNN convolve without reorders.

@@ -30,7 +30,7 @@ std::string describe(const TrainOptions& o) {
   s << "lmdb=" << o.lmdb << " init_size=" << o.schedule.init_size << " max_size=" << o.schedule.max_size
     << " phase=" << o.schedule.phase << " sched=" << o.schedule.sched << " lr=" << o.schedule.lr
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp")
-    << " seed=" << o.seed << " mirror=" << o.mirror;
+    << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision);
   return s.str();
 }
 
@@ -196,6 +196,7 @@ TrainResult train(const TrainOptions& options) {
     settings.alpha = plan.alpha;
     settings.loss = o.loss;
     settings.mixing = o.mixing;
+    settings.precision = o.precision;
     stats = train_step(models, real, settings, rng);
     end_iteration(position.schedule, batch.count);
     ++position.iteration;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "model/networks.hpp"
+#include "model/precision.hpp"
 #include "model/schedule.hpp"
 #include "model/train_step.hpp"
 
@@ -33,6 +34,7 @@ struct TrainOptions {
   int eval_images = 1000;           // generated and real images per SWD
   uint64_t seed = 0;
   std::string device;               // "", "cpu", "cuda"
+  Precision precision = Precision::Fp32;
   bool mirror = true;               // unless the dataset config turns random_mirror off
   bool show_progress = false;
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM

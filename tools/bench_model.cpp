@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_model: ms per StyleGAN training iteration"};
   std::vector<int> widths{512, 64};
   int batch = 16, max_size = 32, iterations = 3, threads = 0, image_channels = 3;
-  std::string device_name;
+  std::string device_name, precision = "fp32";
   bool channels_last = false;
   app.add_option("--channels", widths, "network widths to measure");
   app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
@@ -27,14 +27,16 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name, "cpu or cuda (default: cuda if available)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--channels-last", channels_last, "NHWC weights and batches");
+  app.add_option("--precision", precision, "fp32, or bf16 autocast for the forward passes")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   CLI11_PARSE(app, argc, argv);
 
   try {
     sg::configure_cpu_threads(threads);
     device_name = sg::resolve_device_name(device_name);
     torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
-    std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on\n", device_name.c_str(),
-                torch::get_num_threads(), batch);
+    std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on, %s\n", device_name.c_str(),
+                torch::get_num_threads(), batch, precision.c_str());
     std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");
     for (int width : widths) {
       sg::StyleGanConfig config;
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
         sg::StepSettings settings;
         settings.step = sg::step_for_size(size);
         settings.alpha = 0.5;  // a fade-in: both paths run
+        settings.precision = sg::parse_precision(precision);
         auto real = torch::randn({batch, image_channels, size, size}, torch::TensorOptions().device(device));
         if (channels_last) real = real.contiguous(torch::MemoryFormat::ChannelsLast);
         sg::train_step(models, real, settings, rng).d_loss.item<float>();  // warm-up

@@ -1,0 +1,69 @@
+#include "model/precision.hpp"
+
+#include <ATen/autocast_mode.h>
+#include <c10/core/Device.h>
+#include <torch/version.h>
+
+#include <stdexcept>
+
+// LibTorch 2.4 replaced the per-device autocast switches by ones taking the
+// device type; 1.13 (Debian) has only the old ones.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define SG_AUTOCAST_BY_DEVICE_TYPE 1
+#endif
+
+namespace sg {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::Fp32;
+  if (name == "bf16") return Precision::Bf16;
+  throw std::invalid_argument("unknown precision '" + name + "' (fp32 or bf16)");
+}
+
+const char* precision_name(Precision precision) { return precision == Precision::Bf16 ? "bf16" : "fp32"; }
+
+namespace {
+
+bool autocast_enabled(bool cuda) {
+#ifdef SG_AUTOCAST_BY_DEVICE_TYPE
+  return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
+#else
+  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+void set_autocast(bool cuda, bool enabled) {
+#ifdef SG_AUTOCAST_BY_DEVICE_TYPE
+  const auto type = cuda ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_dtype(type, at::kBFloat16);
+  at::autocast::set_autocast_enabled(type, enabled);
+#else
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+}
+
+}  // namespace
+
+AutocastScope::AutocastScope(const c10::Device& device, Precision precision) {
+  if (precision != Precision::Bf16) return;
+  active_ = true;
+  cuda_ = device.is_cuda();
+  previous_ = autocast_enabled(cuda_);
+  at::autocast::increment_nesting();
+  set_autocast(cuda_, true);
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  set_autocast(cuda_, previous_);
+  // The cast weights are cached for the scope; drop them when the last one ends.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+}
+
+}  // namespace sg
