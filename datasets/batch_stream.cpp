@@ -48,17 +48,7 @@ bool mirrored_in_epoch(uint64_t index, uint64_t seed, uint64_t epoch) {
 
 BatchStream::BatchStream(const LmdbReader& reader, BatchStreamOptions options)
     : reader_(reader), options_(options), queue_(std::make_unique<Queue>()) {
-  std::vector<int> sizes = reader_.sizes();
-  if (std::find(sizes.begin(), sizes.end(), options_.size) == sizes.end()) {
-    std::string have;
-    for (int s : sizes) have += (have.empty() ? "" : " ") + std::to_string(s);
-    throw InputError(reader_.path(), "holds no " + std::to_string(options_.size) + "x" +
-                                         std::to_string(options_.size) + " records (sizes: " + have + ")");
-  }
-  if (reader_.meta()) {
-    encoding_ = reader_.meta()->encoding();
-    channels_ = reader_.meta()->channels();
-  }
+  reader_.require_size(options_.size);
   length_ = reader_.length(options_.split);
   if (options_.batch <= 0) throw InputError(reader_.path(), "batch size must be positive");
   batches_per_epoch_ = length_ / static_cast<uint64_t>(options_.batch);
@@ -77,7 +67,7 @@ BatchStream::~BatchStream() {
 }
 
 Batch BatchStream::make_batch(const std::vector<uint64_t>& order, uint64_t epoch, uint64_t batch_in_epoch) {
-  const int n = options_.batch, size = options_.size, c = channels_;
+  const int n = options_.batch, size = options_.size, c = reader_.channels();
   Batch batch;
   batch.count = n;
   batch.channels = c;
@@ -94,7 +84,7 @@ Batch BatchStream::make_batch(const std::vector<uint64_t>& order, uint64_t epoch
     reader_.visit(options_.split, keys, [&](size_t k, std::string_view value) {
       const int i = range.begin() + static_cast<int>(k);
       const uint64_t index = order[batch_in_epoch * static_cast<uint64_t>(n) + static_cast<uint64_t>(i)];
-      Image8 image = decode_record(value, encoding_, size, c, keys[k]);
+      Image8 image = decode_record(value, reader_.encoding(), size, c, keys[k]);
       const bool flip = options_.mirror && mirrored_in_epoch(index, options_.seed, epoch);
       float* out = &batch.pixels[static_cast<size_t>(i) * c * plane];
       // HWC bytes -> CHW floats, x / 127.5 - 1 (the reference's ToTensor + Normalize(0.5, 0.5)).

@@ -61,8 +61,6 @@ class BatchStream {
   struct Queue;
   const LmdbReader& reader_;
   BatchStreamOptions options_;
-  Encoding encoding_ = PNG;
-  int channels_ = 1;
   uint64_t length_ = 0, batches_per_epoch_ = 0;
   std::unique_ptr<Queue> queue_;
   std::atomic<bool> stop_{false};

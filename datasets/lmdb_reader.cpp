@@ -1,5 +1,7 @@
 #include "datasets/lmdb_reader.hpp"
 
+#include <algorithm>
+
 #include <lmdb.h>
 
 #include <cerrno>
@@ -120,6 +122,15 @@ std::vector<int> LmdbReader::sizes() const {
   for (int size = 4; size <= 1024; size *= 2)
     if (get(TRAIN, record_key(size, 0))) found.push_back(size);
   return found;
+}
+
+void LmdbReader::require_size(int size) const {
+  const std::vector<int> present = sizes();
+  if (std::find(present.begin(), present.end(), size) != present.end()) return;
+  std::string have;
+  for (int s : present) have += (have.empty() ? "" : " ") + std::to_string(s);
+  throw InputError(path_, "holds no " + std::to_string(size) + "x" + std::to_string(size) + " records (sizes: " + have +
+                              ")");
 }
 
 std::string LmdbReader::record(Split split, int size, uint64_t index) const {

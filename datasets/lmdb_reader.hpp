@@ -40,6 +40,13 @@ class LmdbReader {
 
   // The sizes present: from the meta record, else probed ("{size}-00000").
   std::vector<int> sizes() const;
+  // Throws InputError naming the sizes present when `size` is not one of them.
+  void require_size(int size) const;
+
+  // How records are stored: from the meta record, else what a meta-less
+  // LMDB is read as (PNG, one channel).
+  Encoding encoding() const { return meta_ ? meta_->encoding() : PNG; }
+  int channels() const { return meta_ ? meta_->channels() : 1; }
 
  private:
   std::string path_;

@@ -55,17 +55,11 @@ void store_image(const Image8& image, int size, int channels, const std::string&
 class LmdbImages final : public ImageCollection {
  public:
   LmdbImages(const std::string& path, int size) : ImageCollection(path, size), reader_(path) {
-    const std::vector<int> sizes = reader_.sizes();
-    if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) {
-      std::string have;
-      for (int s : sizes) have += (have.empty() ? "" : " ") + std::to_string(s);
-      throw InputError(path, "holds no " + size_text(size, size) + " records (sizes: " + have + ")");
-    }
-    if (reader_.meta()) channels_ = reader_.meta()->channels();
+    reader_.require_size(size);
   }
 
   std::string kind() const override { return "lmdb"; }
-  int channels() const override { return channels_; }
+  int channels() const override { return reader_.channels(); }
   uint64_t length(Split split) const override { return reader_.has_split(split) ? reader_.length(split) : 0; }
 
   torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const override {
@@ -74,7 +68,6 @@ class LmdbImages final : public ImageCollection {
 
  private:
   LmdbReader reader_;
-  int channels_ = 1;  // without a meta record: as the batch stream reads it
 };
 
 class FolderImages final : public ImageCollection {
@@ -124,9 +117,8 @@ class FolderImages final : public ImageCollection {
 }  // namespace
 
 torch::Tensor read_lmdb_images(const LmdbReader& reader, Split split, int size, const std::vector<uint64_t>& indexes) {
-  // Without a meta record: as the batch stream reads it.
-  const Encoding encoding = reader.meta() ? reader.meta()->encoding() : PNG;
-  const int channels = reader.meta() ? reader.meta()->channels() : 1;
+  const Encoding encoding = reader.encoding();
+  const int channels = reader.channels();
   std::vector<std::string> keys, values(indexes.size());
   for (uint64_t i : indexes) keys.push_back(record_key(size, i));
   reader.visit(split, keys, [&](size_t i, std::string_view value) { values[i].assign(value); });

@@ -98,7 +98,8 @@ TrainResult train(const TrainOptions& options) {
                                          " records, needed between --init_size and --max_size (it has: " + size_list +
                                          ")");
   o.model.max_size = o.schedule.max_size;
-  o.model.image_channels = reader.meta() ? reader.meta()->channels() : 3;
+  // As the batch stream will deliver them.
+  o.model.image_channels = reader.channels();
   // The dataset decides whether random mirroring is right for it.
   if (reader.meta() && !reader.meta()->config().random_mirror()) o.mirror = false;
 
