@@ -25,4 +25,8 @@ std::string resolve_device_name(const std::string& requested) {
   return requested;
 }
 
+c10::Device resolve_device(const std::string& requested) {
+  return resolve_device_name(requested) == "cuda" ? torch::kCUDA : torch::kCPU;
+}
+
 }  // namespace sg

@@ -17,5 +17,7 @@ int configure_cpu_threads(int threads);
 // "cpu", "cuda", or "" (cuda when available). Throws std::invalid_argument
 // for cuda on a machine without it.
 std::string resolve_device_name(const std::string& requested);
+// The same as a device.
+c10::Device resolve_device(const std::string& requested);
 
 }  // namespace sg

@@ -4,10 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numeric>
-#include <random>
 #include <sstream>
 
 #include "datasets/lmdb_keys.hpp"
@@ -18,7 +16,6 @@
 #include "model/sampler.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/progress.hpp"
-#include "stages/image_codec.hpp"
 #include "stages/image_grid.hpp"
 
 namespace sg {
@@ -35,11 +32,8 @@ struct FakeImages {
 FakeImages generated_images(const EvalOptions& o) {
   const CheckpointMeta meta = read_checkpoint_meta(o.fake);
   const DrawPlan plan = plan_drawing(o.fake, meta, o.size);
-  const torch::Device device(resolve_device_name(o.device) == "cuda" ? torch::kCUDA : torch::kCPU);
-  StyledGenerator generator(meta.model);
-  load_ema_generator(o.fake, generator);
-  generator->to(device);
-  generator->eval();
+  const torch::Device device = resolve_device(o.device);
+  StyledGenerator generator = load_sampling_generator(o.fake, meta, device);
   torch::Generator rng = at::detail::createCPUGenerator(o.seed);
   torch::Tensor mean_w;
   if (o.truncation < 1.0) mean_w = mean_style(generator, rng, device);
@@ -88,6 +82,14 @@ std::vector<double> pick(const std::vector<double>& values, size_t first, size_t
 
 double median(const std::vector<double>& values) { return percentile(values, 50.0); }
 
+// The descriptor rows of images [first, end) at every level.
+std::vector<torch::Tensor> image_rows(const std::vector<torch::Tensor>& descriptors, int64_t first, int64_t end,
+                                      int64_t per_image) {
+  std::vector<torch::Tensor> rows;
+  for (const auto& level : descriptors) rows.push_back(level.slice(0, first * per_image, end * per_image));
+  return rows;
+}
+
 // Closest pairs: rows of up to 8 generated images, each above its nearest training image.
 void write_pairs(const std::string& path, const torch::Tensor& fakes, const Nearest& nearest,
                  const ImageCollection& real, int count) {
@@ -111,11 +113,8 @@ void write_pairs(const std::string& path, const torch::Tensor& fakes, const Near
     for (const auto* set : {&fake_images, &train_images})
       for (size_t i = row; i < row + columns; ++i)
         cells.push_back(i < shown ? (*set)[i] : Image8(fakes.size(3), fakes.size(2), fakes.size(1)));
-  const std::string png = encode_png(make_grid(cells, static_cast<int>(columns)), 6);
-  if (!path.empty() && fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out.write(png.data(), static_cast<std::streamsize>(png.size()));
-  if (!out) throw OutputError(path, "cannot write the closest pairs");
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  write_png(path, make_grid(cells, static_cast<int>(columns)));
 }
 
 MemorizationReport check_memorization(const EvalOptions& o, const ImageCollection& real, const torch::Tensor& fakes) {
@@ -138,9 +137,9 @@ MemorizationReport check_memorization(const EvalOptions& o, const ImageCollectio
     report.held_out_images = indexes.size();
   } else {
     const auto indexes = pick_indexes(train_length, static_cast<uint64_t>(o.n), o.seed + 3);
-    held_out = {train.fine.index_select(0, torch::tensor(std::vector<int64_t>(indexes.begin(), indexes.end()))),
-                train.coarse.index_select(0, torch::tensor(std::vector<int64_t>(indexes.begin(), indexes.end())))};
     exclude.assign(indexes.begin(), indexes.end());
+    const auto rows = torch::tensor(exclude);
+    held_out = {train.fine.index_select(0, rows), train.coarse.index_select(0, rows)};
     report.held_out = "leave-one-out over the training set (no held-out split)";
     report.held_out_images = indexes.size();
   }
@@ -245,24 +244,16 @@ EvalReport evaluate(const EvalOptions& o) {
   {
     const auto fake_descriptors = patch_descriptors(fake.images, levels, o.swd, o.seed * 2 + 2);
     const int64_t compared = std::min(real_images.size(0), fake.images.size(0));
-    std::vector<torch::Tensor> a, b;
-    for (int l = 0; l < levels; ++l) {
-      a.push_back(fake_descriptors[l].slice(0, 0, compared * per_image));
-      b.push_back(real_descriptors[l].slice(0, 0, compared * per_image));
-    }
     report.compared_images = static_cast<uint64_t>(compared);
-    report.swd = swd_from_descriptors(a, b, report.channels, resolutions, o.swd);
+    report.swd = swd_from_descriptors(image_rows(fake_descriptors, 0, compared, per_image),
+                                      image_rows(real_descriptors, 0, compared, per_image), report.channels,
+                                      resolutions, o.swd);
   }
-  {
-    const int64_t half = real_images.size(0) / 2;
-    std::vector<torch::Tensor> a, b;
-    for (int l = 0; l < levels; ++l) {
-      a.push_back(real_descriptors[l].slice(0, 0, half * per_image));
-      b.push_back(real_descriptors[l].slice(0, half * per_image, 2 * half * per_image));
-    }
-    report.baseline_images = static_cast<uint64_t>(half);
-    report.baseline = swd_from_descriptors(a, b, report.channels, resolutions, o.swd);
-  }
+  const int64_t half = real_images.size(0) / 2;
+  report.baseline_images = static_cast<uint64_t>(half);
+  report.baseline = swd_from_descriptors(image_rows(real_descriptors, 0, half, per_image),
+                                         image_rows(real_descriptors, half, 2 * half, per_image), report.channels,
+                                         resolutions, o.swd);
 
   report.memorization = check_memorization(o, *real, fake.images);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

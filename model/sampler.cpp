@@ -75,8 +75,6 @@ std::vector<Image8> uint8_to_images(const torch::Tensor& planar) {
   return images;
 }
 
-namespace {
-
 void write_png(const std::string& path, const Image8& image) {
   std::string png = encode_png(image, 6);
   std::ofstream out(path, std::ios::binary);
@@ -84,7 +82,13 @@ void write_png(const std::string& path, const Image8& image) {
   if (!out) throw OutputError(path, "cannot write");
 }
 
-}  // namespace
+StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device) {
+  StyledGenerator generator(meta.model);
+  load_ema_generator(checkpoint, generator);
+  generator->to(device);
+  generator->eval();
+  return generator;
+}
 
 torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, double alpha, torch::Generator& rng,
                               torch::Device device, int batch, const torch::Tensor& mean_w, double psi,
@@ -129,11 +133,8 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
   const int step = plan.step;
   const double alpha = plan.alpha;
 
-  const torch::Device device(resolve_device_name(options.device) == "cuda" ? torch::kCUDA : torch::kCPU);
-  StyledGenerator generator(meta.model);
-  load_ema_generator(checkpoint, generator);
-  generator->to(device);
-  generator->eval();
+  const torch::Device device = resolve_device(options.device);
+  StyledGenerator generator = load_sampling_generator(checkpoint, meta, device);
 
   torch::Generator rng = at::detail::createCPUGenerator(options.seed);
   const torch::Tensor mean_w = mean_style(generator, rng, device);

@@ -58,6 +58,12 @@ torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, d
                               torch::Device device, int batch, const torch::Tensor& mean_w = {}, double psi = 1.0,
                               const std::function<void(int64_t)>& on_batch = {});
 
+// The checkpoint's EMA generator (g_running) on `device`, ready to draw.
+StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device);
+
+// Writes an image as a PNG file; OutputError when it cannot.
+void write_png(const std::string& path, const Image8& image);
+
 // Where a checkpoint (its meta) can draw `size`: its step and fade-in. A
 // size it was not trained to is an InputError naming the sizes it can draw.
 struct DrawPlan {

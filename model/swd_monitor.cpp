@@ -21,10 +21,9 @@ std::optional<SwdResult> SwdMonitor::measure(StyledGenerator& generator, int ste
   if (cached == real_.end()) {
     const auto indexes = pick_indexes(reader_.length(TRAIN), static_cast<uint64_t>(images_), seed_ + 2);
     const auto real = read_lmdb_images(reader_, TRAIN, size, indexes);
-    real_count_[size] = real.size(0);
     cached = real_.emplace(size, patch_descriptors(real, levels, options_, seed_ * 2 + 1)).first;
   }
-  const int64_t count = real_count_[size];
+  const int64_t count = cached->second[0].size(0) / options_.patches_per_image;  // real images sampled
   const bool was_training = generator->is_training();
   generator->eval();
   torch::Generator rng = at::detail::createCPUGenerator(seed_ + 4);

@@ -28,7 +28,6 @@ class SwdMonitor {
   uint64_t seed_;
   SwdOptions options_;
   std::map<int, std::vector<torch::Tensor>> real_;  // descriptors per size
-  std::map<int, int64_t> real_count_;
 };
 
 }  // namespace sg

@@ -103,8 +103,7 @@ TrainResult train(const TrainOptions& options) {
   // The dataset decides whether random mirroring is right for it.
   if (reader.meta() && !reader.meta()->config().random_mirror()) o.mirror = false;
 
-  const std::string device_name = resolve_device_name(o.device);
-  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::Device device = resolve_device(o.device);
   torch::manual_seed(o.seed);
   StepModels models = make_step_models(o.model, learning_rate_for(o.schedule, o.schedule.init_size), device);
   std::mt19937_64 rng(o.seed);
