@@ -1,14 +1,28 @@
 #include "model/device.hpp"
 
 #include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <torch/torch.h>
 
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
 namespace sg {
 
-int configure_cpu_threads(int threads) {
+void retain_freed_memory() {
+#if defined(__GLIBC__)
+  // Every block from the heap (threads' own arenas still map what does not
+  // fit one), and the heap never trimmed.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
+}
+
+int configure_cpu_runtime(int threads) {
+  retain_freed_memory();
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   using SetThreads = void (*)(int);

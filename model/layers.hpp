@@ -12,6 +12,11 @@ namespace sg {
 // size(1) * prod(size[2:]) (a noise weight [1, C, 1, 1] gives sqrt(2 / C)).
 double equal_lr_scale(const torch::Tensor& weight);
 
+// conv2d(x, weight), stride 1, no bias; under autocast in its dtype. Its
+// gradient, when differentiated again, runs as native convolutions (see
+// layers.cpp).
+torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding);
+
 // Holds `bias` then `weight_orig` [out, in, k, k]; conv with the scaled weight.
 struct EqualConvParamsImpl : torch::nn::Module {
   EqualConvParamsImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding);

@@ -32,6 +32,14 @@ bool autocast_enabled(bool cuda) {
 #endif
 }
 
+at::ScalarType autocast_dtype(bool cuda) {
+#ifdef SG_AUTOCAST_BY_DEVICE_TYPE
+  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
+#else
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
 void set_autocast(bool cuda, bool enabled) {
 #ifdef SG_AUTOCAST_BY_DEVICE_TYPE
   const auto type = cuda ? at::kCUDA : at::kCPU;
@@ -49,6 +57,12 @@ void set_autocast(bool cuda, bool enabled) {
 }
 
 }  // namespace
+
+at::Tensor autocast_input(const at::Tensor& x) {
+  const bool cuda = x.is_cuda();
+  if (!(cuda || x.is_cpu()) || !autocast_enabled(cuda)) return x;
+  return at::autocast::cached_cast(autocast_dtype(cuda), x, cuda ? at::kCUDA : at::kCPU);
+}
 
 AutocastScope::AutocastScope(const c10::Device& device, Precision precision) {
   if (precision != Precision::Bf16) return;

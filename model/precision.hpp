@@ -5,6 +5,9 @@
 // gradient penalty, optimiser and weights stay fp32).
 #include <string>
 
+namespace at {
+class Tensor;
+}
 namespace c10 {
 struct Device;
 }
@@ -29,5 +32,10 @@ class AutocastScope {
  private:
   bool active_ = false, cuda_ = false, previous_ = false;
 };
+
+// The input as autocast would hand it to a convolution: cast to the
+// autocast dtype where autocast is on for its device, else unchanged. For
+// custom autograd Functions, whose forward autocast does not see.
+at::Tensor autocast_input(const at::Tensor& x);
 
 }  // namespace sg

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const fs::path scratch = fs::temp_directory_path() / ("bench_eval_" + std::to_string(::getpid()));
   try {
-    const int used = sg::configure_cpu_threads(threads);
+    const int used = sg::configure_cpu_runtime(threads);
     fs::create_directories(scratch);
     const auto real = sg::synthetic_phantoms(n, size, 1), held_out = sg::synthetic_phantoms(n / 10, size, 2);
     sg::write_image_lmdb((scratch / "real.lmdb").string(), real, held_out);

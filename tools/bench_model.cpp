@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    sg::configure_cpu_threads(threads);
+    sg::configure_cpu_runtime(threads);
     device_name = sg::resolve_device_name(device_name);
     torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
     std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on, %s\n", device_name.c_str(),

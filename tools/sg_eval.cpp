@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   else if (!json.empty()) o.pairs_png = (std::filesystem::path(json).replace_extension("").string() + "_closest_pairs.png");
   else o.pairs_png = "closest_pairs.png";
   try {
-    sg::configure_cpu_threads(threads);
+    sg::configure_cpu_runtime(threads);
     const sg::EvalReport report = sg::evaluate(o);
     std::printf("%s", sg::format_report(report).c_str());
     if (!json.empty()) {

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
   CLI11_PARSE(app, argc, argv);
   try {
-    sg::configure_cpu_threads(threads);
+    sg::configure_cpu_runtime(threads);
     sg::SampleResult r = sg::write_samples(checkpoint, out, o);
     std::printf("samples: %s\nstyle mixing: %s\n", r.samples.c_str(), r.mixing.c_str());
     if (!r.interpolation.empty()) std::printf("interpolation: %s\n", r.interpolation.c_str());

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   o.stop = &stop_requested;
   try {
-    sg::configure_cpu_threads(threads);
+    sg::configure_cpu_runtime(threads);
     sg::TrainResult r = sg::train(o);
     std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
                 r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
