@@ -52,7 +52,8 @@ void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double d
   for (const auto& item : model.named_parameters()) {
     torch::Tensor* p = target.find(item.key());
     TORCH_CHECK(p != nullptr, "EMA model lacks parameter ", item.key());
-    p->mul_(decay).add_(item.value().detach(), 1 - decay);
+    // One pass; lerp_ with weight 1 (decay 0) copies exactly.
+    p->lerp_(item.value().detach(), 1 - decay);
   }
 }
 

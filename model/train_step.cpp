@@ -8,6 +8,15 @@ void set_requires_grad(torch::nn::Module& module, bool flag) {
   for (auto& p : module.parameters()) p.requires_grad_(flag);
 }
 
+// Gradients dropped rather than zeroed, as PyTorch 2's zero_grad() (the
+// reference's module.zero_grad()) does: the backward pass then hands each
+// parameter its gradient instead of adding it to a zero-filled one, and
+// Adam skips parameters that this step did not use.
+void drop_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 // One or two latents; with two, the crossover block is uniform over
 // 0..step-1 (blocks up to it take the first latent), as the reference.
 std::pair<std::vector<torch::Tensor>, int> draw_latents(int64_t batch, int style_dim, const StepSettings& s,
@@ -64,7 +73,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
 
   // D step: the fake is made without a graph through G.
   set_requires_grad(*m.discriminator, true);
-  m.d_optimizer->zero_grad();
+  drop_gradients(*m.d_optimizer);
   auto [z_d, crossover_d] = draw_latents(batch, style_dim, s, rng, options);
   torch::Tensor fake;
   {
@@ -82,7 +91,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
 
   // G step against a frozen D.
   set_requires_grad(*m.discriminator, false);
-  m.g_optimizer->zero_grad();
+  drop_gradients(*m.g_optimizer);
   auto [z_g, crossover_g] = draw_latents(batch, style_dim, s, rng, options);
   GenerateOptions o;
   o.crossover = crossover_g;
