@@ -21,6 +21,17 @@ torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& wei
 struct EqualConvParamsImpl : torch::nn::Module {
   EqualConvParamsImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding);
   torch::Tensor forward(const torch::Tensor& x);
+  // forward(x upsampled 2x by nearest neighbour), for a 3x3 padding-1
+  // convolution: each output pixel phase is a 2x2 convolution of x with
+  // summed taps, 2.25x fewer multiplications than convolving the upsampled
+  // image (the identity behind the reference's FusedUpsample). Computed
+  // directly below 16x16, where the split does not pay.
+  torch::Tensor forward_upsampled(const torch::Tensor& x);
+  // avg_pool2d(forward(x), 2), for a 3x3 padding-1 convolution and even
+  // sizes: one 2x2 convolution of x's 2x2 pixel phases (FusedDownsample's
+  // 4x4 stride-2 kernel, split by phase), 2.25x fewer multiplications;
+  // directly below 16x16.
+  torch::Tensor forward_pooled(const torch::Tensor& x);
   torch::Tensor bias, weight_orig;
   int64_t padding;
   double scale;

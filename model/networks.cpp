@@ -37,11 +37,13 @@ StyledConvBlockImpl::StyledConvBlockImpl(int64_t in, int64_t out, int64_t style_
   } else if (upsample && fused) {
     conv1 = register_module("conv1", torch::nn::Sequential(FusedUpsample(in, out, 3, 1), Blur(out)));
   } else if (upsample) {
+    upsample_conv = EqualConv2d(in, out, 3, 1);
+    upsample_blur = Blur(out);
     conv1 = register_module(
         "conv1", torch::nn::Sequential(
                      torch::nn::Upsample(
                          torch::nn::UpsampleOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)),
-                     EqualConv2d(in, out, 3, 1), Blur(out)));
+                     upsample_conv, upsample_blur));
   } else {
     conv1 = register_module("conv1", torch::nn::Sequential(EqualConv2d(in, out, 3, 1)));
   }
@@ -56,7 +58,13 @@ torch::Tensor StyledConvBlockImpl::forward(const torch::Tensor& x, const torch::
                                            const torch::Tensor& noise) {
   // The reference's order: conv, noise, lrelu, AdaIN, twice; one noise map
   // and one style for both layers of a block.
-  auto out = constant ? constant->forward(x) : conv1->forward(x);
+  torch::Tensor out;
+  if (constant)
+    out = constant->forward(x);
+  else if (upsample_conv)
+    out = upsample_blur->forward(upsample_conv->conv->forward_upsampled(x));
+  else
+    out = conv1->forward(x);
   out = adain1->forward(torch::leaky_relu(noise1->forward(out, noise), 0.2), style);
   out = conv2->forward(out);
   out = adain2->forward(torch::leaky_relu(noise2->forward(out, noise), 0.2), style);
@@ -144,12 +152,19 @@ ConvBlockImpl::ConvBlockImpl(int64_t in, int64_t out, int64_t kernel, int64_t pa
   if (downsample && fused) {
     conv2 = torch::nn::Sequential(Blur(out), FusedDownsample(out, out, kernel2, padding2), leaky());
   } else if (downsample) {
-    conv2 = torch::nn::Sequential(Blur(out), EqualConv2d(out, out, kernel2, padding2),
-                                  torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(2)), leaky());
+    pool_blur = Blur(out);
+    pool_conv = EqualConv2d(out, out, kernel2, padding2);
+    conv2 = torch::nn::Sequential(pool_blur, pool_conv, torch::nn::AvgPool2d(torch::nn::AvgPool2dOptions(2)), leaky());
   } else {
     conv2 = torch::nn::Sequential(EqualConv2d(out, out, kernel2, padding2), leaky());
   }
   conv2 = register_module("conv2", conv2);
+}
+
+torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x) {
+  auto out = conv1->forward(x);
+  if (pool_conv) return torch::leaky_relu(pool_conv->conv->forward_pooled(pool_blur->forward(out)), 0.2);
+  return conv2->forward(out);
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const StyleGanConfig& config_) : config(config_) {

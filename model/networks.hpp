@@ -35,6 +35,10 @@ struct StyledConvBlockImpl : torch::nn::Module {
 
   ConstantInput constant{nullptr};      // conv1 of the initial block
   torch::nn::Sequential conv1{nullptr};  // conv1 of the others
+  // conv1's convolution and blur when it upsamples by nearest neighbour
+  // (below 128x128): run as EqualConvParams::forward_upsampled.
+  EqualConv2d upsample_conv{nullptr};
+  Blur upsample_blur{nullptr};
   NoiseInjection noise1{nullptr}, noise2{nullptr};
   AdaptiveInstanceNorm adain1{nullptr}, adain2{nullptr};
   EqualConv2d conv2{nullptr};
@@ -83,8 +87,12 @@ TORCH_MODULE(StyledGenerator);
 struct ConvBlockImpl : torch::nn::Module {
   ConvBlockImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding, int64_t kernel2, int64_t padding2,
                 bool downsample, bool fused);
-  torch::Tensor forward(const torch::Tensor& x) { return conv2->forward(conv1->forward(x)); }
+  torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr};
+  // conv2's blur and convolution when it average-pools (below 128x128): run
+  // as EqualConvParams::forward_pooled.
+  Blur pool_blur{nullptr};
+  EqualConv2d pool_conv{nullptr};
 };
 TORCH_MODULE(ConvBlock);
 

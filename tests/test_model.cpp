@@ -163,6 +163,48 @@ TEST(Layers, StrideOneConvolutionMatchesTheNativeOneToSecondOrder) {
   }
 }
 
+TEST(Layers, UpsampledAndPooledConvolutionsMatchTheirDefinitions) {
+  torch::manual_seed(21);
+  EqualConvParams conv(3, 4, 3, 1);
+  conv->to(torch::kDouble);
+  {
+    torch::NoGradGuard no_grad;
+    conv->bias.normal_();
+  }
+  namespace F = torch::nn::functional;
+  auto upsampled = [&](const torch::Tensor& x) {
+    return conv->forward(F::interpolate(
+        x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)));
+  };
+  auto pooled = [&](const torch::Tensor& x) { return F::avg_pool2d(conv->forward(x), F::AvgPool2dFuncOptions(2)); };
+  using Layer = std::function<torch::Tensor(const torch::Tensor&)>;
+  struct Case {
+    const char* name;
+    Layer fast, definition;
+    int64_t size;
+  };
+  // Sizes on both sides of the size where the layers switch to the split.
+  auto fast_upsampled = [&](const torch::Tensor& x) { return conv->forward_upsampled(x); };
+  auto fast_pooled = [&](const torch::Tensor& x) { return conv->forward_pooled(x); };
+  for (const Case& c : {Case{"upsampled", fast_upsampled, upsampled, 9}, Case{"upsampled", fast_upsampled, upsampled, 4},
+                        Case{"pooled", fast_pooled, pooled, 18}, Case{"pooled", fast_pooled, pooled, 6}}) {
+    SCOPED_TRACE(c.name);
+    auto x = torch::randn({2, 3, c.size, c.size}, torch::kDouble).requires_grad_(true);
+    auto probe = torch::randn_like(c.definition(x));
+    // Output, then a gradient-penalty-like second derivative for x and the weights.
+    auto derivatives = [&](const Layer& layer) {
+      auto out = layer(x);
+      auto gx = torch::autograd::grad({(out.sin() * probe).sum()}, {x}, {}, true, true)[0];
+      auto second = torch::autograd::grad({gx.square().sum()}, {x, conv->weight_orig, conv->bias}, {}, false, false,
+                                          /*allow_unused=*/true);
+      return std::vector<torch::Tensor>{out, gx, second[0], second[1]};
+    };
+    auto expected = derivatives(c.definition), got = derivatives(c.fast);
+    for (size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(torch::allclose(got[i], expected[i], 1e-10, 1e-12)) << "derivative " << i;
+  }
+}
+
 TEST(Layers, BlurKernelIsTheBinomialOverSixteen) {
   Blur blur(2);
   auto expected = torch::tensor({1.f, 2.f, 1.f, 2.f, 4.f, 2.f, 1.f, 2.f, 1.f}).view({3, 3}) / 16;
