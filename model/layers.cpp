@@ -207,20 +207,32 @@ std::array<torch::Tensor, 2> upsampled_row_taps(const torch::Tensor& w, int64_t 
   return {torch::stack({tap(0), tap(1) + tap(2)}, dim), torch::stack({tap(0) + tap(1), tap(2)}, dim)};
 }
 
+// The 2x2 kernels of a 3x3 kernel's four pixel phases, phase (a, b) (output
+// row parity a, column parity b) at index a * 2 + b.
+std::array<torch::Tensor, 4> phase_kernels(const torch::Tensor& w) {
+  const auto rows = upsampled_row_taps(w, 2);
+  std::array<torch::Tensor, 4> kernels;
+  for (int64_t a = 0; a < 2; ++a) {
+    const auto by_column = upsampled_row_taps(rows[a], 3);
+    kernels[a * 2] = by_column[0];
+    kernels[a * 2 + 1] = by_column[1];
+  }
+  return kernels;
+}
+
 }  // namespace
 
 torch::Tensor EqualConvParamsImpl::forward_upsampled(const torch::Tensor& x) {
   require_three_by_three_same(*this, "forward_upsampled");
   if (2 * std::min(x.size(2), x.size(3)) < kPhaseSplitMinimumSize)
     return forward(F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)));
-  const auto rows = upsampled_row_taps(weight_orig * scale, 2);
+  const auto kernels = phase_kernels(weight_orig * scale);
   std::vector<torch::Tensor> phases;
   for (int64_t a = 0; a < 2; ++a) {
-    const auto kernels = upsampled_row_taps(rows[a], 3);
     for (int64_t b = 0; b < 2; ++b) {
       // Phase (a, b) reads input rows i - 1 + a .. i + a: pad 1 - a above, a below.
       auto padded = F::pad(x, F::PadFuncOptions({1 - b, b, 1 - a, a}));
-      phases.push_back(stride_one_conv2d(padded, kernels[b], 0));
+      phases.push_back(stride_one_conv2d(padded, kernels[a * 2 + b], 0));
     }
   }
   // Channel o * 4 + a * 2 + b of the stack is pixel (2i + a, 2j + b) of channel o.
@@ -237,14 +249,8 @@ torch::Tensor EqualConvParamsImpl::forward_pooled(const torch::Tensor& x) {
   // of phases a = 0, 1 of x padded by 1. Along one axis the pooled taps are
   // (w0, w0 + w1, w1 + w2, w2) / 2: phase 0 takes (w0, w1 + w2) / 2 and
   // phase 1 (w0 + w1, w2) / 2, the upsampling taps halved.
-  const auto rows = upsampled_row_taps(weight_orig * (scale / 4), 2);
-  std::vector<torch::Tensor> kernels;
-  for (int64_t a = 0; a < 2; ++a) {
-    const auto by_column = upsampled_row_taps(rows[a], 3);
-    kernels.insert(kernels.end(), by_column.begin(), by_column.end());
-  }
   // Input channel c * 4 + a * 2 + b is phase (a, b) of channel c, as pixel_unshuffle orders them.
-  auto phase_kernel = torch::stack(kernels, 2).flatten(1, 2);
+  auto phase_kernel = torch::stack(phase_kernels(weight_orig * (scale / 4)), 2).flatten(1, 2);
   auto phases = torch::pixel_unshuffle(F::pad(x, F::PadFuncOptions({1, 1, 1, 1})), 2);
   return stride_one_conv2d(phases, phase_kernel, 0) + bias.view({1, -1, 1, 1});
 }
