@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    sg::step_for_size(max_size);  // a bad size fails here, before the table starts
     sg::configure_cpu_runtime(threads);
     device_name = sg::resolve_device_name(device_name);
     torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
