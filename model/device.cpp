@@ -31,6 +31,10 @@ int configure_cpu_runtime(int threads) {
   return threads;
 }
 
+void configure_device(const c10::Device& device) {
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+}
+
 std::string resolve_device_name(const std::string& requested) {
   if (requested.empty()) return torch::cuda::is_available() ? "cuda" : "cpu";
   if (requested == "cuda" && !torch::cuda::is_available())

@@ -24,6 +24,11 @@ int configure_cpu_runtime(int threads);
 // memory stays at its peak instead of following the working set.
 void retain_freed_memory();
 
+// Process-wide settings for training on `device`: on CUDA, cuDNN autotuning
+// (each convolution shape is timed once, then its fastest algorithm kept;
+// the shapes change only when the resolution grows).
+void configure_device(const c10::Device& device);
+
 // "cpu", "cuda", or "" (cuda when available). Throws std::invalid_argument
 // for cuda on a machine without it.
 std::string resolve_device_name(const std::string& requested);

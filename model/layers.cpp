@@ -78,7 +78,16 @@ struct StrideOneConvFunction : torch::autograd::Function<StrideOneConvFunction> 
 
 }  // namespace
 
+namespace {
+ConvolutionSettings current_convolution_settings;
+}  // namespace
+
+void set_convolution_settings(const ConvolutionSettings& settings) { current_convolution_settings = settings; }
+const ConvolutionSettings& convolution_settings() { return current_convolution_settings; }
+
 torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding) {
+  if (!current_convolution_settings.own_double_backward)
+    return F::conv2d(x, weight, F::Conv2dFuncOptions().padding(padding));
   return StrideOneConvFunction::apply(autocast_input(x), autocast_input(weight), padding);
 }
 
@@ -192,8 +201,6 @@ namespace {
 // Below this convolution size the split's kernel arithmetic (over the whole
 // 512x512x3x3 weight) and extra calls cost more than the multiplications it
 // saves: at 8x8 it was 5-20% slower, at 16x16 1.7x faster, forward and backward.
-constexpr int64_t kPhaseSplitMinimumSize = 16;
-
 void require_three_by_three_same(const EqualConvParamsImpl& conv, const char* what) {
   TORCH_CHECK(conv.weight_orig.size(2) == 3 && conv.weight_orig.size(3) == 3 && conv.padding == 1, what,
               " needs a 3x3 convolution with padding 1");
@@ -224,7 +231,7 @@ std::array<torch::Tensor, 4> phase_kernels(const torch::Tensor& w) {
 
 torch::Tensor EqualConvParamsImpl::forward_upsampled(const torch::Tensor& x) {
   require_three_by_three_same(*this, "forward_upsampled");
-  if (2 * std::min(x.size(2), x.size(3)) < kPhaseSplitMinimumSize)
+  if (2 * std::min(x.size(2), x.size(3)) < current_convolution_settings.phase_split_minimum_size)
     return forward(F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)));
   const auto kernels = phase_kernels(weight_orig * scale);
   std::vector<torch::Tensor> phases;
@@ -243,7 +250,7 @@ torch::Tensor EqualConvParamsImpl::forward_upsampled(const torch::Tensor& x) {
 torch::Tensor EqualConvParamsImpl::forward_pooled(const torch::Tensor& x) {
   require_three_by_three_same(*this, "forward_pooled");
   TORCH_CHECK(x.size(2) % 2 == 0 && x.size(3) % 2 == 0, "forward_pooled needs even sizes, got ", x.sizes());
-  if (std::min(x.size(2), x.size(3)) < kPhaseSplitMinimumSize)
+  if (std::min(x.size(2), x.size(3)) < current_convolution_settings.phase_split_minimum_size)
     return F::avg_pool2d(forward(x), F::AvgPool2dFuncOptions(2));
   // Pooled output (i, j) reads rows 2i - 1 .. 2i + 2 of x, i.e. rows i .. i + 1
   // of phases a = 0, 1 of x padded by 1. Along one axis the pooled taps are

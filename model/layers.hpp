@@ -12,6 +12,20 @@ namespace sg {
 // size(1) * prod(size[2:]) (a noise weight [1, C, 1, 1] gives sqrt(2 / C)).
 double equal_lr_scale(const torch::Tensor& weight);
 
+// How the convolutions are computed: the same functions either way (the
+// tests check both sides), at speeds that depend on the device. Process-wide.
+struct ConvolutionSettings {
+  // stride_one_conv2d through its own autograd Function, whose double
+  // backward is native convolutions; off: LibTorch's conv2d (whose double
+  // backward on a CPU runs slow batch-transposed weight convolutions).
+  bool own_double_backward = true;
+  // forward_upsampled / forward_pooled as 2x2 phase convolutions from this
+  // output (upsampled) or input (pooled) size on; below, the composition.
+  int64_t phase_split_minimum_size = 16;
+};
+void set_convolution_settings(const ConvolutionSettings& settings);
+const ConvolutionSettings& convolution_settings();
+
 // conv2d(x, weight), stride 1, no bias; under autocast in its dtype. Its
 // gradient, when differentiated again, runs as native convolutions (see
 // layers.cpp).

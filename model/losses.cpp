@@ -14,14 +14,15 @@ torch::Tensor gradient_penalty(const Critic& critic, const torch::Tensor& x, dou
 }
 
 DiscriminatorLoss wgan_gp_discriminator_loss(const Critic& critic, const torch::Tensor& real,
-                                             const torch::Tensor& fake, double lambda, double drift) {
+                                             const torch::Tensor& fake, double lambda, double drift,
+                                             const torch::Tensor& given_eps) {
   DiscriminatorLoss loss;
   auto real_pred = critic(real);
   loss.real_score = real_pred.mean();
   auto real_term = loss.real_score - drift * real_pred.pow(2).mean();
   auto fake_detached = fake.detach();
   loss.fake_score = critic(fake_detached).mean();
-  auto eps = torch::rand({real.size(0), 1, 1, 1}, real.options());
+  auto eps = given_eps.defined() ? given_eps : torch::rand({real.size(0), 1, 1, 1}, real.options());
   auto x_hat = eps * real.detach() + (1 - eps) * fake_detached;
   loss.penalty = gradient_penalty(critic, x_hat, lambda);
   loss.total = -real_term + loss.fake_score + loss.penalty;

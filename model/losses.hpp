@@ -21,10 +21,11 @@ struct DiscriminatorLoss {
 // WGAN-GP (Gulrajani et al. 2017), with the reference's drift term on real
 // scores: -(D(real) - 0.001 D(real)^2) + D(fake) + lambda (|grad D(x_hat)| - 1)^2
 // on interpolates x_hat = eps real + (1 - eps) fake, eps ~ U(0, 1) per sample.
-// The penalty's gradient needs a double backward (create_graph).
+// The penalty's gradient needs a double backward (create_graph). `eps`
+// ([batch, 1, 1, 1]) is drawn on real's device when not given.
 DiscriminatorLoss wgan_gp_discriminator_loss(const Critic& critic, const torch::Tensor& real,
                                              const torch::Tensor& fake, double lambda = 10.0,
-                                             double drift = 0.001);
+                                             double drift = 0.001, const torch::Tensor& eps = {});
 
 // The penalty alone: lambda * mean((|grad_x D(x)|_2 - 1)^2).
 torch::Tensor gradient_penalty(const Critic& critic, const torch::Tensor& x, double lambda = 10.0);

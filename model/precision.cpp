@@ -1,5 +1,6 @@
 #include "model/precision.hpp"
 
+#include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <c10/core/Device.h>
 #include <torch/version.h>
@@ -16,11 +17,28 @@ namespace sg {
 
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::Fp32;
+  if (name == "tf32") return Precision::Tf32;
   if (name == "bf16") return Precision::Bf16;
-  throw std::invalid_argument("unknown precision '" + name + "' (fp32 or bf16)");
+  throw std::invalid_argument("unknown precision '" + name + "' (fp32, tf32 or bf16)");
 }
 
-const char* precision_name(Precision precision) { return precision == Precision::Bf16 ? "bf16" : "fp32"; }
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::Tf32: return "tf32";
+    case Precision::Bf16: return "bf16";
+    default: return "fp32";
+  }
+}
+
+Precision default_precision(bool cuda) { return cuda ? Precision::Bf16 : Precision::Fp32; }
+
+void apply_float32_math(Precision precision) {
+  // The legacy pair of switches only: LibTorch 2.9+ refuses a mix of these
+  // and its newer per-backend precision settings, and 1.13 has only these.
+  const bool tf32 = precision != Precision::Fp32;
+  at::globalContext().setAllowTF32CuDNN(tf32);
+  at::globalContext().setAllowTF32CuBLAS(tf32);
+}
 
 namespace {
 

@@ -1,8 +1,10 @@
 #pragma once
-// Numeric precision of the training step: fp32 throughout, or bf16
-// autocast for the forward passes of G and D (convolutions and matrix
-// products in bfloat16 on CPUs with AVX512-BF16 and on CUDA; losses,
-// gradient penalty, optimiser and weights stay fp32).
+// Numeric precision of the training step: fp32 throughout; tf32, fp32 with
+// TF32 tensor-core convolutions and matrix products on CUDA (PyTorch's
+// default for convolutions, so the reference's); or bf16 autocast for the
+// forward passes of G and D (convolutions and matrix products in bfloat16
+// on CPUs with AVX512-BF16 and on CUDA; losses, gradient penalty, optimiser
+// and weights stay fp32).
 #include <string>
 
 namespace at {
@@ -14,11 +16,19 @@ struct Device;
 
 namespace sg {
 
-enum class Precision { Fp32, Bf16 };
+enum class Precision { Fp32, Tf32, Bf16 };
 
-// "fp32" or "bf16"; throws std::invalid_argument otherwise.
+// "fp32", "tf32" or "bf16"; throws std::invalid_argument otherwise.
 Precision parse_precision(const std::string& name);
 const char* precision_name(Precision precision);
+// What a run gets without --precision: bf16 on CUDA (tensor cores, half the
+// bytes), fp32 on a CPU (where bf16 pays only with AVX512-BF16).
+Precision default_precision(bool cuda);
+
+// Whether CUDA's fp32 convolutions and matrix products may use TF32 tensor
+// cores: yes for tf32 and for bf16's fp32 remainder, no for fp32, which
+// must match the CPU. Process-wide; no effect on a CPU.
+void apply_float32_math(Precision precision);
 
 // Autocast to bf16 on `device` for the scope's lifetime when enabled; the
 // previous state comes back at exit. Backward passes run outside it.

@@ -19,15 +19,32 @@ void drop_gradients(torch::optim::Optimizer& optimizer) {
 
 // One or two latents; with two, the crossover block is uniform over
 // 0..step-1 (blocks up to it take the first latent), as the reference.
+// N(0, 1) or U(0, 1) of `shape` on `options`' device, from the CPU
+// generator with host_randoms.
+torch::Tensor draw(bool uniform, at::IntArrayRef shape, const StepSettings& s, const torch::TensorOptions& options) {
+  if (!s.host_randoms) return uniform ? torch::rand(shape, options) : torch::randn(shape, options);
+  auto host = uniform ? torch::rand(shape, options.device(torch::kCPU)) : torch::randn(shape, options.device(torch::kCPU));
+  return host.to(options.device());
+}
+
 std::pair<std::vector<torch::Tensor>, int> draw_latents(int64_t batch, int style_dim, const StepSettings& s,
                                                         std::mt19937_64& rng, const torch::TensorOptions& options) {
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   const bool mix = s.mixing && s.step > 0 && coin(rng) < s.mixing_probability;
-  std::vector<torch::Tensor> z{torch::randn({batch, style_dim}, options)};
+  std::vector<torch::Tensor> z{draw(false, {batch, style_dim}, s, options)};
   if (!mix) return {z, -1};
-  z.push_back(torch::randn({batch, style_dim}, options));
+  z.push_back(draw(false, {batch, style_dim}, s, options));
   std::uniform_int_distribution<int> crossover(0, s.step - 1);
   return {z, crossover(rng)};
+}
+
+// One noise map per block as the generator would draw it; empty (the
+// generator draws on the device) without host_randoms.
+std::vector<torch::Tensor> draw_noise(int64_t batch, const StepSettings& s, const torch::TensorOptions& options) {
+  std::vector<torch::Tensor> noise;
+  if (!s.host_randoms) return noise;
+  for (int i = 0; i <= s.step; ++i) noise.push_back(draw(false, {batch, 1, size_for_step(i), size_for_step(i)}, s, options));
+  return noise;
 }
 
 }  // namespace
@@ -64,6 +81,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   const int64_t batch = real.size(0);
   const int style_dim = m.generator->config.style_dim;
   auto options = real.options();
+  apply_float32_math(s.precision);
   const Critic critic = make_critic(m.discriminator, s, real.device());
   auto generate = [&](const std::vector<torch::Tensor>& z, const GenerateOptions& o) {
     AutocastScope autocast(real.device(), s.precision);
@@ -80,10 +98,14 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
     torch::NoGradGuard no_grad;
     GenerateOptions o;
     o.crossover = crossover_d;
+    o.noise = draw_noise(batch, s, options);
     fake = generate(z_d, o);
   }
-  DiscriminatorLoss d = s.loss == GanLoss::WganGp ? wgan_gp_discriminator_loss(critic, real, fake)
-                                                  : r1_discriminator_loss(critic, real, fake);
+  DiscriminatorLoss d =
+      s.loss == GanLoss::WganGp
+          ? wgan_gp_discriminator_loss(critic, real, fake, 10.0, 0.001,
+                                       s.host_randoms ? draw(true, {batch, 1, 1, 1}, s, options) : torch::Tensor())
+          : r1_discriminator_loss(critic, real, fake);
   d.total.backward();
   m.d_optimizer->step();
   stats.d_loss = d.total.detach();
@@ -95,6 +117,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   auto [z_g, crossover_g] = draw_latents(batch, style_dim, s, rng, options);
   GenerateOptions o;
   o.crossover = crossover_g;
+  o.noise = draw_noise(batch, s, options);
   auto score = critic(generate(z_g, o));
   auto g_loss = s.loss == GanLoss::WganGp ? wgan_generator_loss(score) : logistic_generator_loss(score);
   g_loss.backward();

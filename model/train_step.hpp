@@ -32,6 +32,11 @@ struct StepSettings {
   double mixing_probability = 0.9;
   double ema_decay = 0.999;
   Precision precision = Precision::Fp32;
+  // Latents, noise maps and the penalty's interpolation weights drawn from
+  // torch's CPU generator and copied over, so that a seed gives the same
+  // step on every device (the CUDA-against-CPU test). Off: drawn on the
+  // device, no copies.
+  bool host_randoms = false;
 };
 
 // D at a step and alpha as the losses call it: forward under the step's
@@ -46,7 +51,9 @@ void to_channels_last(torch::nn::Module& module);
 StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device);
 
 // One D step and one G step on `real` (already on the device). `rng` draws
-// the mixing coin and crossover; latents come from torch's generator.
+// the mixing coin and crossover; latents come from torch's generator. Sets
+// the process's fp32 math for the step's precision (apply_float32_math).
+// Nothing in it waits for the device.
 StepStats train_step(StepModels& models, const torch::Tensor& real, const StepSettings& settings, std::mt19937_64& rng);
 
 }  // namespace sg

@@ -8,6 +8,7 @@
 
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_reader.hpp"
+#include "model/batch_upload.hpp"
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
 #include "model/sampler.hpp"
@@ -30,7 +31,8 @@ std::string describe(const TrainOptions& o) {
   s << "lmdb=" << o.lmdb << " init_size=" << o.schedule.init_size << " max_size=" << o.schedule.max_size
     << " phase=" << o.schedule.phase << " sched=" << o.schedule.sched << " lr=" << o.schedule.lr
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp")
-    << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision);
+    << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision)
+    << " channels_last=" << o.channels_last;
   return s.str();
 }
 
@@ -104,12 +106,18 @@ TrainResult train(const TrainOptions& options) {
   if (reader.meta() && !reader.meta()->config().random_mirror()) o.mirror = false;
 
   const torch::Device device = resolve_device(o.device);
+  configure_device(device);
   torch::manual_seed(o.seed);
   StepModels models = make_step_models(o.model, learning_rate_for(o.schedule, o.schedule.init_size), device);
   std::mt19937_64 rng(o.seed);
   TrainPosition position;
   position.schedule = initial_schedule_state(o.schedule);
   if (!o.resume.empty()) load_checkpoint(o.resume, models, position, rng);
+  if (o.channels_last) {
+    to_channels_last(*models.generator);
+    to_channels_last(*models.discriminator);
+    to_channels_last(*models.ema);
+  }
   const CheckpointMeta meta{o.model, describe(o)};
 
   fs::create_directories(fs::path(o.out) / "checkpoints");
@@ -188,8 +196,7 @@ TrainResult train(const TrainOptions& options) {
       position.data_batch = 0;
       ++position.data_epoch;
     }
-    auto real = torch::from_blob(batch.pixels.data(), {batch.count, batch.channels, batch.size, batch.size})
-                    .to(device, /*non_blocking=*/false, /*copy=*/true);
+    const torch::Tensor real = upload_batch(batch, device, o.channels_last);
 
     StepSettings settings;
     settings.step = step;

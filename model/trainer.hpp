@@ -35,6 +35,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string device;               // "", "cpu", "cuda"
   Precision precision = Precision::Fp32;
+  bool channels_last = false;       // NHWC weights and batches
   bool mirror = true;               // unless the dataset config turns random_mirror off
   bool show_progress = false;
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM

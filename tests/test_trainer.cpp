@@ -11,6 +11,7 @@
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
 #include "model/checkpoint.hpp"
+#include "model/throughput.hpp"
 #include "model/trainer.hpp"
 #include "pipeline/errors.hpp"
 #include "stages/encode.hpp"
@@ -154,6 +155,36 @@ TEST(Trainer, DatasetConfigTurnsRandomMirroringOff) {
   auto f_on = final_weights(dir / "fixed.lmdb", dir / "c", true), f_off = final_weights(dir / "fixed.lmdb", dir / "d", false);
   EXPECT_FALSE(same(m_on, m_off));
   EXPECT_TRUE(same(f_on, f_off));
+}
+
+// bench_train's measurement: full iterations on LMDB batches, counted and
+// converted with the reference's operation count.
+TEST(Throughput, TimesFullIterationsOnLmdbBatches) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  LmdbReader reader(dir / "d.lmdb");
+  ThroughputOptions o;
+  o.width = 8;
+  o.batch = 8;
+  o.warmup_iterations = 1;
+  o.min_iterations = 3;
+  o.min_seconds = 0;
+  o.device = "cpu";
+  const ThroughputPoint p = measure_training_throughput(reader, 16, o);
+  EXPECT_EQ(p.size, 16);
+  EXPECT_EQ(p.batch, 8);
+  EXPECT_GE(p.iterations, 3);
+  EXPECT_GT(p.seconds, 0);
+  EXPECT_NEAR(p.images_per_second, 8.0 * static_cast<double>(p.iterations) / p.seconds, 1e-9);
+  EXPECT_DOUBLE_EQ(p.reference_gflop_per_image, 62);
+  EXPECT_NEAR(p.tflop_per_second, p.images_per_second * 0.062, 1e-9);
+  o.synthetic = true;
+  EXPECT_GE(measure_training_throughput(reader, 8, o).iterations, 3);
+  // The --sched batch at 16x16 is 128, more than the 48 records.
+  o.batch = 0;
+  EXPECT_THROW(measure_training_throughput(reader, 16, o), InputError);
+  o.batch = 8;
+  EXPECT_THROW(measure_training_throughput(reader, 32, o), InputError);
 }
 
 TEST(Trainer, ClearErrors) {

@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--device", device_name, "cpu or cuda (default: cuda if available)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--channels-last", channels_last, "NHWC weights and batches");
-  app.add_option("--precision", precision, "fp32, or bf16 autocast for the forward passes")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_option("--precision", precision, "fp32, tf32 (CUDA tensor cores), or bf16 autocast for the forward passes")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     sg::configure_cpu_runtime(threads);
     device_name = sg::resolve_device_name(device_name);
     torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+    sg::configure_device(device);
     std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on, %s\n", device_name.c_str(),
                 torch::get_num_threads(), batch, precision.c_str());
     std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");

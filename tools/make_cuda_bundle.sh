@@ -2,7 +2,8 @@
 # Makes the dependency bundle for building on a CUDA machine that has no
 # package registry: LibTorch (with CUDA, inside Python's torch package),
 # CMake, a compiler, protobuf, libpng and libjpeg are there; LMDB, oneTBB,
-# CLI11, giflib and GoogleTest are not. Run here (Debian 12, network to its
+# CLI11, giflib and GoogleTest are not. Debian's protobuf comes along too and
+# is used where the machine has no protoc of its own. Run here (Debian 12, network to its
 # mirrors): the Debian packages are fetched with `apt-get download` (no
 # root needed), unpacked into one folder with a CMake initial cache, and
 # checked to stay under 64 MiB.
@@ -22,6 +23,7 @@ packages=(
   libcli11-dev
   libgif7 libgif-dev
   libgtest-dev libgmock-dev
+  libprotobuf32 libprotobuf-lite32 libprotobuf-dev libprotoc32 protobuf-compiler
 )
 
 rm -rf "$out"
@@ -35,6 +37,15 @@ if ! (cd "$out/debs" && apt-get download "${packages[@]}" >/dev/null 2>&1); then
 fi
 for deb in "$out"/debs/*.deb; do dpkg-deb -x "$deb" "$out/root"; done
 rm -rf "$out/debs" "$out/root/usr/share/doc" "$out/root/usr/share/man" "$out/root/usr/share/lintian"
+# The shared protobuf libraries are linked; the static copies only weigh.
+rm -f "$out"/root/usr/lib/x86_64-linux-gnu/libprotobuf*.a "$out"/root/usr/lib/x86_64-linux-gnu/libprotoc.a
+# Debian's protoc finds its libraries in /usr/lib; from the bundle it needs a path.
+cat > "$out/protoc" <<'SH'
+#!/bin/sh
+here=$(cd "$(dirname "$0")" && pwd)
+LD_LIBRARY_PATH="$here/root/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$here/root/usr/bin/protoc" "$@"
+SH
+chmod +x "$out/protoc"
 
 cat > "$out/bundle.cmake" <<'CMAKE'
 # Initial cache for building stylegan-cpp with this bundle: cmake -C bundle.cmake
@@ -55,6 +66,18 @@ set(GIF_INCLUDE_DIR "${_sg_bundle}/include" CACHE PATH "")
 set(GIF_LIBRARY "${_sg_lib}/libgif.so" CACHE FILEPATH "")
 set(LMDB_INCLUDE_DIR "${_sg_bundle}/include" CACHE PATH "")
 set(LMDB_LIBRARY "${_sg_lib}/liblmdb.so" CACHE FILEPATH "")
+# The machine's own protobuf where it has a protoc, else the bundle's
+# (-DSG_BUNDLE_PROTOBUF=ON forces it).
+execute_process(COMMAND sh -c "command -v protoc" OUTPUT_VARIABLE _sg_protoc OUTPUT_STRIP_TRAILING_WHITESPACE
+                RESULT_VARIABLE _sg_no_protoc)
+if(SG_BUNDLE_PROTOBUF OR _sg_no_protoc)
+  set(Protobuf_PROTOC_EXECUTABLE "${CMAKE_CURRENT_LIST_DIR}/protoc" CACHE FILEPATH "")
+  set(Protobuf_INCLUDE_DIR "${_sg_bundle}/include" CACHE PATH "")
+  set(Protobuf_LIBRARY "${_sg_lib}/libprotobuf.so" CACHE FILEPATH "")
+  set(Protobuf_LIBRARY_RELEASE "${_sg_lib}/libprotobuf.so" CACHE FILEPATH "")
+  set(Protobuf_PROTOC_LIBRARY "${_sg_lib}/libprotoc.so.32" CACHE FILEPATH "")
+  set(Protobuf_LITE_LIBRARY "${_sg_lib}/libprotobuf-lite.so" CACHE FILEPATH "")
+endif()
 set(SG_WITH_PREP OFF CACHE BOOL "sg_prep needs ITK and libzip, not in the bundle")
 set(CMAKE_BUILD_TYPE Release CACHE STRING "")
 CMAKE

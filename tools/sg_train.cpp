@@ -19,7 +19,7 @@ void on_signal(int) { stop_requested = true; }
 int main(int argc, char** argv) {
   CLI::App app{"sg_train: progressive StyleGAN training on a dataset LMDB"};
   sg::TrainOptions o;
-  std::string loss = "wgan-gp", precision = "fp32";
+  std::string loss = "wgan-gp", precision;
   int threads = 0;
   bool no_mirror = false, quiet = false;
   o.schedule.max_size = 0;
@@ -48,15 +48,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 1000000));
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--precision", precision, "fp32, or bf16 autocast for the forward passes")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_option("--precision", precision,
+                 "fp32; tf32 (TF32 tensor cores on CUDA); or bf16 autocast for the forward passes "
+                 "(default: bf16 on CUDA, fp32 on a CPU)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  app.add_flag("--channels-last", o.channels_last, "NHWC weights and batches");
   app.add_flag("--no-mirror", no_mirror, "no random horizontal flips");
   app.add_flag("--quiet", quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
 
   o.loss = loss == "r1" ? sg::GanLoss::R1 : sg::GanLoss::WganGp;
   o.mirror = !no_mirror;
-  o.precision = sg::parse_precision(precision);
   o.show_progress = !quiet && sg::stderr_is_terminal();
   if (o.out.empty()) {
     char stamp[32];
@@ -69,6 +71,8 @@ int main(int argc, char** argv) {
   o.stop = &stop_requested;
   try {
     sg::configure_cpu_runtime(threads);
+    o.device = sg::resolve_device_name(o.device);
+    o.precision = precision.empty() ? sg::default_precision(o.device == "cuda") : sg::parse_precision(precision);
     sg::TrainResult r = sg::train(o);
     std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
                 r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),

@@ -1,0 +1,70 @@
+// bench_train LMDB: end-to-end training speed (real LMDB batches through full
+// iterations, --sched batches, mixing, WGAN-GP) at each resolution, in
+// images/s and in TFLOP/s of the reference model's operation count.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "model/device.hpp"
+#include "model/layers.hpp"
+#include "model/networks.hpp"
+#include "model/throughput.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_train: end-to-end StyleGAN training speed per resolution"};
+  std::string lmdb, precision;
+  std::vector<int> sizes{8, 16, 32, 64, 128, 256};
+  sg::ThroughputOptions o;
+  int threads = 0;
+  sg::ConvolutionSettings convolutions = sg::convolution_settings();
+  app.add_option("data", lmdb, "dataset LMDB (from sg_prep) holding every measured size")->required();
+  app.add_option("--sizes", sizes, "resolutions to measure");
+  app.add_option("--channels", o.width, "network width cap")->check(CLI::Range(1, 512));
+  app.add_option("--batch", o.batch, "batch size (default: the --sched batch of each size)");
+  app.add_option("--precision", precision, "fp32, tf32 or bf16 (default: bf16 on CUDA, fp32 on a CPU)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  app.add_flag("--channels-last", o.channels_last, "NHWC weights and batches");
+  app.add_flag("--synthetic", o.synthetic, "one resident batch, no loader: the model alone");
+  app.add_option("--warmup", o.warmup_iterations, "untimed iterations per size")->check(CLI::NonNegativeNumber);
+  app.add_option("--iterations", o.min_iterations, "at least this many timed iterations")->check(CLI::PositiveNumber);
+  app.add_option("--seconds", o.min_seconds, "and at least this long")->check(CLI::NonNegativeNumber);
+  app.add_flag("!--native-conv", convolutions.own_double_backward,
+               "LibTorch's conv2d and its double backward instead of ours");
+  app.add_option("--phase-split-from", convolutions.phase_split_minimum_size,
+                 "upsample/pool convolutions as 2x2 phase convolutions from this size (default 16)");
+  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    for (int size : sizes) {
+      sg::step_for_size(size);  // a bad size fails before the table starts
+      if (sg::reference_training_gflop_per_image(size) == 0)
+        throw std::invalid_argument("--sizes: " + std::to_string(size) + " is not one of 8 16 32 64 128 256");
+    }
+    threads = sg::configure_cpu_runtime(threads);
+    sg::set_convolution_settings(convolutions);
+    o.device = sg::resolve_device_name(o.device);
+    o.precision = precision.empty() ? sg::default_precision(o.device == "cuda") : sg::parse_precision(precision);
+    sg::LmdbReader reader(lmdb);
+    std::printf("device %s, %d CPU threads, width %d, %s%s, mixing, WGAN-GP, %s, %s conv backward, phase split from %lld\n",
+                o.device.c_str(), threads, o.width, sg::precision_name(o.precision),
+                o.channels_last ? ", channels-last" : "", o.synthetic ? "one resident batch (model alone)" : "LMDB batches",
+                convolutions.own_double_backward ? "own" : "LibTorch's",
+                static_cast<long long>(convolutions.phase_split_minimum_size));
+    std::printf("%6s %6s %11s %10s %10s %14s\n", "size", "batch", "iterations", "ms/iter", "images/s", "ref. TFLOP/s");
+    for (int size : sizes) {
+      const sg::ThroughputPoint p = sg::measure_training_throughput(reader, size, o);
+      // The operation count is the 512-wide reference's: no TFLOP/s for other widths.
+      char tflops[32] = "-";
+      if (o.width == 512) std::snprintf(tflops, sizeof tflops, "%.1f", p.tflop_per_second);
+      std::printf("%6d %6d %11lld %10.2f %10.1f %14s\n", p.size, p.batch, static_cast<long long>(p.iterations),
+                  1000.0 * p.seconds / static_cast<double>(p.iterations), p.images_per_second, tflops);
+      std::fflush(stdout);
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_train: error: %s\n", e.what());
+    return 1;
+  }
+}
