@@ -37,8 +37,14 @@ if ! (cd "$out/debs" && apt-get download "${packages[@]}" >/dev/null 2>&1); then
 fi
 for deb in "$out"/debs/*.deb; do dpkg-deb -x "$deb" "$out/root"; done
 rm -rf "$out/debs" "$out/root/usr/share/doc" "$out/root/usr/share/man" "$out/root/usr/share/lintian"
-# The shared protobuf libraries are linked; the static copies only weigh.
-rm -f "$out"/root/usr/lib/x86_64-linux-gnu/libprotobuf*.a "$out"/root/usr/lib/x86_64-linux-gnu/libprotoc.a
+# libprotobuf is linked statically (see bundle.cmake); the rest only weighs.
+rm -f "$out"/root/usr/lib/x86_64-linux-gnu/libprotobuf-lite.a "$out"/root/usr/lib/x86_64-linux-gnu/libprotoc.a
+# Protobuf's headers in a folder of their own: passed with -I, it comes
+# before the -isystem folders, which is where LibTorch from Python's torch
+# package keeps an old copy of them (a folder given both ways counts as
+# -isystem, so the bundle's shared include folder would not do).
+mkdir -p "$out/protobuf/include"
+mv "$out/root/usr/include/google" "$out/protobuf/include/"
 # Debian's protoc finds its libraries in /usr/lib; from the bundle it needs a path.
 cat > "$out/protoc" <<'SH'
 #!/bin/sh
@@ -66,15 +72,20 @@ set(GIF_INCLUDE_DIR "${_sg_bundle}/include" CACHE PATH "")
 set(GIF_LIBRARY "${_sg_lib}/libgif.so" CACHE FILEPATH "")
 set(LMDB_INCLUDE_DIR "${_sg_bundle}/include" CACHE PATH "")
 set(LMDB_LIBRARY "${_sg_lib}/liblmdb.so" CACHE FILEPATH "")
-# The machine's own protobuf where it has a protoc, else the bundle's
-# (-DSG_BUNDLE_PROTOBUF=ON forces it).
+# The bundle's protobuf where the machine has no protoc, or where LibTorch
+# comes from Python's torch package: that one carries old protobuf headers
+# in its include folder, ahead of /usr/include, so the machine's own
+# headers there cannot be reached first (-DSG_BUNDLE_PROTOBUF=ON forces it).
 execute_process(COMMAND sh -c "command -v protoc" OUTPUT_VARIABLE _sg_protoc OUTPUT_STRIP_TRAILING_WHITESPACE
                 RESULT_VARIABLE _sg_no_protoc)
-if(SG_BUNDLE_PROTOBUF OR _sg_no_protoc)
+if(SG_BUNDLE_PROTOBUF OR _sg_no_protoc OR (_sg_torch AND EXISTS "${_sg_torch}/../../include/google/protobuf"))
   set(Protobuf_PROTOC_EXECUTABLE "${CMAKE_CURRENT_LIST_DIR}/protoc" CACHE FILEPATH "")
-  set(Protobuf_INCLUDE_DIR "${_sg_bundle}/include" CACHE PATH "")
-  set(Protobuf_LIBRARY "${_sg_lib}/libprotobuf.so" CACHE FILEPATH "")
-  set(Protobuf_LIBRARY_RELEASE "${_sg_lib}/libprotobuf.so" CACHE FILEPATH "")
+  set(Protobuf_INCLUDE_DIR "${CMAKE_CURRENT_LIST_DIR}/protobuf/include" CACHE PATH "")
+  # Statically: Python's torch exports a protobuf of its own from
+  # libtorch_cpu.so, whose symbols would otherwise serve our calls to the
+  # shared library's (different version: a crash when a message is parsed).
+  set(Protobuf_LIBRARY "${_sg_lib}/libprotobuf.a" CACHE FILEPATH "")
+  set(Protobuf_LIBRARY_RELEASE "${_sg_lib}/libprotobuf.a" CACHE FILEPATH "")
   set(Protobuf_PROTOC_LIBRARY "${_sg_lib}/libprotoc.so.32" CACHE FILEPATH "")
   set(Protobuf_LITE_LIBRARY "${_sg_lib}/libprotobuf-lite.so" CACHE FILEPATH "")
 endif()
