@@ -89,6 +89,11 @@ if(SG_BUNDLE_PROTOBUF OR _sg_no_protoc OR (_sg_torch AND EXISTS "${_sg_torch}/..
   set(Protobuf_PROTOC_LIBRARY "${_sg_lib}/libprotoc.so.32" CACHE FILEPATH "")
   set(Protobuf_LITE_LIBRARY "${_sg_lib}/libprotobuf-lite.so" CACHE FILEPATH "")
 endif()
+# Python's torch exports copies of libstdc++'s std::filesystem functions
+# from libtorch.so, built for an older libstdc++ (remove_all there jumps to
+# address 0). With libstdc++ ahead of LibTorch among a program's libraries,
+# the dynamic linker finds the real ones first.
+set(CMAKE_EXE_LINKER_FLAGS "-Wl,--push-state,--no-as-needed,-lstdc++,--pop-state" CACHE STRING "")
 set(SG_WITH_PREP OFF CACHE BOOL "sg_prep needs ITK and libzip, not in the bundle")
 set(CMAKE_BUILD_TYPE Release CACHE STRING "")
 CMAKE
