@@ -49,6 +49,11 @@ build-cuda/bin/test_model --gtest_filter='CudaStep.*:Losses.Bf16*:TrainStep.*' 2
 # A crash gets a backtrace (cuda-gdb debugs host code too).
 if ! timeout 120 build-cuda/bin/test_trainer --gtest_filter='Trainer.ClearErrors:Throughput.*' >"$out/trainer_tests.log" 2>&1; then
   tail -15 "$out/trainer_tests.log"
+  # Which library serves std::filesystem (Python's torch exports a copy).
+  grep -E "^CMAKE_EXE_LINKER_FLAGS:" build-cuda/CMakeCache.txt
+  readelf -d build-cuda/bin/test_trainer | grep -E "NEEDED|RUNPATH|RPATH" | head -12
+  LD_DEBUG=bindings timeout 60 build-cuda/bin/test_trainer --gtest_filter='Trainer.ClearErrors' 2>&1 |
+    grep -m 3 "remove_all"
   command -v cuda-gdb >/dev/null &&
     timeout 120 cuda-gdb -batch -ex run -ex bt --args build-cuda/bin/test_trainer --gtest_filter='Trainer.ClearErrors' 2>&1 |
     grep -E "^#|signal" | head -30
