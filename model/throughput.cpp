@@ -43,11 +43,7 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   config.image_channels = reader.channels();
   torch::manual_seed(options.seed);
   StepModels models = make_step_models(config, learning_rate_for(schedule, size), device);
-  if (options.channels_last) {
-    to_channels_last(*models.generator);
-    to_channels_last(*models.discriminator);
-    to_channels_last(*models.ema);
-  }
+  if (options.channels_last) to_channels_last(models);
   std::mt19937_64 rng(options.seed);
   StepSettings settings;
   settings.step = step_for_size(size);

@@ -17,8 +17,6 @@ void drop_gradients(torch::optim::Optimizer& optimizer) {
     for (auto& p : group.params()) p.mutable_grad().reset();
 }
 
-// One or two latents; with two, the crossover block is uniform over
-// 0..step-1 (blocks up to it take the first latent), as the reference.
 // N(0, 1) or U(0, 1) of `shape` on `options`' device, from the CPU
 // generator with host_randoms.
 torch::Tensor draw(bool uniform, at::IntArrayRef shape, const StepSettings& s, const torch::TensorOptions& options) {
@@ -27,6 +25,8 @@ torch::Tensor draw(bool uniform, at::IntArrayRef shape, const StepSettings& s, c
   return host.to(options.device());
 }
 
+// One or two latents; with two, the crossover block is uniform over
+// 0..step-1 (blocks up to it take the first latent), as the reference.
 std::pair<std::vector<torch::Tensor>, int> draw_latents(int64_t batch, int style_dim, const StepSettings& s,
                                                         std::mt19937_64& rng, const torch::TensorOptions& options) {
   std::uniform_real_distribution<double> coin(0.0, 1.0);
@@ -55,6 +55,12 @@ void to_channels_last(torch::nn::Module& module) {
     if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
   for (auto& b : module.buffers())
     if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+void to_channels_last(StepModels& models) {
+  to_channels_last(*models.generator);
+  to_channels_last(*models.discriminator);
+  to_channels_last(*models.ema);
 }
 
 StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device) {

@@ -49,6 +49,9 @@ void to_channels_last(torch::nn::Module& module);
 
 // Builds G, D and the EMA copy (an exact copy of G) with their optimisers.
 StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Device device);
+// G, D and the EMA copy channels-last (the optimisers keep their
+// parameters: only the storage changes).
+void to_channels_last(StepModels& models);
 
 // One D step and one G step on `real` (already on the device). `rng` draws
 // the mixing coin and crossover; latents come from torch's generator. Sets

@@ -113,11 +113,7 @@ TrainResult train(const TrainOptions& options) {
   TrainPosition position;
   position.schedule = initial_schedule_state(o.schedule);
   if (!o.resume.empty()) load_checkpoint(o.resume, models, position, rng);
-  if (o.channels_last) {
-    to_channels_last(*models.generator);
-    to_channels_last(*models.discriminator);
-    to_channels_last(*models.ema);
-  }
+  if (o.channels_last) to_channels_last(models);
   const CheckpointMeta meta{o.model, describe(o)};
 
   fs::create_directories(fs::path(o.out) / "checkpoints");

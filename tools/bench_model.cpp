@@ -47,11 +47,7 @@ int main(int argc, char** argv) {
       config.image_channels = image_channels;
       torch::manual_seed(0);
       sg::StepModels models = sg::make_step_models(config, 1e-3, device);
-      if (channels_last) {
-        sg::to_channels_last(*models.generator);
-        sg::to_channels_last(*models.discriminator);
-        sg::to_channels_last(*models.ema);
-      }
+      if (channels_last) sg::to_channels_last(models);
       std::mt19937_64 rng(0);
       for (int size = 8; size <= max_size; size *= 2) {
         sg::StepSettings settings;
