@@ -50,7 +50,7 @@ build-cuda/bin/test_model --gtest_filter='CudaStep.*:Losses.Bf16*:TrainStep.*' 2
 if ! timeout 120 build-cuda/bin/test_trainer --gtest_filter='Trainer.ClearErrors:Throughput.*' >"$out/trainer_tests.log" 2>&1; then
   tail -15 "$out/trainer_tests.log"
   # Which library serves std::filesystem (Python's torch exports a copy).
-  grep -E "^CMAKE_EXE_LINKER_FLAGS:" build-cuda/CMakeCache.txt
+  grep -E "^CMAKE_EXE_LINKER_FLAGS:|^CMAKE_CXX_COMPILER:" build-cuda/CMakeCache.txt
   readelf -d build-cuda/bin/test_trainer | grep -E "NEEDED|RUNPATH|RPATH" | head -12
   LD_DEBUG=bindings timeout 60 build-cuda/bin/test_trainer --gtest_filter='Trainer.ClearErrors' 2>&1 |
     grep -m 3 "remove_all"
