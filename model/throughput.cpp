@@ -66,6 +66,8 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   StepStats stats;
   for (int i = 0; i < options.warmup_iterations; ++i) stats = train_step(models, next_batch(), settings, rng);
   if (stats.d_loss.defined()) wait_for_device(stats);
+  std::unique_ptr<OpProfile> profile;
+  if (options.profile_ops) profile = std::make_unique<OpProfile>();
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   // The host queues ahead of the device; the clock is read once the device
@@ -76,6 +78,12 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   }
   wait_for_device(stats);
   point.seconds = elapsed();
+  if (profile) {
+    profile->stop();
+    point.operators = profile->entries();
+    point.top_level_operators = profile->top_level_calls();
+    point.top_level_host_ms = profile->top_level_host_ms();
+  }
   point.images_per_second = static_cast<double>(point.iterations * point.batch) / point.seconds;
   point.reference_gflop_per_image = reference_training_gflop_per_image(size);
   point.tflop_per_second = point.images_per_second * point.reference_gflop_per_image / 1000.0;

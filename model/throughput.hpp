@@ -7,6 +7,7 @@
 #include <string>
 
 #include "datasets/lmdb_reader.hpp"
+#include "model/op_profile.hpp"
 #include "model/precision.hpp"
 
 namespace sg {
@@ -23,6 +24,7 @@ struct ThroughputOptions {
   double min_seconds = 5.0;   // timed until both minimums are reached
   uint64_t seed = 0;
   std::string device;         // "", "cpu", "cuda"
+  bool profile_ops = false;   // count the timed iterations' operators (slows them)
 };
 
 struct ThroughputPoint {
@@ -34,6 +36,10 @@ struct ThroughputPoint {
   // and backward passes, penalty included), times images/s.
   double reference_gflop_per_image = 0;
   double tflop_per_second = 0;
+  // With profile_ops: every operator of the timed iterations, by host time.
+  std::vector<OpProfileEntry> operators;
+  int64_t top_level_operators = 0;
+  double top_level_host_ms = 0;
 };
 
 // GFLOP of one reference training iteration per image at `size` (8..256),

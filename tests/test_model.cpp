@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "model/losses.hpp"
+#include "model/op_profile.hpp"
 #include "model/networks.hpp"
 #include "model/train_step.hpp"
 
@@ -434,6 +435,30 @@ std::vector<std::pair<std::string, torch::Tensor>> step_results(const torch::Dev
   add("D.", *m.discriminator, true);
   add("EMA.", *m.ema, false);
   return out;
+}
+
+// bench_train --op-profile: operators counted with their nesting, and
+// nothing once stopped.
+TEST(OpProfile, CountsOperatorsUntilStopped) {
+  const auto a = torch::randn({64, 64}), b = torch::randn({64, 64});
+  OpProfile profile;
+  for (int i = 0; i < 3; ++i) torch::mm(a, b);
+  torch::conv2d(torch::randn({1, 2, 8, 8}), torch::randn({3, 2, 3, 3}));
+  profile.stop();
+  torch::mm(a, b);
+  auto find = [&](const std::string& name) {
+    for (const auto& e : profile.entries())
+      if (e.name == name) return e;
+    return OpProfileEntry{};
+  };
+  EXPECT_EQ(find("aten::mm").calls, 3);
+  EXPECT_EQ(find("aten::mm").top_level_calls, 3);
+  EXPECT_EQ(find("aten::conv2d").top_level_calls, 1);
+  EXPECT_GE(find("aten::convolution").calls, 1);
+  EXPECT_EQ(find("aten::convolution").top_level_calls, 0);  // inside conv2d
+  EXPECT_GT(find("aten::mm").host_ms, 0);
+  EXPECT_GE(profile.top_level_calls(), 4 + 2);  // mm x3, randn x2, conv2d
+  EXPECT_GT(profile.top_level_host_ms(), 0);
 }
 
 // With host_randoms every random draw of the step comes from the CPU

@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   std::string lmdb, precision;
   std::vector<int> sizes{8, 16, 32, 64, 128, 256};
   sg::ThroughputOptions o;
-  int threads = 0;
+  int threads = 0, op_profile = 0;
   sg::ConvolutionSettings convolutions = sg::convolution_settings();
   app.add_option("data", lmdb, "dataset LMDB (from sg_prep) holding every measured size")->required();
   app.add_option("--sizes", sizes, "resolutions to measure");
@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
                "LibTorch's conv2d and its double backward instead of ours");
   app.add_option("--phase-split-from", convolutions.phase_split_minimum_size,
                  "upsample/pool convolutions as 2x2 phase convolutions from this size (default 16)");
+  app.add_option("--op-profile", op_profile,
+                 "after each size, the N operators with the most host time per iteration (slows the timed run)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
   CLI11_PARSE(app, argc, argv);
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
     threads = sg::configure_cpu_runtime(threads);
     sg::set_convolution_settings(convolutions);
     o.device = sg::resolve_device_name(o.device);
+    o.profile_ops = op_profile > 0;
     o.precision = precision.empty() ? sg::default_precision(o.device == "cuda") : sg::parse_precision(precision);
     sg::LmdbReader reader(lmdb);
     std::printf("device %s, %d CPU threads, width %d, %s%s, mixing, WGAN-GP, %s, %s conv backward, phase split from %lld\n",
@@ -60,6 +64,17 @@ int main(int argc, char** argv) {
       if (o.width == 512) std::snprintf(tflops, sizeof tflops, "%.1f", p.tflop_per_second);
       std::printf("%6d %6d %11lld %10.2f %10.1f %14s\n", p.size, p.batch, static_cast<long long>(p.iterations),
                   1000.0 * p.seconds / static_cast<double>(p.iterations), p.images_per_second, tflops);
+      if (o.profile_ops) {
+        const double n = static_cast<double>(p.iterations);
+        std::printf("        %.0f operators per iteration at top level, %.2f ms of host time in them\n",
+                    static_cast<double>(p.top_level_operators) / n, p.top_level_host_ms / n);
+        std::printf("        %10s %12s %12s  %s\n", "calls/it", "top-level/it", "host ms/it", "operator (inclusive)");
+        for (size_t i = 0; i < p.operators.size() && i < static_cast<size_t>(op_profile); ++i) {
+          const auto& e = p.operators[i];
+          std::printf("        %10.1f %12.1f %12.3f  %s\n", static_cast<double>(e.calls) / n,
+                      static_cast<double>(e.top_level_calls) / n, e.host_ms / n, e.name.c_str());
+        }
+      }
       std::fflush(stdout);
     }
     return 0;
