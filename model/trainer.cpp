@@ -36,8 +36,22 @@ std::string describe(const TrainOptions& o) {
   return s.str();
 }
 
+// Whole or not at all: a full disk leaves no truncated picture behind.
 void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const std::string partial = path + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(partial, ignored);
+      throw OutputError(path, "cannot write");
+    }
+  }
+  std::error_code error;
+  fs::rename(partial, path, error);
+  if (error) throw OutputError(path, "cannot write: " + error.message());
 }
 
 // loss.png from log.csv: discriminator loss red, generator loss blue.
