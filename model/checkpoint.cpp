@@ -1,12 +1,10 @@
 #include "model/checkpoint.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 
 namespace sg {
@@ -70,14 +68,6 @@ StyleGanConfig parse_config(const std::string& text) {
   return c;
 }
 
-void fsync_path(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 c10::impl::GenericDict read_dict(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open checkpoint");
@@ -95,24 +85,6 @@ c10::IValue require(const c10::impl::GenericDict& dict, const std::string& key, 
   auto it = dict.find(key);
   if (it == dict.end()) throw InputError(path, "checkpoint lacks \"" + key + "\"");
   return it->value();
-}
-
-// temp file in the same folder -> fsync -> rename -> fsync of the folder.
-void write_atomically(const std::string& path, const std::vector<char>& bytes) {
-  const fs::path final_path(path);
-  const std::string folder = final_path.parent_path().empty() ? "." : final_path.parent_path().string();
-  std::error_code ec;
-  fs::create_directories(folder, ec);
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw OutputError(temp, "cannot write checkpoint");
-  }
-  fsync_path(temp, O_RDONLY);
-  fs::rename(temp, final_path, ec);
-  if (ec) throw OutputError(path, "cannot rename checkpoint into place: " + ec.message());
-  fsync_path(folder, O_RDONLY | O_DIRECTORY);
 }
 
 }  // namespace
@@ -143,7 +115,8 @@ void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, 
 
   // Serialised once, however many names it is written under.
   const std::vector<char> bytes = torch::pickle_save(dict);
-  for (const std::string& path : paths) write_atomically(path, bytes);
+  for (const std::string& path : paths)
+    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {

@@ -1,10 +1,10 @@
 #include "model/sampler.hpp"
 
 #include <filesystem>
-#include <fstream>
 
 #include "model/checkpoint.hpp"
 #include "model/device.hpp"
+#include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 #include "stages/animation.hpp"
 #include "stages/image_codec.hpp"
@@ -76,10 +76,7 @@ std::vector<Image8> uint8_to_images(const torch::Tensor& planar) {
 }
 
 void write_png(const std::string& path, const Image8& image) {
-  std::string png = encode_png(image, 6);
-  std::ofstream out(path, std::ios::binary);
-  out.write(png.data(), static_cast<std::streamsize>(png.size()));
-  if (!out) throw OutputError(path, "cannot write");
+  write_file_atomically(path, encode_png(image, 6), "PNG");
 }
 
 StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device) {

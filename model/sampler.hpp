@@ -61,7 +61,7 @@ torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, d
 // The checkpoint's EMA generator (g_running) on `device`, ready to draw.
 StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device);
 
-// Writes an image as a PNG file; OutputError when it cannot.
+// Writes an image as a PNG file, whole or not at all; OutputError when it cannot.
 void write_png(const std::string& path, const Image8& image);
 
 // Where a checkpoint (its meta) can draw `size`: its step and fade-in. A

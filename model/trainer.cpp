@@ -13,6 +13,7 @@
 #include "model/device.hpp"
 #include "model/sampler.hpp"
 #include "model/swd_monitor.hpp"
+#include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/event_writer.hpp"
 #include "pipeline/progress.hpp"
@@ -36,24 +37,6 @@ std::string describe(const TrainOptions& o) {
   return s.str();
 }
 
-// Whole or not at all: a full disk leaves no truncated picture behind.
-void write_file(const std::string& path, const std::string& bytes) {
-  const std::string partial = path + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(partial, ignored);
-      throw OutputError(path, "cannot write");
-    }
-  }
-  std::error_code error;
-  fs::rename(partial, path, error);
-  if (error) throw OutputError(path, "cannot write: " + error.message());
-}
-
 // loss.png from log.csv: discriminator loss red, generator loss blue.
 std::string write_loss_plot(const fs::path& run) {
   std::ifstream csv(run / "log.csv");
@@ -71,7 +54,7 @@ std::string write_loss_plot(const fs::path& run) {
     g.y.push_back(fields[6]);
   }
   const std::string path = (run / "loss.png").string();
-  write_file(path, encode_png(plot_lines({d, g}), 6));
+  write_png(path, plot_lines({d, g}));
   return path;
 }
 
@@ -271,7 +254,7 @@ TrainResult train(const TrainOptions& options) {
       Image8 grid = make_grid(images, o.sample_cols);
       std::string png = encode_png(grid, 6);
       std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(position.iteration));
-      write_file((fs::path(o.out) / "samples" / name).string(), png);
+      write_file_atomically((fs::path(o.out) / "samples" / name).string(), png, "sample grid");
       events.image("samples", png, grid.width, grid.height, grid.channels, position.iteration);
       events.flush();
     }

@@ -1,0 +1,14 @@
+#pragma once
+// Writing a file whole or not at all.
+#include <string>
+#include <string_view>
+
+namespace sg {
+
+// Writes `bytes` to `path` through a temporary file in the same folder
+// (created when missing): fsync, rename into place, fsync of the folder. A
+// full disk or a crash leaves the old file or none, never a truncated one.
+// OutputError naming `what` ("checkpoint", "sample grid") when it fails.
+void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what = "file");
+
+}  // namespace sg
