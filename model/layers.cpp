@@ -91,6 +91,18 @@ torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& wei
   return StrideOneConvFunction::apply(autocast_input(x), autocast_input(weight), padding);
 }
 
+namespace {
+
+// The bias as a [1, C, 1, 1] view in the dtype of the convolution's output.
+// Under bf16 autocast a float32 bias would promote the sum, and with it
+// every elementwise step up to the next convolution, to float32: twice the
+// bytes and a cast back at each convolution.
+torch::Tensor bias_like(const torch::Tensor& bias, const torch::Tensor& output) {
+  return bias.view({1, -1, 1, 1}).to(output.scalar_type());
+}
+
+}  // namespace
+
 torch::Tensor EqualConvParamsImpl::forward(const torch::Tensor& x) {
   // conv(x, w * c) + b == c * conv(x, w) + b: scale whichever is smaller.
   // At 4x4 and 8x8 a batch's output is several times smaller than a
@@ -99,9 +111,12 @@ torch::Tensor EqualConvParamsImpl::forward(const torch::Tensor& x) {
   const int64_t kernel = weight_orig.size(2);
   const int64_t out_h = x.size(2) + 2 * padding - kernel + 1, out_w = x.size(3) + 2 * padding - kernel + 1;
   const int64_t output_numel = x.size(0) * weight_orig.size(0) * out_h * out_w;
-  const auto bias_view = bias.view({1, -1, 1, 1});
-  if (output_numel >= weight_orig.numel()) return stride_one_conv2d(x, weight_orig * scale, padding) + bias_view;
-  return torch::add(bias_view, stride_one_conv2d(x, weight_orig, padding), scale);
+  if (output_numel >= weight_orig.numel()) {
+    auto out = stride_one_conv2d(x, weight_orig * scale, padding);
+    return out + bias_like(bias, out);
+  }
+  auto out = stride_one_conv2d(x, weight_orig, padding);
+  return torch::add(bias_like(bias, out), out, scale);
 }
 
 EqualConv2dImpl::EqualConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding)
@@ -244,7 +259,8 @@ torch::Tensor EqualConvParamsImpl::forward_upsampled(const torch::Tensor& x) {
   }
   // Channel o * 4 + a * 2 + b of the stack is pixel (2i + a, 2j + b) of channel o.
   auto stacked = torch::stack(phases, 2).flatten(1, 2);
-  return torch::pixel_shuffle(stacked, 2) + bias.view({1, -1, 1, 1});
+  auto out = torch::pixel_shuffle(stacked, 2);
+  return out + bias_like(bias, out);
 }
 
 torch::Tensor EqualConvParamsImpl::forward_pooled(const torch::Tensor& x) {
@@ -259,7 +275,8 @@ torch::Tensor EqualConvParamsImpl::forward_pooled(const torch::Tensor& x) {
   // Input channel c * 4 + a * 2 + b is phase (a, b) of channel c, as pixel_unshuffle orders them.
   auto phase_kernel = torch::stack(phase_kernels(weight_orig * (scale / 4)), 2).flatten(1, 2);
   auto phases = torch::pixel_unshuffle(F::pad(x, F::PadFuncOptions({1, 1, 1, 1})), 2);
-  return stride_one_conv2d(phases, phase_kernel, 0) + bias.view({1, -1, 1, 1});
+  auto out = stride_one_conv2d(phases, phase_kernel, 0);
+  return out + bias_like(bias, out);
 }
 
 FusedUpsampleImpl::FusedUpsampleImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding_) : padding(padding_) {
@@ -291,7 +308,9 @@ NoiseInjectionImpl::NoiseInjectionImpl(int64_t channels) {
 }
 
 torch::Tensor NoiseInjectionImpl::forward(const torch::Tensor& x, const torch::Tensor& noise) {
-  return x + (weight_orig * scale) * noise;
+  // One pass over x, in x's dtype (see bias_like): the product is never
+  // materialised at full size.
+  return torch::addcmul(x, noise.to(x.scalar_type()), (weight_orig * scale).to(x.scalar_type()));
 }
 
 ConstantInputImpl::ConstantInputImpl(int64_t channels, int64_t size) {
@@ -310,15 +329,25 @@ AdaptiveInstanceNormImpl::AdaptiveInstanceNormImpl(int64_t channels_, int64_t st
 }
 
 torch::Tensor AdaptiveInstanceNormImpl::forward(const torch::Tensor& x, const torch::Tensor& w) {
-  auto s = style->forward(w).unsqueeze(2).unsqueeze(3);
-  auto gamma = s.narrow(1, 0, channels);
-  auto beta = s.narrow(1, channels, channels);
-  auto normalised = F::instance_norm(x, F::InstanceNormFuncOptions().eps(1e-5));
-  return gamma * normalised + beta;
+  // Instance norm is batch norm over the batch's images taken as channels
+  // [1, N * C, H, W] (LibTorch's instance_norm does that reshape itself);
+  // AdaIN's per-image, per-channel gamma and beta are then that batch norm's
+  // affine weight and bias, applied in the normalising pass instead of two
+  // more passes (and their backward and double-backward steps).
+  const auto s = style->forward(w).to(x.scalar_type());
+  const auto gamma = s.narrow(1, 0, channels).reshape({-1});
+  const auto beta = s.narrow(1, channels, channels).reshape({-1});
+  const auto as_channels = x.reshape({1, x.size(0) * x.size(1), x.size(2), x.size(3)});
+  return torch::batch_norm(as_channels, gamma, beta, {}, {}, /*training=*/true, /*momentum=*/0.0, /*eps=*/1e-5,
+                           at::globalContext().userEnabledCuDNN())
+      .reshape(x.sizes());
 }
 
 torch::Tensor minibatch_stddev(const torch::Tensor& x) {
-  auto stddev = torch::sqrt(x.var(0, /*unbiased=*/false) + 1e-8).mean();
+  // At least float32: a variance of near-equal bf16 values would lose most
+  // of its digits.
+  const auto wide = x.to(c10::promoteTypes(x.scalar_type(), torch::kFloat));
+  auto stddev = torch::sqrt(wide.var(0, /*unbiased=*/false) + 1e-8).mean().to(x.scalar_type());
   return torch::cat({x, stddev.expand({x.size(0), 1, x.size(2), x.size(3)})}, 1);
 }
 

@@ -8,7 +8,7 @@
 #
 # LMDB: every size 8..256 with at least 256 records (default runs/bench.lmdb).
 # VARIANTS: bench_train flag sets separated by ';' (default below); "none"
-# skips the benchmarks.
+# skips the benchmarks. CXX picks the compiler.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-cuda-checks}
@@ -22,14 +22,14 @@ elapsed() { echo "$((SECONDS - started)) s"; }
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
   cmake --version | head -1
-  c++ --version | head -1
+  echo "compiler: ${CXX:-c++} ($(${CXX:-c++} --version | head -1))"
   echo "protoc: $(command -v protoc || echo none) $(protoc --version 2>/dev/null)"
   echo "cores: $(nproc)"
   echo "protobuf symbols exported by LibTorch: $(nm -D --defined-only "$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')/lib/libtorch_cpu.so" 2>/dev/null | grep -c google8protobuf)"
 } 2>&1 | tee "$out/env.txt"
 
 # The bundle's cache entries are read at a first configure only.
-rm -f build-cuda/CMakeCache.txt
+rm -rf build-cuda/CMakeCache.txt build-cuda/CMakeFiles
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 if ! cmake -S . -B build-cuda "${generator[@]}" -C cuda-bundle/bundle.cmake >"$out/configure.log" 2>&1; then
@@ -59,6 +59,19 @@ if ! timeout 120 build-cuda/bin/test_trainer --gtest_filter='Trainer.ClearErrors
     grep -E "^#|signal" | head -30
 else
   echo "trainer tests: $(grep -E 'PASSED|FAILED' "$out/trainer_tests.log" | head -2 | tr '\n' ' ')"
+fi
+
+# The whole program once, end to end on the GPU: grow 8x8 -> 64x64, then grids.
+if [ -x build-cuda/bin/sg_train ]; then
+  rm -rf cuda-run
+  if timeout 240 build-cuda/bin/sg_train "$data" --out cuda-run --sched --mixing --phase 2048 --max-size 64 \
+       --quiet >"$out/sg_train.log" 2>&1; then
+    echo "sg_train: $(tail -1 "$out/sg_train.log") (after $(elapsed))"
+    timeout 120 build-cuda/bin/sg_test cuda-run/checkpoints/latest.ckpt --size 64 --out "$out" >"$out/sg_test.log" 2>&1
+    echo "sg_test rc $?: $(ls "$out" | grep -c png) PNG files"
+  else
+    echo "sg_train failed:"; tail -8 "$out/sg_train.log"
+  fi
 fi
 
 [ "$variants" = none ] && exit 0
