@@ -50,12 +50,22 @@ torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score) { return 
 void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay) {
   torch::NoGradGuard no_grad;
   auto target = ema.named_parameters();
+  std::vector<torch::Tensor> averages, sources;
   for (const auto& item : model.named_parameters()) {
     torch::Tensor* p = target.find(item.key());
     TORCH_CHECK(p != nullptr, "EMA model lacks parameter ", item.key());
-    // One pass; lerp_ with weight 1 (decay 0) copies exactly.
-    p->lerp_(item.value().detach(), 1 - decay);
+    averages.push_back(*p);
+    sources.push_back(item.value().detach());
   }
+  if (decay == 0) {
+    // An exact copy, whatever the average held (0 * inf would not be 0).
+    for (size_t i = 0; i < averages.size(); ++i) averages[i].copy_(sources[i]);
+    return;
+  }
+  // The reference's mul_(decay).add_(1 - decay, p), as two multi-tensor
+  // calls (one kernel launch each on CUDA) rather than one or two per parameter.
+  at::_foreach_mul_(averages, decay);
+  at::_foreach_add_(averages, sources, 1 - decay);
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "model/train_step.hpp"
 
+#include "model/adam_step.hpp"
+
 namespace sg {
 
 namespace {
@@ -113,7 +115,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
                                        s.host_randoms ? draw(true, {batch, 1, 1, 1}, s, options) : torch::Tensor())
           : r1_discriminator_loss(critic, real, fake);
   d.total.backward();
-  m.d_optimizer->step();
+  multi_tensor_adam_step(*m.d_optimizer);
   stats.d_loss = d.total.detach();
   stats.penalty = d.penalty.detach();
 
@@ -127,7 +129,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   auto score = critic(generate(z_g, o));
   auto g_loss = s.loss == GanLoss::WganGp ? wgan_generator_loss(score) : logistic_generator_loss(score);
   g_loss.backward();
-  m.g_optimizer->step();
+  multi_tensor_adam_step(*m.g_optimizer);
   set_requires_grad(*m.discriminator, true);
   update_ema(*m.ema, *m.generator, s.ema_decay);
   stats.g_loss = g_loss.detach();

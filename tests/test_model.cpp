@@ -8,6 +8,7 @@
 #include <functional>
 #include <iostream>
 
+#include "model/adam_step.hpp"
 #include "model/losses.hpp"
 #include "model/op_profile.hpp"
 #include "model/networks.hpp"
@@ -574,6 +575,53 @@ TEST(Losses, R1PenaltyIsHalfGammaTimesSquaredGradientNorm) {
   auto input = real.clone().requires_grad_(true);
   auto grad = torch::autograd::grad({critic(input).sum()}, {input})[0];
   EXPECT_NEAR(loss.penalty.item<double>(), 5.0 * grad.pow(2).sum({1, 2, 3}).mean().item<double>(), 1e-4);
+}
+
+// The multi-tensor step is torch::optim::Adam's step, bit for bit on a CPU:
+// two groups at different rates, one with weight decay, a parameter left
+// without a gradient in some steps (its own step count), and a step by
+// torch's Adam in between on the state ours wrote.
+TEST(Optimiser, MultiTensorAdamStepIsTorchAdamsStep) {
+  torch::manual_seed(12);
+  auto make_params = [] {
+    std::vector<torch::Tensor> p;
+    for (auto shape : std::vector<std::vector<int64_t>>{{4, 3, 3, 3}, {4}, {5, 7}, {7}})
+      p.push_back(torch::randn(shape).requires_grad_(true));
+    return p;
+  };
+  const auto initial = make_params();
+  auto copy = [&] {
+    std::vector<torch::Tensor> p;
+    for (const auto& t : initial) p.push_back(t.detach().clone().requires_grad_(true));
+    return p;
+  };
+  auto make_adam = [](const std::vector<torch::Tensor>& p) {
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(std::vector<torch::Tensor>{p[0], p[1]},
+                        std::make_unique<torch::optim::AdamOptions>(torch::optim::AdamOptions(1e-2).betas({0.0, 0.99})));
+    groups.emplace_back(std::vector<torch::Tensor>{p[2], p[3]},
+                        std::make_unique<torch::optim::AdamOptions>(
+                            torch::optim::AdamOptions(3e-3).betas({0.5, 0.9}).weight_decay(0.1)));
+    return torch::optim::Adam(std::move(groups));
+  };
+  auto theirs = copy(), ours = copy();
+  auto their_adam = make_adam(theirs), our_adam = make_adam(ours);
+  for (int step = 0; step < 5; ++step) {
+    for (size_t i = 0; i < initial.size(); ++i) {
+      const bool skipped = i == 1 && (step == 1 || step == 2);
+      const auto grad = torch::randn(initial[i].sizes());
+      for (auto* params : {&theirs, &ours}) {
+        if (skipped) (*params)[i].mutable_grad().reset();
+        else (*params)[i].mutable_grad() = grad.clone();
+      }
+    }
+    their_adam.step();
+    if (step == 3) our_adam.step();  // torch's Adam carries on from our state
+    else multi_tensor_adam_step(our_adam);
+    for (size_t i = 0; i < initial.size(); ++i) ASSERT_TRUE(torch::equal(theirs[i], ours[i])) << step << " " << i;
+  }
+  for (size_t i = 0; i < initial.size(); ++i) EXPECT_FALSE(torch::equal(ours[i], initial[i])) << i;
+  ASSERT_EQ(our_adam.state().size(), their_adam.state().size());  // no second state under another key
 }
 
 TEST(Losses, EmaUpdate) {
