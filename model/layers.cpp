@@ -2,8 +2,9 @@
 
 #include "model/precision.hpp"
 
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <vector>
 
@@ -221,34 +222,49 @@ void require_three_by_three_same(const EqualConvParamsImpl& conv, const char* wh
               " needs a 3x3 convolution with padding 1");
 }
 
-// Rows of a 3x3 kernel [.., 3, 3] seen through a 2x nearest upsample: for
-// output rows 2i, taps on input rows (i - 1, i) are (w0, w1 + w2); for 2i + 1,
-// taps on (i, i + 1) are (w0 + w1, w2).
-std::array<torch::Tensor, 2> upsampled_row_taps(const torch::Tensor& w, int64_t dim) {
-  auto tap = [&](int64_t i) { return w.select(dim, i); };
-  return {torch::stack({tap(0), tap(1) + tap(2)}, dim), torch::stack({tap(0) + tap(1), tap(2)}, dim)};
+// Row a * 2 + i says how the rows (or columns) p = 0..2 of a 3x3 kernel
+// add up to tap i of pixel phase a through a 2x nearest upsample: output
+// rows 2r read input rows (r - 1, r) with (w0, w1 + w2), rows 2r + 1 read
+// (r, r + 1) with (w0 + w1, w2).
+torch::Tensor make_phase_taps() {
+  return torch::tensor({1., 0., 0., 0., 1., 1., 1., 1., 0., 0., 0., 1.}, torch::kDouble).view({4, 3});
 }
 
-// The 2x2 kernels of a 3x3 kernel's four pixel phases, phase (a, b) (output
-// row parity a, column parity b) at index a * 2 + b.
-std::array<torch::Tensor, 4> phase_kernels(const torch::Tensor& w) {
-  const auto rows = upsampled_row_taps(w, 2);
-  std::array<torch::Tensor, 4> kernels;
-  for (int64_t a = 0; a < 2; ++a) {
-    const auto by_column = upsampled_row_taps(rows[a], 3);
-    kernels[a * 2] = by_column[0];
-    kernels[a * 2 + 1] = by_column[1];
-  }
-  return kernels;
+// The 2x2 kernels of a 3x3 kernel w [o, c, 3, 3]'s four pixel phases as
+// [o, c, a, i, b, j]: phase (a, b) (output row parity a, column parity b),
+// tap (i, j). Two small matrix products, for every phase at once: on CUDA
+// the dozens of slice-and-add steps they replace were launches of their own.
+torch::Tensor phase_kernels(const torch::Tensor& w, const torch::Tensor& taps) {
+  // In w's dtype: autocast would round the kernels to bf16 before the sums.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const int64_t out = w.size(0), in = w.size(1);
+  // Columns first, [o, c, p, (b, j)], then rows, [o, c, (b, j), (a, i)]: each
+  // one matrix product over all kernels (a batch of 3x3 products would be
+  // o * c tiny ones).
+  auto columns = torch::mm(w.reshape({-1, 3}), taps.t());
+  auto rows = torch::mm(columns.view({out * in, 3, 4}).transpose(1, 2).reshape({-1, 3}), taps.t());
+  return rows.view({out, in, 2, 2, 2, 2}).permute({0, 1, 4, 5, 2, 3});
 }
 
 }  // namespace
+
+const torch::Tensor& EqualConvParamsImpl::phase_taps(const torch::Tensor& like) {
+  // Made once per device and dtype: a fresh one would be a host-to-device
+  // copy at every call on CUDA.
+  if (!phase_taps_.defined() || phase_taps_.device() != like.device() || phase_taps_.dtype() != like.dtype())
+    phase_taps_ = make_phase_taps().to(like.options());
+  return phase_taps_;
+}
 
 torch::Tensor EqualConvParamsImpl::forward_upsampled(const torch::Tensor& x) {
   require_three_by_three_same(*this, "forward_upsampled");
   if (2 * std::min(x.size(2), x.size(3)) < current_convolution_settings.phase_split_minimum_size)
     return forward(F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest)));
-  const auto kernels = phase_kernels(weight_orig * scale);
+  // [a * 2 + b, o, c, i, j]: one contiguous 2x2 kernel per phase.
+  const auto kernels = phase_kernels(weight_orig * scale, phase_taps(weight_orig))
+                           .permute({2, 4, 0, 1, 3, 5})
+                           .reshape({4, weight_orig.size(0), weight_orig.size(1), 2, 2})
+                           .unbind(0);
   std::vector<torch::Tensor> phases;
   for (int64_t a = 0; a < 2; ++a) {
     for (int64_t b = 0; b < 2; ++b) {
@@ -273,7 +289,9 @@ torch::Tensor EqualConvParamsImpl::forward_pooled(const torch::Tensor& x) {
   // (w0, w0 + w1, w1 + w2, w2) / 2: phase 0 takes (w0, w1 + w2) / 2 and
   // phase 1 (w0 + w1, w2) / 2, the upsampling taps halved.
   // Input channel c * 4 + a * 2 + b is phase (a, b) of channel c, as pixel_unshuffle orders them.
-  auto phase_kernel = torch::stack(phase_kernels(weight_orig * (scale / 4)), 2).flatten(1, 2);
+  auto phase_kernel = phase_kernels(weight_orig * (scale / 4), phase_taps(weight_orig))
+                          .permute({0, 1, 2, 4, 3, 5})
+                          .reshape({weight_orig.size(0), weight_orig.size(1) * 4, 2, 2});
   auto phases = torch::pixel_unshuffle(F::pad(x, F::PadFuncOptions({1, 1, 1, 1})), 2);
   auto out = stride_one_conv2d(phases, phase_kernel, 0);
   return out + bias_like(bias, out);

@@ -49,6 +49,12 @@ struct EqualConvParamsImpl : torch::nn::Module {
   torch::Tensor bias, weight_orig;
   int64_t padding;
   double scale;
+
+ private:
+  // How a 3x3 kernel's rows sum into the phases' 2x2 taps, on the weight's
+  // device and dtype (see layers.cpp); not a buffer, so not in state dicts.
+  const torch::Tensor& phase_taps(const torch::Tensor& like);
+  torch::Tensor phase_taps_;
 };
 TORCH_MODULE(EqualConvParams);
 
