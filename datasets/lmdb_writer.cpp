@@ -8,6 +8,7 @@
 
 #include "datasets/lmdb_keys.hpp"
 #include "pipeline/errors.hpp"
+#include "pipeline/remove_tree.hpp"
 
 namespace sg {
 namespace fs = std::filesystem;
@@ -54,7 +55,7 @@ LmdbWriter::LmdbWriter(std::string path, Options options) : path_(std::move(path
   fs::create_directories(final_path.parent_path(), ec);
   temp_path_ = (final_path.parent_path() / ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid())))
                    .string();
-  fs::remove_all(temp_path_, ec);
+  remove_tree(temp_path_);
   if (!fs::create_directory(temp_path_, ec)) throw OutputError(temp_path_, "cannot create: " + ec.message());
 
   MDB_env* env = nullptr;
@@ -81,8 +82,7 @@ void LmdbWriter::abandon() noexcept {
     mdb_env_close(as_env(env_));
     env_ = nullptr;
   }
-  std::error_code ec;
-  if (!temp_path_.empty()) fs::remove_all(temp_path_, ec);
+  if (!temp_path_.empty()) remove_tree(temp_path_);
 }
 
 void LmdbWriter::put_all(const std::vector<LmdbRecord>& batch) {
@@ -157,7 +157,7 @@ void LmdbWriter::finish(const DatasetMeta& meta) {
   }
   fsync_directory(final_path.parent_path());
   finished_ = true;
-  if (!old_path.empty()) fs::remove_all(old_path, ec);
+  if (!old_path.empty()) remove_tree(old_path);
 }
 
 }  // namespace sg

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "stages/image_codec.hpp"
+#include "pipeline/remove_tree.hpp"
 
 namespace sg::test {
 
@@ -22,13 +23,12 @@ TempDir::TempDir() {
   static std::atomic<int> counter{0};
   path_ = fs::temp_directory_path() /
           ("sg_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(path_);
+  remove_tree(path_.string());
   fs::create_directories(path_);
 }
 
 TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
+  remove_tree(path_.string());
 }
 
 Image8 synthetic_slice(int width, int height, int seed) {

@@ -12,6 +12,7 @@
 #include "model/evaluate.hpp"
 #include "model/image_set.hpp"
 #include "model/phantoms.hpp"
+#include "pipeline/remove_tree.hpp"
 
 namespace fs = std::filesystem;
 
@@ -43,11 +44,11 @@ int main(int argc, char** argv) {
     std::printf("%s", sg::format_report(report).c_str());
     std::printf("bench_eval: %lld images at %dx%d (plus %lld held out), %d threads: %.1f s end to end\n",
                 static_cast<long long>(n), size, size, static_cast<long long>(n / 10), used, seconds);
-    fs::remove_all(scratch);
+    sg::remove_tree(scratch.string());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_eval: error: %s\n", e.what());
-    fs::remove_all(scratch);
+    sg::remove_tree(scratch.string());
     return 1;
   }
 }

@@ -10,6 +10,7 @@
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "pipeline/remove_tree.hpp"
 #include "stages/encode.hpp"
 
 namespace fs = std::filesystem;
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
       std::printf("%8d %14.0f\n", size, images / elapsed);
       std::fflush(stdout);
     }
-    if (!scratch.empty()) fs::remove_all(scratch);
+    if (!scratch.empty()) sg::remove_tree(scratch);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_loader: error: %s\n", e.what());

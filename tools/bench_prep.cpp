@@ -16,6 +16,7 @@
 
 #include "datasets/dataset_config.hpp"
 #include "pipeline/prep_graph.hpp"
+#include "pipeline/remove_tree.hpp"
 #include "stages/crop.hpp"
 #include "stages/decode.hpp"
 #include "stages/flip.hpp"
@@ -137,7 +138,7 @@ int main(int argc, char** argv) {
                   static_cast<double>(slices) / best, static_cast<unsigned long long>(slices),
                   static_cast<double>(bytes_written) / 1e6);
     }
-    fs::remove_all(scratch);
+    sg::remove_tree(scratch.string());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_prep: error: %s\n", e.what());
