@@ -14,6 +14,7 @@
 #include "model/image_set.hpp"
 #include "model/memorization.hpp"
 #include "model/sampler.hpp"
+#include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/progress.hpp"
 #include "stages/image_grid.hpp"
@@ -113,7 +114,7 @@ void write_pairs(const std::string& path, const torch::Tensor& fakes, const Near
     for (const auto* set : {&fake_images, &train_images})
       for (size_t i = row; i < row + columns; ++i)
         cells.push_back(i < shown ? (*set)[i] : Image8(fakes.size(3), fakes.size(2), fakes.size(1)));
-  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  if (fs::path(path).has_parent_path()) create_output_folder(fs::path(path).parent_path().string());
   write_png(path, make_grid(cells, static_cast<int>(columns)));
 }
 

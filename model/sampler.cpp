@@ -140,7 +140,7 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
   const int style_dim = meta.model.style_dim;
   auto z = [&](int n) { return torch::randn({n, style_dim}, rng).to(device); };
 
-  fs::create_directories(out_dir);
+  create_output_folder(out_dir);
   SampleResult result;
   const torch::Tensor sample_z = z(options.rows * options.cols);
   auto samples = tensor_to_images(generate(generator, sample_z, step, alpha, mean_w, options.truncation, noise));

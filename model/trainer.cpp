@@ -113,8 +113,8 @@ TrainResult train(const TrainOptions& options) {
   if (o.channels_last) to_channels_last(models);
   const CheckpointMeta meta{o.model, describe(o)};
 
-  fs::create_directories(fs::path(o.out) / "checkpoints");
-  fs::create_directories(fs::path(o.out) / "samples");
+  create_output_folder((fs::path(o.out) / "checkpoints").string());
+  create_output_folder((fs::path(o.out) / "samples").string());
   const bool new_log = !fs::exists(fs::path(o.out) / "log.csv");
   std::ofstream csv(fs::path(o.out) / "log.csv", std::ios::app);
   if (!csv) throw OutputError(o.out, "cannot write log.csv");

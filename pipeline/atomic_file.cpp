@@ -24,11 +24,17 @@ void fsync_path(const std::string& path, int flags) {
 
 }  // namespace
 
+void create_output_folder(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) throw OutputError(path, "cannot create the folder: " + ec.message());
+}
+
 void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what) {
   const fs::path final_path(path);
   const std::string folder = final_path.parent_path().empty() ? "." : final_path.parent_path().string();
+  create_output_folder(folder);
   std::error_code ec;
-  fs::create_directories(folder, ec);
   const std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);

@@ -11,4 +11,8 @@ namespace sg {
 // OutputError naming `what` ("checkpoint", "sample grid") when it fails.
 void write_file_atomically(const std::string& path, std::string_view bytes, const std::string& what = "file");
 
+// Creates the folder `path` and its parents when missing; OutputError
+// ("cannot create the folder: Not a directory") when it cannot.
+void create_output_folder(const std::string& path);
+
 }  // namespace sg

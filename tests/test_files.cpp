@@ -77,5 +77,20 @@ TEST(AtomicFile, ReplacesTheWholeFileOrReportsTheFailure) {
   EXPECT_THROW(write_file_atomically((dir.path() / "a-file" / "grid.png").string(), "x", "sample grid"), OutputError);
 }
 
+TEST(AtomicFile, OutputFolderCreatedOrAClearError) {
+  test::TempDir dir;
+  create_output_folder(dir / "run/checkpoints");
+  EXPECT_TRUE(fs::is_directory(dir.path() / "run" / "checkpoints"));
+  create_output_folder(dir / "run/checkpoints");  // already there
+  touch(dir.path() / "a-file");
+  try {
+    create_output_folder(dir / "a-file/grids");
+    FAIL() << "no error";
+  } catch (const OutputError& e) {
+    EXPECT_EQ(e.file(), dir / "a-file/grids");
+    EXPECT_EQ(e.reason(), "cannot create the folder: Not a directory");
+  }
+}
+
 }  // namespace
 }  // namespace sg
