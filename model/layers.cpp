@@ -87,7 +87,9 @@ void set_convolution_settings(const ConvolutionSettings& settings) { current_con
 const ConvolutionSettings& convolution_settings() { return current_convolution_settings; }
 
 torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding) {
-  if (!current_convolution_settings.own_double_backward)
+  const auto& settings = current_convolution_settings;
+  if (!settings.own_double_backward ||
+      (x.is_cuda() && std::min(x.size(2), x.size(3)) < settings.cuda_own_double_backward_minimum_size))
     return F::conv2d(x, weight, F::Conv2dFuncOptions().padding(padding));
   return StrideOneConvFunction::apply(autocast_input(x), autocast_input(weight), padding);
 }

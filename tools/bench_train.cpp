@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", o.min_seconds, "and at least this long")->check(CLI::NonNegativeNumber);
   app.add_flag("!--native-conv", convolutions.own_double_backward,
                "LibTorch's conv2d and its double backward instead of ours");
+  app.add_option("--own-conv-from", convolutions.cuda_own_double_backward_minimum_size,
+                 "on CUDA, our conv double backward from this image size, LibTorch's below (default 64)");
   app.add_option("--phase-split-from", convolutions.phase_split_minimum_size,
                  "upsample/pool convolutions as 2x2 phase convolutions from this size (default 16)");
   app.add_option("--op-profile", op_profile,
@@ -51,11 +53,14 @@ int main(int argc, char** argv) {
     o.profile_ops = op_profile > 0;
     o.precision = precision.empty() ? sg::default_precision(o.device == "cuda") : sg::parse_precision(precision);
     sg::LmdbReader reader(lmdb);
+    char conv_backward[64] = "LibTorch's";
+    if (convolutions.own_double_backward)
+      std::snprintf(conv_backward, sizeof conv_backward, o.device == "cuda" ? "own from %lld" : "own",
+                    static_cast<long long>(convolutions.cuda_own_double_backward_minimum_size));
     std::printf("device %s, %d CPU threads, width %d, %s%s, mixing, WGAN-GP, %s, %s conv backward, phase split from %lld\n",
                 o.device.c_str(), threads, o.width, sg::precision_name(o.precision),
                 o.channels_last ? ", channels-last" : "", o.synthetic ? "one resident batch (model alone)" : "LMDB batches",
-                convolutions.own_double_backward ? "own" : "LibTorch's",
-                static_cast<long long>(convolutions.phase_split_minimum_size));
+                conv_backward, static_cast<long long>(convolutions.phase_split_minimum_size));
     std::printf("%6s %6s %11s %10s %10s %14s\n", "size", "batch", "iterations", "ms/iter", "images/s", "ref. TFLOP/s");
     for (int size : sizes) {
       const sg::ThroughputPoint p = sg::measure_training_throughput(reader, size, o);

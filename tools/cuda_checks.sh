@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-cuda-checks}
 mkdir -p "$out"
 data=${1:-runs/bench.lmdb}
-variants=${2:-"--precision bf16;--precision bf16 --channels-last;--precision bf16 --native-conv;--precision tf32;--precision bf16 --sizes 8 16 --op-profile 25"}
+variants=${2:-"--precision bf16;--precision bf16 --channels-last;--precision bf16 --own-conv-from 0;--precision bf16 --native-conv;--precision tf32;--precision bf16 --sizes 8 16 --op-profile 25"}
 started=$SECONDS
 elapsed() { echo "$((SECONDS - started)) s"; }
 
