@@ -128,13 +128,13 @@ StyledGeneratorImpl::StyledGeneratorImpl(const StyleGanConfig& config_) : config
 
 torch::Tensor StyledGeneratorImpl::forward(const std::vector<torch::Tensor>& z, int step, double alpha,
                                            const GenerateOptions& options) {
-  std::vector<torch::Tensor> styles;
-  styles.reserve(z.size());
-  for (const auto& code : z) {
-    auto w = style->forward(code);
-    if (options.mean_style) w = *options.mean_style + options.style_weight * (w - *options.mean_style);
-    styles.push_back(w);
-  }
+  // All latents through the mapping network as one batch (a mixing step's
+  // two would otherwise issue its 17 operators, and their gradients, twice).
+  auto w = style->forward(z.size() == 1 ? z[0] : torch::cat(z));
+  if (options.mean_style) w = *options.mean_style + options.style_weight * (w - *options.mean_style);
+  std::vector<int64_t> batches;
+  for (const auto& code : z) batches.push_back(code.size(0));
+  std::vector<torch::Tensor> styles = z.size() == 1 ? std::vector<torch::Tensor>{w} : w.split_with_sizes(batches);
   std::vector<torch::Tensor> noise = options.noise;
   if (noise.empty()) {
     const int64_t batch = z[0].size(0);

@@ -327,8 +327,11 @@ TEST(Model, MixingSwitchesLatentsAtTheCrossover) {
     return g->forward(z, step, 1.0, o);
   };
   auto plain = run({z1}, -1);
-  // A crossover after the last block never uses the second latent.
-  EXPECT_TRUE(torch::equal(run({z1, z2}, step), plain));
+  // A crossover after the last block never uses the second latent (equal up
+  // to rounding: both latents go through the mapping network as one batch,
+  // a matrix product's rounding depends on its row count, and the instance
+  // norms magnify it).
+  EXPECT_TRUE(torch::allclose(run({z1, z2}, step), plain, 1e-4, 1e-5));  // measured: 9e-6 at worst, images up to 7.7
   for (int crossover = 0; crossover < step; ++crossover) {
     auto mixed = run({z1, z2}, crossover);
     EXPECT_FALSE(torch::allclose(mixed, plain)) << crossover;
