@@ -67,8 +67,8 @@ if [ -x build-cuda/bin/sg_train ]; then
   if timeout 240 build-cuda/bin/sg_train "$data" --out cuda-run --sched --mixing --phase 2048 --max-size 64 \
        --quiet >"$out/sg_train.log" 2>&1; then
     echo "sg_train: $(tail -1 "$out/sg_train.log") (after $(elapsed))"
-    timeout 120 build-cuda/bin/sg_test cuda-run/checkpoints/latest.ckpt --size 64 --out "$out" >"$out/sg_test.log" 2>&1
-    echo "sg_test rc $?: $(ls "$out" | grep -c png) PNG files"
+    timeout 120 build-cuda/bin/sg_test cuda-run/checkpoints/latest.ckpt --size 64 --out cuda-run/grids >"$out/sg_test.log" 2>&1
+    echo "sg_test rc $?: $(ls cuda-run/grids | tr '\n' ' ')"
   else
     echo "sg_train failed:"; tail -8 "$out/sg_train.log"
   fi
