@@ -456,6 +456,62 @@ void expect_bf16_penalty_close_to_fp32(const torch::Device& device) {
   EXPECT_EQ(bf16.total.scalar_type(), torch::kFloat);
 }
 
+// The G step's side: G and D forward in bf16 (AdaIN, noise and biases in
+// bf16 too), gradients back into fp32 weights. Against fp32 on the same
+// latents and noise, with mixing: the loss within 2% and G's gradient
+// pointing the same way, cosine > 0.97. Measured on the CPU: loss -0.8657
+// vs -0.8594, cosine 0.9777 (0.9775 while the elementwise steps still ran
+// in fp32); per tensor the coarse blocks' biases are furthest off (0.93),
+// their gradients having come back through every bf16 layer.
+void expect_bf16_generator_gradient_close_to_fp32(const torch::Device& device) {
+  StyleGanConfig c;
+  c.max_size = 32;
+  c.max_channels = 64;
+  torch::manual_seed(13);
+  StyledGenerator g(c);
+  Discriminator d(c);
+  for (auto& p : g->named_parameters())  // noise strengths start at zero
+    if (p.key().find("noise") != std::string::npos) p.value().data().normal_(0, 0.3);
+  g->to(device);
+  d->to(device);
+  const std::vector<torch::Tensor> z{torch::randn({8, 512}).to(device), torch::randn({8, 512}).to(device)};
+  GenerateOptions o;
+  o.crossover = 1;
+  for (int i = 0; i <= 3; ++i) o.noise.push_back(torch::randn({8, 1, 4 << i, 4 << i}).to(device));
+  auto run = [&](Precision precision) {
+    StepSettings settings;
+    settings.step = 3;
+    settings.precision = precision;
+    apply_float32_math(precision);
+    g->zero_grad();
+    torch::Tensor image;
+    {
+      AutocastScope autocast(device, precision);
+      image = g->forward(z, 3, 1.0, o).to(torch::kFloat);
+    }
+    auto loss = wgan_generator_loss(make_critic(d, settings, device)(image));
+    loss.backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : g->parameters())
+      if (p.grad().defined()) grads.push_back(p.grad().flatten().to(torch::kFloat));
+    return std::make_pair(loss.item<double>(), torch::cat(grads).cpu());
+  };
+  const auto [fp32, fp32_grad] = run(Precision::Fp32);
+  const auto [bf16, bf16_grad] = run(Precision::Bf16);
+  apply_float32_math(Precision::Fp32);
+  const double cosine = torch::cosine_similarity(fp32_grad, bf16_grad, 0).item<double>();
+  std::cout << device << ": G loss fp32 " << fp32 << " bf16 " << bf16 << ", gradient cosine " << cosine << "\n";
+  EXPECT_NEAR(bf16, fp32, 0.02 * std::abs(fp32) + 1e-3);
+  EXPECT_GT(cosine, 0.97);
+}
+
+TEST(Losses, Bf16GeneratorGradientStaysCloseToFp32) { expect_bf16_generator_gradient_close_to_fp32(torch::kCPU); }
+
+TEST(Losses, Bf16GeneratorGradientStaysCloseToFp32OnCuda) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device here: the CUDA bf16 G step is checked where one is";
+  expect_bf16_generator_gradient_close_to_fp32(torch::kCUDA);
+}
+
 TEST(Losses, Bf16GradientPenaltyStaysCloseToFp32OnTheSameBatch) { expect_bf16_penalty_close_to_fp32(torch::kCPU); }
 
 TEST(Losses, Bf16GradientPenaltyStaysCloseToFp32OnCuda) {
