@@ -30,7 +30,10 @@ const char* precision_name(Precision precision) {
   }
 }
 
-Precision default_precision(bool cuda) { return cuda ? Precision::Bf16 : Precision::Fp32; }
+Precision resolve_precision(const std::string& requested, const std::string& device_name) {
+  if (!requested.empty()) return parse_precision(requested);
+  return device_name == "cuda" ? Precision::Bf16 : Precision::Fp32;
+}
 
 void apply_float32_math(Precision precision) {
   // The legacy pair of switches only: LibTorch 2.9+ refuses a mix of these

@@ -21,9 +21,11 @@ enum class Precision { Fp32, Tf32, Bf16 };
 // "fp32", "tf32" or "bf16"; throws std::invalid_argument otherwise.
 Precision parse_precision(const std::string& name);
 const char* precision_name(Precision precision);
-// What a run gets without --precision: bf16 on CUDA (tensor cores, half the
-// bytes), fp32 on a CPU (where bf16 pays only with AVX512-BF16).
-Precision default_precision(bool cuda);
+// --precision as a program resolves it: `requested` when given (as
+// parse_precision), else bf16 on CUDA (tensor cores, half the bytes) and
+// fp32 on a CPU (where bf16 pays only with AVX512-BF16). `device_name` is
+// "cpu" or "cuda", as resolve_device_name gives it.
+Precision resolve_precision(const std::string& requested, const std::string& device_name);
 
 // Whether CUDA's fp32 convolutions and matrix products may use TF32 tensor
 // cores: yes for tf32 and for bf16's fp32 remainder, no for fp32, which

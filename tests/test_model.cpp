@@ -407,6 +407,24 @@ TEST(Losses, GradientPenaltyMatchesFiniteDifferences) {
   }
 }
 
+TEST(Precision, FromTheFlagElseByDevice) {
+  EXPECT_EQ(resolve_precision("", "cuda"), Precision::Bf16);
+  EXPECT_EQ(resolve_precision("", "cpu"), Precision::Fp32);
+  EXPECT_EQ(resolve_precision("tf32", "cpu"), Precision::Tf32);
+  EXPECT_EQ(resolve_precision("fp32", "cuda"), Precision::Fp32);
+  EXPECT_THROW(resolve_precision("fp16", "cuda"), std::invalid_argument);
+}
+
+// Every parameter's gradient as one float vector on the CPU (a copy; zeros
+// where a parameter has none).
+torch::Tensor flat_gradient(torch::nn::Module& module) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : module.parameters())
+    parts.push_back(p.grad().defined() ? p.grad().flatten().to(torch::kFloat)
+                                       : torch::zeros({p.numel()}, p.options().dtype(torch::kFloat)));
+  return torch::cat(parts).cpu();
+}
+
 // bf16 autocast runs D's forward passes in bfloat16, the penalty's double
 // backward in the recorded mixed graph, everything after in fp32. On the
 // same batch and interpolation draw: the penalty within 1% and the
@@ -437,10 +455,7 @@ void expect_bf16_penalty_close_to_fp32(const torch::Device& device) {
     auto loss = wgan_gp_discriminator_loss(make_critic(d, settings, device), real.to(device), fake.to(device), 10.0,
                                            0.001, eps);
     loss.total.backward();
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : d->parameters())
-      grads.push_back(p.grad().defined() ? p.grad().flatten().clone() : torch::zeros({p.numel()}, p.options()));
-    return std::make_pair(loss, torch::cat(grads).cpu());
+    return std::make_pair(loss, flat_gradient(*d));
   };
   const auto [fp32, fp32_grad] = run(Precision::Fp32);
   const auto [bf16, bf16_grad] = run(Precision::Bf16);
@@ -491,10 +506,7 @@ void expect_bf16_generator_gradient_close_to_fp32(const torch::Device& device) {
     }
     auto loss = wgan_generator_loss(make_critic(d, settings, device)(image));
     loss.backward();
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : g->parameters())
-      if (p.grad().defined()) grads.push_back(p.grad().flatten().to(torch::kFloat));
-    return std::make_pair(loss.item<double>(), torch::cat(grads).cpu());
+    return std::make_pair(loss.item<double>(), flat_gradient(*g));
   };
   const auto [fp32, fp32_grad] = run(Precision::Fp32);
   const auto [bf16, bf16_grad] = run(Precision::Bf16);

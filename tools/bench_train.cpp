@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     sg::set_convolution_settings(convolutions);
     o.device = sg::resolve_device_name(o.device);
     o.profile_ops = op_profile > 0;
-    o.precision = precision.empty() ? sg::default_precision(o.device == "cuda") : sg::parse_precision(precision);
+    o.precision = sg::resolve_precision(precision, o.device);
     sg::LmdbReader reader(lmdb);
     char conv_backward[64] = "LibTorch's";
     if (convolutions.own_double_backward)

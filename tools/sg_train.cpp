@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   try {
     sg::configure_cpu_runtime(threads);
     o.device = sg::resolve_device_name(o.device);
-    o.precision = precision.empty() ? sg::default_precision(o.device == "cuda") : sg::parse_precision(precision);
+    o.precision = sg::resolve_precision(precision, o.device);
     sg::TrainResult r = sg::train(o);
     std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
                 r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
