@@ -13,6 +13,7 @@
 #include "model/parallel.hpp"
 #include "model/sampler.hpp"
 #include "pipeline/errors.hpp"
+#include "pipeline/list_files.hpp"
 #include "stages/encode.hpp"
 #include "stages/image_codec.hpp"
 
@@ -199,16 +200,14 @@ torch::Tensor box_downscale(const torch::Tensor& images, int size) {
 
 std::vector<std::string> list_image_files(const std::string& folder) {
   std::vector<std::string> files;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    std::string ext = it->path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") files.push_back(it->path().string());
-  }
-  if (ec) throw InputError(folder, "cannot list: " + ec.message());
-  std::sort(files.begin(), files.end());
+  if (const auto error = list_files(folder, Depth::recursive, files))
+    throw InputError(folder, "cannot list: " + error.message());
+  files.erase(std::remove_if(files.begin(), files.end(),
+                             [](const std::string& file) {
+                               const std::string extension = lowercase_extension(file);
+                               return extension != ".png" && extension != ".jpg" && extension != ".jpeg";
+                             }),
+              files.end());
   return files;
 }
 

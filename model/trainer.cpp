@@ -16,6 +16,7 @@
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/event_writer.hpp"
+#include "pipeline/list_files.hpp"
 #include "pipeline/progress.hpp"
 #include "stages/animation.hpp"
 #include "stages/image_codec.hpp"
@@ -60,11 +61,14 @@ std::string write_loss_plot(const fs::path& run) {
 
 // training.gif from the sample grids, in iteration order.
 std::string write_sample_animation(const fs::path& run) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(run / "samples"))
-    if (e.path().extension() == ".png") files.push_back(e.path());
+  const std::string samples = (run / "samples").string();
+  std::vector<std::string> files;
+  if (const auto error = list_files(samples, Depth::top_level, files))
+    throw OutputError(samples, "cannot list the sample grids: " + error.message());
+  files.erase(std::remove_if(files.begin(), files.end(),
+                             [](const std::string& file) { return lowercase_extension(file) != ".png"; }),
+              files.end());
   if (files.empty()) return "";
-  std::sort(files.begin(), files.end());
   // At most 200 frames: every k-th grid, always the last.
   const size_t stride = (files.size() + 199) / 200;
   std::vector<Image8> frames;
@@ -72,7 +76,7 @@ std::string write_sample_animation(const fs::path& run) {
     if (i % stride != 0 && i + 1 != files.size()) continue;
     std::ifstream in(files[i], std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    frames.push_back(decode_png8(bytes, files[i].string()));
+    frames.push_back(decode_png8(bytes, files[i]));
   }
   const std::string path = (run / "training.gif").string();
   write_gif(path, frames);

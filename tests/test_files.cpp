@@ -1,4 +1,5 @@
-// Files written whole or not at all, and folders removed with all they hold.
+// Files written whole or not at all, folders listed, and folders removed with
+// all they hold.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
+#include "pipeline/list_files.hpp"
 #include "pipeline/remove_tree.hpp"
 #include "test_util.hpp"
 
@@ -62,6 +64,76 @@ TEST(RemoveTree, ReportsWhatItCouldNotRemove) {
   fs::permissions(locked, fs::perms::owner_all);
   EXPECT_TRUE(error);
   EXPECT_TRUE(fs::exists(locked / "inside"));
+}
+
+std::vector<std::string> listed(const fs::path& folder, Depth depth) {
+  std::vector<std::string> files;
+  EXPECT_FALSE(list_files(folder.string(), depth, files));
+  return files;
+}
+
+TEST(ListFiles, TopLevelOrTheWholeTreeSortedByPath) {
+  test::TempDir dir;
+  const fs::path root = dir.path() / "grids";
+  fs::create_directories(root / "b" / "deeper");
+  fs::create_directories(root / "empty");
+  touch(root / "z.png");
+  touch(root / "a.PNG");
+  touch(root / "b" / "c.jpg");
+  touch(root / "b" / "deeper" / ".hidden");
+  const std::string r = root.string();
+  EXPECT_EQ(listed(root, Depth::top_level), (std::vector<std::string>{r + "/a.PNG", r + "/z.png"}));
+  EXPECT_EQ(listed(root, Depth::recursive), (std::vector<std::string>{r + "/a.PNG", r + "/b/c.jpg",
+                                                                      r + "/b/deeper/.hidden", r + "/z.png"}));
+  // A trailing slash does not double up.
+  EXPECT_EQ(listed(r + "/", Depth::top_level), (std::vector<std::string>{r + "/a.PNG", r + "/z.png"}));
+}
+
+TEST(ListFiles, LinkedFilesCountLinkedFoldersAreNotEntered) {
+  test::TempDir dir;
+  const fs::path outside = dir.path() / "outside", root = dir.path() / "images";
+  fs::create_directories(outside);
+  touch(outside / "elsewhere.png");
+  fs::create_directories(root);
+  touch(root / "own.png");
+  fs::create_symlink(outside / "elsewhere.png", root / "linked.png");
+  fs::create_directory_symlink(outside, root / "linked-folder");
+  fs::create_directory_symlink(root, root / "loop");
+  fs::create_symlink(dir.path() / "nothing-here.png", root / "dangling.png");
+  const std::string r = root.string();
+  EXPECT_EQ(listed(root, Depth::recursive), (std::vector<std::string>{r + "/linked.png", r + "/own.png"}));
+}
+
+TEST(ListFiles, ReportsAMissingOrUnreadableFolderAndSkipsAnUnreadableSubfolder) {
+  test::TempDir dir;
+  std::vector<std::string> files;
+  EXPECT_EQ(list_files((dir.path() / "never-was").string(), Depth::recursive, files),
+            std::errc::no_such_file_or_directory);
+  touch(dir.path() / "a-file");
+  EXPECT_EQ(list_files((dir.path() / "a-file").string(), Depth::top_level, files), std::errc::not_a_directory);
+  EXPECT_TRUE(files.empty());
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads any folder: the permission cases need a user";
+  const fs::path root = dir.path() / "root", locked = root / "locked";
+  fs::create_directories(locked);
+  touch(locked / "hidden.png");
+  touch(root / "seen.png");
+  fs::permissions(locked, fs::perms::none);
+  const auto skipped = list_files(root.string(), Depth::recursive, files);
+  fs::permissions(root, fs::perms::none);
+  const auto refused = list_files(root.string(), Depth::recursive, files);
+  fs::permissions(root, fs::perms::owner_all);
+  fs::permissions(locked, fs::perms::owner_all);
+  EXPECT_FALSE(skipped);
+  EXPECT_EQ(files, (std::vector<std::string>{(root / "seen.png").string()}));
+  EXPECT_EQ(refused, std::errc::permission_denied);
+}
+
+TEST(ListFiles, LowercaseExtensionOfTheLastComponent) {
+  EXPECT_EQ(lowercase_extension("/runs/samples/000100.PNG"), ".png");
+  EXPECT_EQ(lowercase_extension("scan.nii.gz"), ".gz");
+  EXPECT_EQ(lowercase_extension("/data.v2/README"), "");
+  EXPECT_EQ(lowercase_extension("/data/.hidden"), "");
+  EXPECT_EQ(lowercase_extension("plain"), "");
 }
 
 TEST(AtomicFile, ReplacesTheWholeFileOrReportsTheFailure) {

@@ -14,6 +14,7 @@
 #include "model/throughput.hpp"
 #include "model/trainer.hpp"
 #include "pipeline/errors.hpp"
+#include "pipeline/list_files.hpp"
 #include "stages/encode.hpp"
 #include "test_util.hpp"
 
@@ -87,10 +88,10 @@ TEST(Trainer, ShortRunWritesCheckpointsSamplesAndLogs) {
   int lines = 0;
   while (std::getline(csv, line)) ++lines;
   EXPECT_EQ(lines, 13);  // header + 12
-  int event_files = 0;
-  for (const auto& e : fs::directory_iterator(dir / "run/tensorboard"))
-    event_files += e.path().filename().string().find("tfevents") != std::string::npos;
-  EXPECT_EQ(event_files, 1);
+  std::vector<std::string> event_files;
+  ASSERT_FALSE(list_files(dir / "run/tensorboard", Depth::top_level, event_files));
+  ASSERT_EQ(event_files.size(), 1u);
+  EXPECT_NE(event_files[0].find("tfevents"), std::string::npos);
   EXPECT_EQ(r.loss_plot, (dir.path() / "run/loss.png").string());
   EXPECT_EQ(test::read_file(r.loss_plot).substr(1, 3), "PNG");
   std::string gif = test::read_file(dir / "run/training.gif");
