@@ -30,15 +30,46 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// A stride-1 convolution whose gradient is itself made of forward
-// convolutions when it must be differentiable again (the gradient penalty).
-// The native double backward finds the weight's second derivative by
-// convolving batch-transposed tensors, which ran at a third of the
-// convolution rate at 16x16 and cost a tenth of the iteration. Here the
-// input gradient is a convolution with the transposed, flipped kernel
-// through this same Function, so differentiating it again is the native
-// (fast) convolution backward. Plain backward passes go straight to
-// at::convolution_backward.
+torch::Tensor stride_one_conv_unbiased(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding);
+
+// The gradients of conv2d(x, weight, bias), stride 1, for the inputs asked
+// for (x, weight, bias). Made of forward convolutions when they must be
+// differentiable again (the gradient penalty): the native double backward
+// finds the weight's second derivative by convolving batch-transposed
+// tensors, which ran at a third of the convolution rate at 16x16 and cost a
+// tenth of the iteration. Here the input gradient is a convolution with the
+// transposed, flipped kernel through the same Function, so differentiating
+// it again is the native (fast) convolution backward. Plain backward passes
+// go straight to at::convolution_backward.
+variable_list stride_one_conv_gradients(const torch::Tensor& grad, const torch::Tensor& x,
+                                        const torch::Tensor& weight, int64_t padding, bool want_x, bool want_weight,
+                                        bool want_bias) {
+  if (!torch::GradMode::is_enabled()) {
+    const std::vector<int64_t> bias_sizes = {weight.size(0)};
+    auto [grad_x, grad_weight, grad_bias] = at::convolution_backward(
+        grad, x, weight, want_bias ? c10::optional<at::IntArrayRef>(bias_sizes) : c10::nullopt, {1, 1},
+        {padding, padding}, {1, 1}, false, {0, 0}, 1, {want_x, want_weight, want_bias});
+    return {grad_x, grad_weight, grad_bias};
+  }
+  torch::Tensor grad_x, grad_weight, grad_bias;
+  const int64_t kernel = weight.size(2);
+  // The adjoint of a stride-1 correlation: correlate the gradient with the
+  // kernel transposed in its channels and flipped in space, padded to the
+  // full size.
+  // (Flipped after the transposing copy: flipping the transposed view
+  // leaves a strided tensor that every convolution call copies again.)
+  if (want_x)
+    grad_x = stride_one_conv_unbiased(grad, weight.transpose(0, 1).contiguous().flip({2, 3}), kernel - 1 - padding);
+  // dW[o, i] = sum over batch and pixels of grad[o] * shifted x[i]: a
+  // correlation of x with grad over the batch axis, channels as the batch.
+  if (want_weight)
+    grad_weight = stride_one_conv_unbiased(x.transpose(0, 1), grad.transpose(0, 1), padding).transpose(0, 1);
+  if (want_bias) grad_bias = grad.sum({0, 2, 3});
+  return {grad_x, grad_weight, grad_bias};
+}
+
+// Two Functions, since LibTorch 1.13's Function cannot take an undefined
+// tensor as an input.
 struct StrideOneConvFunction : torch::autograd::Function<StrideOneConvFunction> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                int64_t padding) {
@@ -49,33 +80,31 @@ struct StrideOneConvFunction : torch::autograd::Function<StrideOneConvFunction> 
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor &x = saved[0], &weight = saved[1];
-    const int64_t padding = ctx->saved_data["padding"].toInt();
-    const torch::Tensor& grad = grads[0];
-    const bool want_x = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
-    if (!torch::GradMode::is_enabled()) {
-      auto [grad_x, grad_weight, unused_bias] = at::convolution_backward(
-          grad, x, weight, c10::nullopt, {1, 1}, {padding, padding}, {1, 1}, false, {0, 0}, 1,
-          {want_x, want_weight, false});
-      return {grad_x, grad_weight, torch::Tensor()};
-    }
-    torch::Tensor grad_x, grad_weight;
-    const int64_t kernel = weight.size(2);
-    // The adjoint of a stride-1 correlation: correlate the gradient with the
-    // kernel transposed in its channels and flipped in space, padded to the
-    // full size.
-    // (Flipped after the transposing copy: flipping the transposed view
-    // leaves a strided tensor that every convolution call copies again.)
-    if (want_x)
-      grad_x = StrideOneConvFunction::apply(grad, weight.transpose(0, 1).contiguous().flip({2, 3}),
-                                            kernel - 1 - padding);
-    // dW[o, i] = sum over batch and pixels of grad[o] * shifted x[i]: a
-    // correlation of x with grad over the batch axis, channels as the batch.
-    if (want_weight)
-      grad_weight = StrideOneConvFunction::apply(x.transpose(0, 1), grad.transpose(0, 1), padding).transpose(0, 1);
-    return {grad_x, grad_weight, torch::Tensor()};
+    auto g = stride_one_conv_gradients(grads[0], saved[0], saved[1], ctx->saved_data["padding"].toInt(),
+                                       ctx->needs_input_grad(0), ctx->needs_input_grad(1), false);
+    return {g[0], g[1], torch::Tensor()};
   }
 };
+
+struct BiasedStrideOneConvFunction : torch::autograd::Function<BiasedStrideOneConvFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
+                               const torch::Tensor& bias, int64_t padding) {
+    ctx->save_for_backward({x, weight});
+    ctx->saved_data["padding"] = padding;
+    return at::conv2d(x, weight, bias, 1, padding);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    auto g = stride_one_conv_gradients(grads[0], saved[0], saved[1], ctx->saved_data["padding"].toInt(),
+                                       ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2));
+    return {g[0], g[1], g[2], torch::Tensor()};
+  }
+};
+
+torch::Tensor stride_one_conv_unbiased(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding) {
+  return StrideOneConvFunction::apply(x, weight, padding);
+}
 
 }  // namespace
 
@@ -86,12 +115,14 @@ ConvolutionSettings current_convolution_settings;
 void set_convolution_settings(const ConvolutionSettings& settings) { current_convolution_settings = settings; }
 const ConvolutionSettings& convolution_settings() { return current_convolution_settings; }
 
-torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding) {
+torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding,
+                                const torch::Tensor& bias) {
   const auto& settings = current_convolution_settings;
   if (!settings.own_double_backward ||
       (x.is_cuda() && std::min(x.size(2), x.size(3)) < settings.cuda_own_double_backward_minimum_size))
-    return F::conv2d(x, weight, F::Conv2dFuncOptions().padding(padding));
-  return StrideOneConvFunction::apply(autocast_input(x), autocast_input(weight), padding);
+    return F::conv2d(x, weight, F::Conv2dFuncOptions().padding(padding).bias(bias));
+  if (!bias.defined()) return StrideOneConvFunction::apply(autocast_input(x), autocast_input(weight), padding);
+  return BiasedStrideOneConvFunction::apply(autocast_input(x), autocast_input(weight), autocast_input(bias), padding);
 }
 
 namespace {
@@ -101,7 +132,7 @@ namespace {
 // every elementwise step up to the next convolution, to float32: twice the
 // bytes and a cast back at each convolution.
 torch::Tensor bias_like(const torch::Tensor& bias, const torch::Tensor& output) {
-  return bias.view({1, -1, 1, 1}).to(output.scalar_type());
+  return parameter_like(bias, output).view({1, -1, 1, 1});
 }
 
 }  // namespace
@@ -114,10 +145,10 @@ torch::Tensor EqualConvParamsImpl::forward(const torch::Tensor& x) {
   const int64_t kernel = weight_orig.size(2);
   const int64_t out_h = x.size(2) + 2 * padding - kernel + 1, out_w = x.size(3) + 2 * padding - kernel + 1;
   const int64_t output_numel = x.size(0) * weight_orig.size(0) * out_h * out_w;
-  if (output_numel >= weight_orig.numel()) {
-    auto out = stride_one_conv2d(x, weight_orig * scale, padding);
-    return out + bias_like(bias, out);
-  }
+  // The bias goes into the convolution: no cast, add and their backward
+  // steps of its own (under autocast its cast is cached across the forward
+  // passes of a step, as a leaf).
+  if (output_numel >= weight_orig.numel()) return stride_one_conv2d(x, weight_orig * scale, padding, bias);
   auto out = stride_one_conv2d(x, weight_orig, padding);
   return torch::add(bias_like(bias, out), out, scale);
 }
@@ -295,8 +326,7 @@ torch::Tensor EqualConvParamsImpl::forward_pooled(const torch::Tensor& x) {
                           .permute({0, 1, 2, 4, 3, 5})
                           .reshape({weight_orig.size(0), weight_orig.size(1) * 4, 2, 2});
   auto phases = torch::pixel_unshuffle(F::pad(x, F::PadFuncOptions({1, 1, 1, 1})), 2);
-  auto out = stride_one_conv2d(phases, phase_kernel, 0);
-  return out + bias_like(bias, out);
+  return stride_one_conv2d(phases, phase_kernel, 0, bias);
 }
 
 FusedUpsampleImpl::FusedUpsampleImpl(int64_t in, int64_t out, int64_t kernel, int64_t padding_) : padding(padding_) {
@@ -330,7 +360,7 @@ NoiseInjectionImpl::NoiseInjectionImpl(int64_t channels) {
 torch::Tensor NoiseInjectionImpl::forward(const torch::Tensor& x, const torch::Tensor& noise) {
   // One pass over x, in x's dtype (see bias_like): the product is never
   // materialised at full size.
-  return torch::addcmul(x, noise.to(x.scalar_type()), (weight_orig * scale).to(x.scalar_type()));
+  return torch::addcmul(x, noise.to(x.scalar_type()), parameter_like(weight_orig, x), scale);
 }
 
 ConstantInputImpl::ConstantInputImpl(int64_t channels, int64_t size) {

@@ -30,10 +30,11 @@ struct ConvolutionSettings {
 void set_convolution_settings(const ConvolutionSettings& settings);
 const ConvolutionSettings& convolution_settings();
 
-// conv2d(x, weight), stride 1, no bias; under autocast in its dtype. Its
-// gradient, when differentiated again, runs as native convolutions (see
-// layers.cpp).
-torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding);
+// conv2d(x, weight, bias), stride 1 (an undefined bias: none); under
+// autocast in its dtype. Its gradient, when differentiated again, runs as
+// native convolutions (see layers.cpp).
+torch::Tensor stride_one_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t padding,
+                                const torch::Tensor& bias = {});
 
 // Holds `bias` then `weight_orig` [out, in, k, k]; conv with the scaled weight.
 struct EqualConvParamsImpl : torch::nn::Module {

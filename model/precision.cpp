@@ -85,6 +85,15 @@ at::Tensor autocast_input(const at::Tensor& x) {
   return at::autocast::cached_cast(autocast_dtype(cuda), x, cuda ? at::kCUDA : at::kCPU);
 }
 
+at::Tensor parameter_like(const at::Tensor& parameter, const at::Tensor& like) {
+  const auto dtype = like.scalar_type();
+  if (parameter.scalar_type() == dtype) return parameter;
+  const bool cuda = parameter.is_cuda();
+  if ((cuda || parameter.is_cpu()) && autocast_enabled(cuda) && dtype == autocast_dtype(cuda))
+    return autocast_input(parameter);
+  return parameter.to(dtype);
+}
+
 AutocastScope::AutocastScope(const c10::Device& device, Precision precision) {
   if (precision != Precision::Bf16) return;
   active_ = true;

@@ -50,4 +50,10 @@ class AutocastScope {
 // custom autograd Functions, whose forward autocast does not see.
 at::Tensor autocast_input(const at::Tensor& x);
 
+// A parameter in the dtype of the activation `like`, for the elementwise
+// steps autocast does not cast (bias, noise weight): under autocast the cast
+// autocast caches for leaves, else a plain conversion (none where the dtypes
+// agree).
+at::Tensor parameter_like(const at::Tensor& parameter, const at::Tensor& like);
+
 }  // namespace sg

@@ -136,32 +136,45 @@ TEST(Layers, BlurGradientsMatchTheNativeConvolution) {
 TEST(Layers, StrideOneConvolutionMatchesTheNativeOneToSecondOrder) {
   struct Case {
     int64_t kernel, padding, size;
+    bool bias;
   };
-  for (const Case& c : {Case{3, 1, 5}, Case{4, 0, 4}, Case{1, 0, 3}}) {
-    SCOPED_TRACE("kernel " + std::to_string(c.kernel));
+  for (const Case& c : {Case{3, 1, 5, false}, Case{3, 1, 5, true}, Case{4, 0, 4, true}, Case{1, 0, 3, false}}) {
+    SCOPED_TRACE("kernel " + std::to_string(c.kernel) + (c.bias ? ", bias" : ""));
     auto x = torch::randn({2, 3, c.size, c.size}, torch::kDouble).requires_grad_(true);
     auto w = torch::randn({4, 3, c.kernel, c.kernel}, torch::kDouble).requires_grad_(true);
+    auto b = torch::randn({4}, torch::kDouble).requires_grad_(true);
+    const torch::Tensor bias = c.bias ? b : torch::Tensor();
+    std::vector<torch::Tensor> inputs = {x, w};
+    if (c.bias) inputs.push_back(b);
     auto native = [&](const torch::Tensor& in, const torch::Tensor& weight) {
-      return torch::nn::functional::conv2d(in, weight, torch::nn::functional::Conv2dFuncOptions().padding(c.padding));
+      return torch::nn::functional::conv2d(
+          in, weight, torch::nn::functional::Conv2dFuncOptions().padding(c.padding).bias(bias));
     };
     auto ours = [&](const torch::Tensor& in, const torch::Tensor& weight) {
-      return stride_one_conv2d(in, weight, c.padding);
+      return stride_one_conv2d(in, weight, c.padding, bias);
     };
     const int64_t out = c.size + 2 * c.padding - c.kernel + 1;
     auto probe = torch::randn({2, 4, out, out}, torch::kDouble);
     using Conv = std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>;
     // First-order gradients, then a penalty on them differentiated again,
     // once through the input gradient alone (as the gradient penalty) and
-    // once through both.
+    // once through all of them.
     auto derivatives = [&](const Conv& conv) {
       auto loss = (conv(x, w).sin() * probe).sum();
-      auto first = torch::autograd::grad({loss}, {x, w}, {}, true, true);
-      auto from_input = torch::autograd::grad({first[0].square().sum()}, {x, w}, {}, true);
-      auto from_both = torch::autograd::grad({first[0].square().sum() + first[1].pow(3).sum()}, {x, w});
-      return std::vector<torch::Tensor>{first[0], first[1], from_input[0], from_input[1], from_both[0], from_both[1]};
+      auto first = torch::autograd::grad({loss}, inputs, {}, true, true);
+      auto from_input = torch::autograd::grad({first[0].square().sum()}, inputs, {}, true, false,
+                                              /*allow_unused=*/true);
+      auto penalty = first[0].square().sum() + first[1].pow(3).sum();
+      if (c.bias) penalty = penalty + first[2].pow(3).sum();
+      auto from_all = torch::autograd::grad({penalty}, inputs);
+      std::vector<torch::Tensor> all = first;
+      for (const auto& set : {from_input, from_all})
+        for (const auto& g : set) all.push_back(g.defined() ? g : torch::zeros({1}, torch::kDouble));
+      return all;
     };
     EXPECT_TRUE(torch::allclose(ours(x, w), native(x, w), 1e-12, 1e-12));
     auto expected = derivatives(native), got = derivatives(ours);
+    ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < expected.size(); ++i)
       EXPECT_TRUE(torch::allclose(got[i], expected[i], 1e-10, 1e-12)) << "derivative " << i;
   }
