@@ -360,7 +360,10 @@ NoiseInjectionImpl::NoiseInjectionImpl(int64_t channels) {
 torch::Tensor NoiseInjectionImpl::forward(const torch::Tensor& x, const torch::Tensor& noise) {
   // One pass over x, in x's dtype (see bias_like): the product is never
   // materialised at full size.
-  return torch::addcmul(x, noise.to(x.scalar_type()), parameter_like(weight_orig, x), scale);
+  // The strength is scaled before its cast: casting weight_orig and scaling
+  // inside addcmul saves an operator but moved the bf16 G-step gradient test
+  // from cosine 0.9777 to 0.9761.
+  return torch::addcmul(x, parameter_like(noise, x), parameter_like(weight_orig * scale, x));
 }
 
 ConstantInputImpl::ConstantInputImpl(int64_t channels, int64_t size) {
