@@ -14,20 +14,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=$PWD
-cache=${SG_LIBTORCH2_DIR:-.cache/libtorch2}
-build=${SG_BUILD_DIR:-build}
+cache=$(realpath -m "${SG_LIBTORCH2_DIR:-.cache/libtorch2}")
+build=$(realpath -m "${SG_BUILD_DIR:-build}")
 jobs=${1:-$(nproc)}
 
 include="$cache/root/usr/include"
-if [ ! -f "$include/torch/version.h" ]; then
+if [ ! -f "$include/torch/csrc/api/include/torch/version.h" ]; then
   mkdir -p "$cache/lists/partial" "$cache/apt-cache/archives/partial" "$cache/debs"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
     >"$cache/sources.list"
-  apt_options=(-oDir::Etc::SourceList="$PWD/$cache/sources.list" -oDir::Etc::SourceParts=/dev/null
-               -oDir::State::Lists="$PWD/$cache/lists" -oDir::Cache="$PWD/$cache/apt-cache"
+  apt_options=(-oDir::Etc::SourceList="$cache/sources.list" -oDir::Etc::SourceParts=/dev/null
+               -oDir::State::Lists="$cache/lists" -oDir::Cache="$cache/apt-cache"
                -oDebug::NoLocking=1 -oAPT::Sandbox::User="$(id -un)")
   echo "check_libtorch2: fetching trixie's libtorch-dev headers into $cache"
   apt-get "${apt_options[@]}" update -qq
+  rm -f "$cache"/debs/*.deb
   (cd "$cache/debs" && apt-get "${apt_options[@]}" download libtorch-dev >/dev/null)
   dpkg-deb -x "$cache"/debs/libtorch-dev_*.deb "$cache/root"
 fi
@@ -39,9 +40,9 @@ if [ ! -d "$build/configs" ] || ! ls "$build"/configs/*.pb.h >/dev/null 2>&1; th
 fi
 
 flags=(-std=c++17 -Wall -Wextra -Wno-unused-parameter -D_GLIBCXX_USE_CXX11_ABI=1
-       -I"$root_dir/$include" -I"$root_dir/$include/torch/csrc/api/include"
-       -I"$root_dir" -I"$root_dir/$build/configs" -I"$root_dir/tests"
-       -DSG_SOURCE_DIR=\"$root_dir\" -DSG_BIN_DIR=\"$root_dir/$build/bin\")
+       -I"$include" -I"$include/torch/csrc/api/include"
+       -I"$root_dir" -I"$build/configs" -I"$root_dir/tests"
+       -DSG_SOURCE_DIR=\"$root_dir\" -DSG_BIN_DIR=\"$build/bin\")
 
 version=$(printf '#include <torch/version.h>\nTORCH_VERSION\n' | g++ -E -P "${flags[@]}" -x c++ - | tail -1)
 case "$version" in
