@@ -200,14 +200,8 @@ torch::Tensor box_downscale(const torch::Tensor& images, int size) {
 
 std::vector<std::string> list_image_files(const std::string& folder) {
   std::vector<std::string> files;
-  if (const auto error = list_files(folder, Depth::recursive, files))
+  if (const auto error = list_files(folder, Depth::recursive, files, {".png", ".jpg", ".jpeg"}))
     throw InputError(folder, "cannot list: " + error.message());
-  files.erase(std::remove_if(files.begin(), files.end(),
-                             [](const std::string& file) {
-                               const std::string extension = lowercase_extension(file);
-                               return extension != ".png" && extension != ".jpg" && extension != ".jpeg";
-                             }),
-              files.end());
   return files;
 }
 

@@ -63,11 +63,8 @@ std::string write_loss_plot(const fs::path& run) {
 std::string write_sample_animation(const fs::path& run) {
   const std::string samples = (run / "samples").string();
   std::vector<std::string> files;
-  if (const auto error = list_files(samples, Depth::top_level, files))
+  if (const auto error = list_files(samples, Depth::top_level, files, {".png"}))
     throw OutputError(samples, "cannot list the sample grids: " + error.message());
-  files.erase(std::remove_if(files.begin(), files.end(),
-                             [](const std::string& file) { return lowercase_extension(file) != ".png"; }),
-              files.end());
   if (files.empty()) return "";
   // At most 200 frames: every k-th grid, always the last.
   const size_t stride = (files.size() + 199) / 200;

@@ -50,11 +50,16 @@ std::error_code walk(const std::string& folder, Depth depth, bool is_root, std::
 
 }  // namespace
 
-std::error_code list_files(const std::string& folder, Depth depth, std::vector<std::string>& files) {
+std::error_code list_files(const std::string& folder, Depth depth, std::vector<std::string>& files,
+                           const std::vector<std::string>& extensions) {
   if (folder.empty()) return std::make_error_code(std::errc::no_such_file_or_directory);
-  const size_t first = files.size();
+  const auto first = static_cast<std::ptrdiff_t>(files.size());
   const auto error = walk(folder, depth, true, files);
-  std::sort(files.begin() + static_cast<std::ptrdiff_t>(first), files.end());
+  const auto unwanted = [&](const std::string& file) {
+    return std::find(extensions.begin(), extensions.end(), lowercase_extension(file)) == extensions.end();
+  };
+  if (!extensions.empty()) files.erase(std::remove_if(files.begin() + first, files.end(), unwanted), files.end());
+  std::sort(files.begin() + first, files.end());
   return error;
 }
 

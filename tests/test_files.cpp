@@ -87,6 +87,13 @@ TEST(ListFiles, TopLevelOrTheWholeTreeSortedByPath) {
                                                                       r + "/b/deeper/.hidden", r + "/z.png"}));
   // A trailing slash does not double up.
   EXPECT_EQ(listed(r + "/", Depth::top_level), (std::vector<std::string>{r + "/a.PNG", r + "/z.png"}));
+  // Extensions compare in lower case; files already in the list stay.
+  std::vector<std::string> files = {"kept"};
+  EXPECT_FALSE(list_files(r, Depth::recursive, files, {".jpg", ".hidden"}));
+  EXPECT_EQ(files, (std::vector<std::string>{"kept", r + "/b/c.jpg"}));
+  files.clear();
+  EXPECT_FALSE(list_files(r, Depth::recursive, files, {".png"}));
+  EXPECT_EQ(files, (std::vector<std::string>{r + "/a.PNG", r + "/z.png"}));
 }
 
 TEST(ListFiles, LinkedFilesCountLinkedFoldersAreNotEntered) {

@@ -474,12 +474,12 @@ void expect_bf16_penalty_close_to_fp32(const torch::Device& device) {
   const auto [bf16, bf16_grad] = run(Precision::Bf16);
   apply_float32_math(Precision::Fp32);
   const double penalty = fp32.penalty.item<double>();
+  const double cosine = torch::cosine_similarity(fp32_grad, bf16_grad, 0).item<double>();
   std::cout << device << ": penalty fp32 " << penalty << " bf16 " << bf16.penalty.item<double>() << ", gradient cosine "
-            << torch::cosine_similarity(fp32_grad, bf16_grad, 0).item<double>() << "\n";
+            << cosine << "\n";
   EXPECT_GT(penalty, 0.1);
   EXPECT_NEAR(bf16.penalty.item<double>(), penalty, 0.01 * penalty);
   EXPECT_NEAR(bf16.total.item<double>(), fp32.total.item<double>(), 0.01 * std::abs(fp32.total.item<double>()) + 0.01);
-  const double cosine = torch::cosine_similarity(fp32_grad, bf16_grad, 0).item<double>();
   EXPECT_GT(cosine, 0.995);
   EXPECT_EQ(bf16.total.scalar_type(), torch::kFloat);
 }
