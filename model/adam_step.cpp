@@ -42,6 +42,16 @@ torch::optim::AdamParamState& adam_state(StateMap& states, const torch::Tensor& 
 
 }  // namespace
 
+torch::optim::AdamParamState* find_adam_state(torch::optim::Adam& optimizer, const at::Tensor& p) {
+  auto& states = optimizer.state();
+  auto found = states.find(state_key<std::decay_t<decltype(states)>>(p));
+  return found == states.end() ? nullptr : static_cast<torch::optim::AdamParamState*>(found->second.get());
+}
+
+torch::optim::AdamParamState& adam_state_of(torch::optim::Adam& optimizer, const at::Tensor& p) {
+  return adam_state(optimizer.state(), p);
+}
+
 void multi_tensor_adam_step(torch::optim::Adam& optimizer) {
   torch::NoGradGuard no_grad;
   auto& states = optimizer.state();

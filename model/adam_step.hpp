@@ -7,6 +7,10 @@
 // to torch::optim::Adam's, bit for bit.
 namespace torch::optim {
 class Adam;
+class AdamParamState;
+}  // namespace torch::optim
+namespace at {
+class Tensor;
 }
 
 namespace sg {
@@ -16,5 +20,10 @@ namespace sg {
 // save/load and a later torch::optim::Adam::step carry on from it. Throws
 // std::invalid_argument for amsgrad groups.
 void multi_tensor_adam_step(torch::optim::Adam& optimizer);
+
+// The optimiser's state of parameter p: nullptr before p's first step.
+torch::optim::AdamParamState* find_adam_state(torch::optim::Adam& optimizer, const at::Tensor& p);
+// The same, created (step 0, zero moments) when p has none yet.
+torch::optim::AdamParamState& adam_state_of(torch::optim::Adam& optimizer, const at::Tensor& p);
 
 }  // namespace sg

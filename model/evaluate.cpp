@@ -28,13 +28,14 @@ namespace {
 struct FakeImages {
   torch::Tensor images;  // uint8 [n, c, s, s]
   std::string kind;
+  std::string note;
 };
 
 FakeImages generated_images(const EvalOptions& o) {
   const CheckpointMeta meta = read_checkpoint_meta(o.fake);
   const DrawPlan plan = plan_drawing(o.fake, meta, o.size);
   const torch::Device device = resolve_device(o.device);
-  StyledGenerator generator = load_sampling_generator(o.fake, meta, device);
+  StyledGenerator generator = load_sampling_generator(o.fake, meta, device, o.raw_generator);
   torch::Generator rng = at::detail::createCPUGenerator(o.seed);
   torch::Tensor mean_w;
   if (o.truncation < 1.0) mean_w = mean_style(generator, rng, device);
@@ -42,7 +43,7 @@ FakeImages generated_images(const EvalOptions& o) {
   auto images = generate_images(generator, o.n, plan.step, plan.alpha, rng, device, o.batch, mean_w, o.truncation,
                                 [&](int64_t done) { progress.update(done, done); });
   progress.finish();
-  return {images, "checkpoint"};
+  return {images, o.raw_generator ? "checkpoint (raw generator)" : "checkpoint", meta.note};
 }
 
 FakeImages stored_images(const EvalOptions& o) {
@@ -50,7 +51,7 @@ FakeImages stored_images(const EvalOptions& o) {
   const uint64_t length = fakes->length(TRAIN);
   if (length == 0) throw InputError(o.fake, "holds no images to evaluate");
   // Another draw than the real set's, so that a set against itself compares two samples.
-  return {fakes->read(TRAIN, pick_indexes(length, static_cast<uint64_t>(o.n), o.seed + 1)), fakes->kind()};
+  return {fakes->read(TRAIN, pick_indexes(length, static_cast<uint64_t>(o.n), o.seed + 1)), fakes->kind(), ""};
 }
 
 // The features of a whole split, read in chunks so that only the
@@ -237,6 +238,7 @@ EvalReport evaluate(const EvalOptions& o) {
   FakeImages fake = fs::is_regular_file(o.fake, ec) ? generated_images(o) : stored_images(o);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
   report.fake_kind = fake.kind;
+  report.fake_note = fake.note;
 
   // The distance, and the same between the halves of the real sample.
   const int levels = static_cast<int>(resolutions.size());

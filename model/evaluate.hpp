@@ -20,6 +20,7 @@ struct EvalOptions {
   int64_t n = 10000;    // images per set (fewer when a set has fewer)
   uint64_t seed = 0;
   double truncation = 1.0;  // for a checkpoint; 1 draws the model's full distribution
+  bool raw_generator = false;  // for a checkpoint: the trained generator, not its EMA (g_running)
   std::string device;
   int batch = 32;           // generation batch
   int pairs = 16;           // closest generated/training pairs in the picture
@@ -45,6 +46,7 @@ struct MemorizationReport {
 
 struct EvalReport {
   std::string fake, fake_kind, real, real_kind, split;
+  std::string fake_note;              // what a reference checkpoint lacked ("" otherwise)
   int size = 0, channels = 0;
   uint64_t compared_images = 0;       // per set in the distance
   SwdResult swd;

@@ -168,8 +168,8 @@ torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x) {
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const StyleGanConfig& config_) : config(config_) {
-  progression = register_module("progression", torch::nn::ModuleList());
-  from_rgb = register_module("from_rgb", torch::nn::ModuleList());
+  progression = register_module("progression", std::make_shared<torch::nn::Module>());
+  from_rgb = register_module("from_rgb", std::make_shared<torch::nn::Module>());
   n_layer = config.steps() + 1;
   const int first = 9 - n_layer;  // reference index of our first (largest) block
   auto width = [&](int r) { return std::min(kDiscriminatorChannels[r], config.max_channels); };
@@ -177,12 +177,12 @@ DiscriminatorImpl::DiscriminatorImpl(const StyleGanConfig& config_) : config(con
     const int r = first + j;
     ConvBlock block = r < 8 ? ConvBlock(width(r), width(r + 1), 3, 1, 3, 1, /*downsample=*/true, /*fused=*/r <= 3)
                             : ConvBlock(width(8) + 1, width(8), 3, 1, 4, 0, false, false);
-    progression->push_back(block);
+    progression->register_module(std::to_string(r), block);
     blocks.push_back(block);
     torch::nn::Sequential rgb;
     rgb->push_back(EqualConv2d(config.image_channels, width(r), 1));
     if (config.from_rgb_activate) rgb->push_back(leaky());
-    from_rgb->push_back(rgb);
+    from_rgb->register_module(std::to_string(r), rgb);
     from_rgb_layers.push_back(rgb);
   }
   linear = register_module("linear", EqualLinear(width(8), 1));

@@ -97,13 +97,16 @@ struct ConvBlockImpl : torch::nn::Module {
 TORCH_MODULE(ConvBlock);
 
 // The discriminator: progression.{i} (input resolution from high to low),
-// from_rgb.{i}, minibatch stddev before the last block, linear.
+// from_rgb.{i}, minibatch stddev before the last block, linear. Blocks are
+// numbered as the reference's full discriminator numbers them (0: the
+// 1024x1024 input, 8: 4x4) whatever max_size, so that a smaller model's
+// state-dict names are the reference's.
 struct DiscriminatorImpl : torch::nn::Module {
   explicit DiscriminatorImpl(const StyleGanConfig& config);
   torch::Tensor forward(const torch::Tensor& input, int step, double alpha = 1.0);
 
   StyleGanConfig config;
-  torch::nn::ModuleList progression, from_rgb;
+  std::shared_ptr<torch::nn::Module> progression, from_rgb;  // children named by reference index
   std::vector<ConvBlock> blocks;
   std::vector<torch::nn::Sequential> from_rgb_layers;
   EqualLinear linear{nullptr};

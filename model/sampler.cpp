@@ -79,9 +79,10 @@ void write_png(const std::string& path, const Image8& image) {
   write_file_atomically(path, encode_png(image, 6), "PNG");
 }
 
-StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device) {
+StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device,
+                                        bool raw) {
   StyledGenerator generator(meta.model);
-  load_ema_generator(checkpoint, generator);
+  load_ema_generator(checkpoint, generator, raw);
   generator->to(device);
   generator->eval();
   return generator;
@@ -142,6 +143,7 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
 
   create_output_folder(out_dir);
   SampleResult result;
+  result.note = meta.note;
   const torch::Tensor sample_z = z(options.rows * options.cols);
   auto samples = tensor_to_images(generate(generator, sample_z, step, alpha, mean_w, options.truncation, noise));
   result.samples = (fs::path(out_dir) / "sample.png").string();

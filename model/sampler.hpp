@@ -25,6 +25,7 @@ struct SampleOptions {
 
 struct SampleResult {
   std::string samples, mixing, interpolation;  // written files
+  std::string note;                             // what a reference checkpoint lacked ("" for ours)
 };
 
 // Mean of the mapping network over 10 x 1024 latents (as generate.py).
@@ -59,7 +60,9 @@ torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, d
                               const std::function<void(int64_t)>& on_batch = {});
 
 // The checkpoint's EMA generator (g_running) on `device`, ready to draw.
-StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device);
+// With `raw`, the trained generator (`generator`) instead of its average.
+StyledGenerator load_sampling_generator(const std::string& checkpoint, const CheckpointMeta& meta, torch::Device device,
+                                        bool raw = false);
 
 // Writes an image as a PNG file, whole or not at all; OutputError when it cannot.
 void write_png(const std::string& path, const Image8& image);

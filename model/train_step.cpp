@@ -1,6 +1,7 @@
 #include "model/train_step.hpp"
 
 #include "model/adam_step.hpp"
+#include "model/ema.hpp"
 
 namespace sg {
 
@@ -131,7 +132,10 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   g_loss.backward();
   multi_tensor_adam_step(*m.g_optimizer);
   set_requires_grad(*m.discriminator, true);
-  update_ema(*m.ema, *m.generator, s.ema_decay);
+  if (s.ema_decays.empty())
+    update_ema(*m.ema, *m.generator, s.ema_decay);
+  else
+    update_ema_by_block(*m.ema, *m.generator, s.ema_decays);
   stats.g_loss = g_loss.detach();
   return stats;
 }

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <random>
+#include <vector>
 
 #include "model/losses.hpp"
 #include "model/precision.hpp"
@@ -31,6 +32,8 @@ struct StepSettings {
   bool mixing = true;
   double mixing_probability = 0.9;
   double ema_decay = 0.999;
+  // Per generator block (model/ema.hpp); empty: ema_decay for every parameter.
+  std::vector<double> ema_decays;
   Precision precision = Precision::Fp32;
   // Latents, noise maps and the penalty's interpolation weights drawn from
   // torch's CPU generator and copied over, so that a seed gives the same

@@ -34,7 +34,7 @@ std::string describe(const TrainOptions& o) {
     << " phase=" << o.schedule.phase << " sched=" << o.schedule.sched << " lr=" << o.schedule.lr
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp")
     << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision)
-    << " channels_last=" << o.channels_last;
+    << " channels_last=" << o.channels_last << " ema_decay=" << o.ema.decay << " ema_rampup=" << o.ema.rampup;
   return s.str();
 }
 
@@ -110,9 +110,37 @@ TrainResult train(const TrainOptions& options) {
   std::mt19937_64 rng(o.seed);
   TrainPosition position;
   position.schedule = initial_schedule_state(o.schedule);
-  if (!o.resume.empty()) load_checkpoint(o.resume, models, position, rng);
+  position.block_images.assign(static_cast<size_t>(o.model.steps() + 1), 0);
+  if (!o.resume.empty()) {
+    const LoadReport loaded = load_checkpoint(o.resume, models, position, rng);
+    if (!loaded.position) {
+      // The schedule position from the flags: by default the stage after the
+      // largest size the file trained (as its train_step-N name means), with
+      // a fade-in when that block is new, at alpha 1 when it was trained.
+      const int max_step = step_for_size(o.schedule.max_size);
+      const int start = o.init_size_given ? step_for_size(o.schedule.init_size)
+                                          : std::min(loaded.trained_step + 1, max_step);
+      o.schedule.init_size = size_for_step(start);
+      position = TrainPosition{};
+      position.schedule = initial_schedule_state(o.schedule);
+      position.schedule.first_stage_without_fade = start <= loaded.trained_step;
+      position.block_images.assign(static_cast<size_t>(o.model.steps() + 1), 0);
+      for (int i = 0; i <= std::min(loaded.trained_step, o.model.steps()); ++i)
+        position.block_images[static_cast<size_t>(i)] = kFullyRampedImages;
+      if (o.on_note) {
+        const std::string size = std::to_string(o.schedule.init_size) + "x" + std::to_string(o.schedule.init_size);
+        const int trained = size_for_step(loaded.trained_step);
+        o.on_note(o.resume + ": " + loaded.note + "; trained to " + std::to_string(trained) + "x" +
+                  std::to_string(trained) + ", so starting at " + size +
+                  (position.schedule.first_stage_without_fade ? " at alpha 1" : " with a fade-in") + " from iteration 0" +
+                  (o.init_size_given ? " (--init_size)" : " (--init_size to choose)"));
+      }
+    }
+  }
   if (o.channels_last) to_channels_last(models);
-  const CheckpointMeta meta{o.model, describe(o)};
+  CheckpointMeta meta;
+  meta.model = o.model;
+  meta.train_config = describe(o);
 
   create_output_folder((fs::path(o.out) / "checkpoints").string());
   create_output_folder((fs::path(o.out) / "samples").string());
@@ -198,6 +226,8 @@ TrainResult train(const TrainOptions& options) {
     settings.loss = o.loss;
     settings.mixing = o.mixing;
     settings.precision = o.precision;
+    for (int i = 0; i <= step; ++i) position.block_images[static_cast<size_t>(i)] += static_cast<uint64_t>(batch.count);
+    settings.ema_decays = block_ema_decays(o.ema, position.block_images, batch.count);
     stats = train_step(models, real, settings, rng);
     end_iteration(position.schedule, batch.count);
     ++position.iteration;

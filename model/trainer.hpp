@@ -3,8 +3,10 @@
 // with checkpoints, fixed-latent sample grids, CSV and TensorBoard logs.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "model/ema.hpp"
 #include "model/networks.hpp"
 #include "model/precision.hpp"
 #include "model/schedule.hpp"
@@ -16,6 +18,10 @@ struct TrainOptions {
   std::string lmdb;
   std::string out;                  // run folder
   std::string resume;               // checkpoint to continue from
+  // Whether --init_size was given: resuming from a file without a schedule
+  // position (a reference checkpoint) otherwise starts at the size after
+  // the largest it trained.
+  bool init_size_given = false;
   // max_size 0 (the default here): the LMDB's largest size.
   ScheduleConfig schedule = [] {
     ScheduleConfig c;
@@ -24,6 +30,7 @@ struct TrainOptions {
   }();
   StyleGanConfig model;             // image_channels taken from the LMDB
   bool mixing = false;
+  EmaOptions ema;                   // the EMA generator's per-block ramp-up (rampup 0: the reference's fixed decay)
   GanLoss loss = GanLoss::WganGp;
   int64_t max_iter = 0;             // 0: until the schedule ends
   int checkpoint_every = 1000;
@@ -39,6 +46,7 @@ struct TrainOptions {
   bool mirror = true;               // unless the dataset config turns random_mirror off
   bool show_progress = false;
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM
+  std::function<void(const std::string&)> on_note;  // one-line notices (e.g. what a resumed file lacked)
 };
 
 struct TrainResult {

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "model/adam_step.hpp"
+#include "model/ema.hpp"
 #include "model/losses.hpp"
 #include "model/op_profile.hpp"
 #include "model/networks.hpp"
@@ -401,7 +402,7 @@ TEST(Losses, GradientPenaltyMatchesFiniteDifferences) {
   // backward), against central differences of the penalty itself.
   d->zero_grad();
   gradient_penalty(critic, x).backward();
-  for (const auto& key : {"progression.1.conv1.0.conv.weight_orig", "from_rgb.0.0.conv.weight_orig",
+  for (const auto& key : {"progression.8.conv1.0.conv.weight_orig", "from_rgb.7.0.conv.weight_orig",
                           "linear.linear.weight_orig"}) {
     torch::Tensor p = d->named_parameters()[key];
     for (int64_t i : {int64_t{0}, p.numel() - 1}) {
@@ -790,6 +791,60 @@ TEST(Training, GeneratorLossFallsAgainstAFixedCritic) {
   }
   const double after = loss_now();
   EXPECT_LT(after, before - 1.0) << "generator loss " << before << " -> " << after;
+}
+
+
+TEST(Ema, EachBlockRampsUpFromItsOwnImagesToTheReferenceDecay) {
+  const EmaOptions ramp;  // decay 0.999, rampup 0.05
+  const auto d = block_ema_decays(ramp, {16, 0, 3200, uint64_t{16} * 1000000}, 16);
+  EXPECT_NEAR(d[0], std::pow(0.5, 16 / (0.05 * 16)), 1e-12);  // a new block: all but a copy
+  EXPECT_EQ(d[1], 1.0);                                          // not trained yet: left alone
+  EXPECT_NEAR(d[2], std::pow(0.5, 16 / (0.05 * 3200)), 1e-12);   // half-life 160 images = 10 steps
+  EXPECT_EQ(d[3], 0.999);                                        // long trained: the reference's
+  double previous = 0;
+  for (uint64_t images = 16; images < 2000000; images *= 2) {
+    const double decay = block_ema_decays(ramp, {images}, 16)[0];
+    EXPECT_GE(decay, previous);
+    EXPECT_LE(decay, 0.999);
+    previous = decay;
+  }
+  EmaOptions reference;
+  reference.rampup = 0;
+  EXPECT_EQ(block_ema_decays(reference, {16, 0, 3200}, 16), (std::vector<double>{0.999, 1.0, 0.999}));
+}
+
+TEST(Ema, ParametersBelongToTheirBlockByName) {
+  EXPECT_EQ(generator_block_of("style.3.linear.weight_orig"), 0);
+  EXPECT_EQ(generator_block_of("generator.progression.0.conv1.input"), 0);
+  EXPECT_EQ(generator_block_of("generator.progression.3.conv2.conv.bias"), 3);
+  EXPECT_EQ(generator_block_of("generator.to_rgb.12.conv.weight_orig"), 12);
+  EXPECT_EQ(generator_block_of("generator.progression.x.conv"), -1);
+  EXPECT_EQ(generator_block_of("linear.linear.bias"), -1);
+  StyledGenerator g(tiny_config(16));
+  for (const auto& p : g->named_parameters()) {
+    const int block = generator_block_of(p.key());
+    EXPECT_TRUE(block >= 0 && block <= 2) << p.key();
+  }
+}
+
+TEST(Ema, PerBlockUpdateEqualsTheFixedOneAndLeavesUntrainedBlocks) {
+  torch::manual_seed(3);
+  StyledGenerator g(tiny_config(16)), by_block(tiny_config(16)), fixed(tiny_config(16));
+  update_ema(*by_block, *g, 0.0);
+  update_ema(*fixed, *g, 0.0);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : g->parameters()) p.add_(torch::randn_like(p));
+  }
+  update_ema_by_block(*by_block, *g, {0.9, 0.9, 1.0});
+  update_ema(*fixed, *g, 0.9);
+  auto moved = fixed->named_parameters();
+  for (const auto& p : by_block->named_parameters()) {
+    if (generator_block_of(p.key()) == 2)
+      EXPECT_FALSE(torch::equal(p.value(), moved[p.key()])) << p.key();
+    else
+      EXPECT_TRUE(torch::equal(p.value(), moved[p.key()])) << p.key();
+  }
 }
 
 }  // namespace

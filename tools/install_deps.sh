@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libcli11-dev
   libpng-dev libjpeg-dev libgif-dev zlib1g-dev
   mricron-data insighttoolkit5-examples
+  python3-torch python3-numpy
 )
 
 missing=()

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
                                    "closest_pairs.png)");
   app.add_option("--seed", o.seed, "seed of the samples, patches, directions and latents");
   app.add_option("--truncation", o.truncation, "psi for a checkpoint (1: none)");
+  std::string generator = "ema";
+  app.add_option("--generator", generator, "for a checkpoint: ema (g_running, default) or raw (the trained generator)")
+      ->check(CLI::IsMember({"ema", "raw"}));
   app.add_option("--batch", o.batch, "generation batch size")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   app.add_option("--device", o.device, "cpu or cuda for a checkpoint (default: cuda if available)")
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "no progress lines");
   CLI11_PARSE(app, argc, argv);
 
+  o.raw_generator = generator == "raw";
   o.split = split == "validate" ? sg::VALIDATE : split == "test" ? sg::TEST : sg::TRAIN;
   o.show_progress = !quiet && sg::stderr_is_terminal();
   if (!pairs.empty()) o.pairs_png = pairs;
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
   try {
     sg::configure_cpu_runtime(threads);
     const sg::EvalReport report = sg::evaluate(o);
+    if (!report.fake_note.empty()) std::fprintf(stderr, "sg_eval: %s: %s\n", o.fake.c_str(), report.fake_note.c_str());
     std::printf("%s", sg::format_report(report).c_str());
     if (!json.empty()) {
       const std::string partial = json + ".partial";

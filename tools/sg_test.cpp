@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   try {
     sg::configure_cpu_runtime(threads);
     sg::SampleResult r = sg::write_samples(checkpoint, out, o);
+    if (!r.note.empty()) std::fprintf(stderr, "sg_test: %s: %s\n", checkpoint.c_str(), r.note.c_str());
     std::printf("samples: %s\nstyle mixing: %s\n", r.samples.c_str(), r.mixing.c_str());
     if (!r.interpolation.empty()) std::printf("interpolation: %s\n", r.interpolation.c_str());
     return 0;

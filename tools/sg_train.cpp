@@ -52,11 +52,24 @@ int main(int argc, char** argv) {
                  "fp32; tf32 (TF32 tensor cores on CUDA); or bf16 autocast for the forward passes "
                  "(default: bf16 on CUDA, fp32 on a CPU)")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  std::string ema = "per-block";
+  app.add_option("--ema", ema,
+                 "EMA generator: per-block (each block's half-life ramps up with the images it trained on, capped at "
+                 "--ema_decay per step) or reference (a fixed --ema_decay per step, as train.py)")
+      ->check(CLI::IsMember({"per-block", "reference"}));
+  app.add_option("--ema_decay,--ema-decay", o.ema.decay, "EMA decay per G step (the reference's 0.999; the cap)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--ema_rampup,--ema-rampup", o.ema.rampup,
+                 "per-block: half-life as a fraction of the images a block trained on (default 0.05)")
+      ->check(CLI::Range(0.0, 1000.0));
   app.add_flag("--channels-last", o.channels_last, "NHWC weights and batches");
   app.add_flag("--no-mirror", no_mirror, "no random horizontal flips");
   app.add_flag("--quiet", quiet, "no progress line");
   CLI11_PARSE(app, argc, argv);
 
+  if (ema == "reference") o.ema.rampup = 0;
+  o.init_size_given = app.count("--init_size") > 0;
+  o.on_note = [](const std::string& note) { std::fprintf(stderr, "sg_train: %s\n", note.c_str()); };
   o.loss = loss == "r1" ? sg::GanLoss::R1 : sg::GanLoss::WganGp;
   o.mirror = !no_mirror;
   o.show_progress = !quiet && sg::stderr_is_terminal();

@@ -1,0 +1,140 @@
+// bench_quality: how good a short run's generators are. Trains at a fixed
+// small budget (by default issue #19's setup: the demo LMDB, width 64,
+// 8x8 -> 32x32, phase 6,400 images, batch 16, lr 0.001, --mixing, WGAN-GP)
+// for each seed, and prints the SWD (sg_eval's, x10^3) of the EMA generator
+// (g_running) and of the raw generator at the end of every stage from 16x16
+// up, beside the real-vs-real baseline. Not a test: a few minutes per seed.
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <vector>
+
+#include "model/device.hpp"
+#include "model/evaluate.hpp"
+#include "model/trainer.hpp"
+#include "pipeline/remove_tree.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct StageScore {
+  int size = 0;
+  double ema = 0, raw = 0, baseline = 0;
+};
+
+double swd_of(const std::string& checkpoint, const std::string& lmdb, int size, bool raw, int64_t n, double* baseline) {
+  sg::EvalOptions e;
+  e.fake = checkpoint;
+  e.real = lmdb;
+  e.size = size;
+  e.n = n;
+  e.raw_generator = raw;
+  e.device = "cpu";
+  const sg::EvalReport report = sg::evaluate(e);
+  if (baseline) *baseline = report.baseline.average;
+  return report.swd.average;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_quality: SWD of the EMA and raw generators at the end of each stage of a short run"};
+  std::string lmdb = "runs/demo.lmdb", out, ema = "per-block";
+  std::vector<uint64_t> seeds{1, 2, 3};
+  sg::TrainOptions o;
+  o.model.max_channels = 64;
+  o.schedule.init_size = 8;
+  o.schedule.max_size = 32;
+  o.schedule.phase = 6400;
+  o.schedule.batch = 16;
+  o.schedule.lr = 0.001;
+  o.mixing = true;
+  int64_t n = 1000;
+  int threads = 0;
+  bool keep = false;
+  app.add_option("lmdb", lmdb,
+                 "dataset LMDB (default runs/demo.lmdb: build/bin/sg_prep --config configs/demo.textproto "
+                 "--out runs/demo.lmdb)");
+  app.add_option("--seeds", seeds, "training seeds (default 1 2 3)");
+  app.add_option("--channels", o.model.max_channels, "width cap")->check(CLI::Range(1, 512));
+  app.add_option("--init_size,--init-size", o.schedule.init_size, "first resolution");
+  app.add_option("--max_size,--max-size", o.schedule.max_size, "last resolution");
+  app.add_option("--phase", o.schedule.phase, "images of fade-in, then as many at alpha 1");
+  app.add_option("--batch", o.schedule.batch, "batch size");
+  app.add_option("--lr", o.schedule.lr, "learning rate");
+  app.add_option("--ema", ema, "per-block or reference")->check(CLI::IsMember({"per-block", "reference"}));
+  app.add_option("--ema_rampup,--ema-rampup", o.ema.rampup, "per-block ramp-up (half-life / images trained)");
+  app.add_option("--n", n, "generated images per SWD (sg_eval --n)");
+  app.add_option("--out", out, "where the runs go (default: a temporary folder, removed unless --keep)");
+  app.add_flag("--keep", keep, "keep the runs");
+  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  CLI11_PARSE(app, argc, argv);
+  if (ema == "reference") o.ema.rampup = 0;
+  const bool temporary = out.empty();
+  if (temporary) out = (fs::temp_directory_path() / ("bench_quality_" + std::to_string(::getpid()))).string();
+
+  try {
+    const int used = sg::configure_cpu_runtime(threads);
+    o.lmdb = lmdb;
+    o.device = "cpu";
+    o.checkpoint_every = 0;
+    o.sample_every = 0;
+    o.log_every = 100;
+    std::printf("bench_quality: %s, width %d, %d -> %d, phase %llu, batch %d, lr %g, mixing, WGAN-GP, EMA %s "
+                "(rampup %g), %d threads; SWD x1e3 of %lld generated images\n",
+                lmdb.c_str(), o.model.max_channels, o.schedule.init_size, o.schedule.max_size,
+                static_cast<unsigned long long>(o.schedule.phase), o.schedule.batch, o.schedule.lr, ema.c_str(),
+                o.ema.rampup, used, static_cast<long long>(n));
+    std::map<int, std::vector<StageScore>> by_size;
+    for (uint64_t seed : seeds) {
+      o.seed = seed;
+      o.out = (fs::path(out) / ("seed-" + std::to_string(seed))).string();
+      sg::remove_tree(o.out);
+      const auto start = std::chrono::steady_clock::now();
+      const sg::TrainResult r = sg::train(o);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::printf("seed %llu: %lld iterations, %.0f s of training\n", static_cast<unsigned long long>(seed),
+                  static_cast<long long>(r.iterations), seconds);
+      // train_step-N.ckpt: the state when stage N - 1 ended; the final checkpoint ends the last stage.
+      std::vector<std::pair<int, std::string>> stage_ends;
+      for (int size = std::max(16, o.schedule.init_size); size < o.schedule.max_size; size *= 2) {
+        int step = 0;
+        while ((4 << step) < size) ++step;
+        stage_ends.emplace_back(size, (fs::path(o.out) / "checkpoints" / ("train_step-" + std::to_string(step + 1) + ".ckpt")).string());
+      }
+      stage_ends.emplace_back(o.schedule.max_size, r.last_checkpoint);
+      for (const auto& [size, checkpoint] : stage_ends) {
+        StageScore score;
+        score.size = size;
+        score.ema = swd_of(checkpoint, lmdb, size, false, n, &score.baseline);
+        score.raw = swd_of(checkpoint, lmdb, size, true, n, nullptr);
+        by_size[size].push_back(score);
+        std::printf("  end of %dx%d: EMA %7.1f   raw %7.1f   real halves %5.1f%s\n", size, size, score.ema, score.raw,
+                    score.baseline, score.ema <= score.raw ? "" : "   (EMA worse than raw)");
+        std::fflush(stdout);
+      }
+    }
+    std::printf("\nstage end | EMA, seed by seed | raw, seed by seed | real halves\n");
+    for (const auto& [size, scores] : by_size) {
+      std::string ema_list, raw_list;
+      char cell[32];
+      for (const auto& s : scores) {
+        std::snprintf(cell, sizeof cell, "%s%.0f", ema_list.empty() ? "" : " / ", s.ema);
+        ema_list += cell;
+        std::snprintf(cell, sizeof cell, "%s%.0f", raw_list.empty() ? "" : " / ", s.raw);
+        raw_list += cell;
+      }
+      std::printf("%dx%d | %s | %s | %.0f\n", size, size, ema_list.c_str(), raw_list.c_str(), scores.front().baseline);
+    }
+    if (temporary && !keep) sg::remove_tree(out);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_quality: error: %s\n", e.what());
+    return 1;
+  }
+}
