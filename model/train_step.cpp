@@ -114,7 +114,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
       s.loss == GanLoss::WganGp
           ? wgan_gp_discriminator_loss(critic, real, fake, 10.0, 0.001,
                                        s.host_randoms ? draw(true, {batch, 1, 1, 1}, s, options) : torch::Tensor())
-          : r1_discriminator_loss(critic, real, fake);
+          : r1_discriminator_loss(critic, real, fake, s.r1_gamma);
   d.total.backward();
   multi_tensor_adam_step(*m.d_optimizer);
   stats.d_loss = d.total.detach();

@@ -29,6 +29,7 @@ struct StepSettings {
   int step = 0;
   double alpha = 1.0;
   GanLoss loss = GanLoss::WganGp;
+  double r1_gamma = 10.0;  // the R1 weight of GanLoss::R1 (the reference's 10)
   bool mixing = true;
   double mixing_probability = 0.9;
   double ema_decay = 0.999;

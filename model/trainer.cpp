@@ -32,7 +32,7 @@ std::string describe(const TrainOptions& o) {
   std::ostringstream s;
   s << "lmdb=" << o.lmdb << " init_size=" << o.schedule.init_size << " max_size=" << o.schedule.max_size
     << " phase=" << o.schedule.phase << " sched=" << o.schedule.sched << " lr=" << o.schedule.lr
-    << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp")
+    << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp") << " r1_gamma=" << o.r1_gamma
     << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision)
     << " channels_last=" << o.channels_last << " ema_decay=" << o.ema.decay << " ema_rampup=" << o.ema.rampup;
   return s.str();
@@ -224,6 +224,7 @@ TrainResult train(const TrainOptions& options) {
     settings.step = step;
     settings.alpha = plan.alpha;
     settings.loss = o.loss;
+    settings.r1_gamma = o.r1_gamma;
     settings.mixing = o.mixing;
     settings.precision = o.precision;
     for (int i = 0; i <= step; ++i) position.block_images[static_cast<size_t>(i)] += static_cast<uint64_t>(batch.count);

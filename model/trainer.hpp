@@ -32,6 +32,7 @@ struct TrainOptions {
   bool mixing = false;
   EmaOptions ema;                   // the EMA generator's per-block ramp-up (rampup 0: the reference's fixed decay)
   GanLoss loss = GanLoss::WganGp;
+  double r1_gamma = 10.0;           // with GanLoss::R1
   int64_t max_iter = 0;             // 0: until the schedule ends
   int checkpoint_every = 1000;
   int sample_every = 100;

@@ -2,11 +2,13 @@
 // small budget (by default issue #19's setup: the demo LMDB, width 64,
 // 8x8 -> 32x32, phase 6,400 images, batch 16, lr 0.001, --mixing, WGAN-GP)
 // for each seed, and prints the SWD (sg_eval's, x10^3) of the EMA generator
-// (g_running) and of the raw generator at the end of every stage from 16x16
-// up, beside the real-vs-real baseline. Not a test: a few minutes per seed.
+// (g_running) and of the raw generator at the end of every stage, beside the
+// real-vs-real baseline (at 8x8 on one 7x7-patch level, sg_eval's pyramid
+// starting at 16x16). Not a test: a few minutes per seed.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +17,9 @@
 
 #include "model/device.hpp"
 #include "model/evaluate.hpp"
+#include "model/torch_file.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/list_files.hpp"
 #include "model/trainer.hpp"
 #include "pipeline/remove_tree.hpp"
 
@@ -25,7 +30,20 @@ namespace {
 struct StageScore {
   int size = 0;
   double ema = 0, raw = 0, baseline = 0;
+  // The raw generator over the stage's last iterations: it swings from
+  // step to step, so its value at the stage end alone is one draw.
+  double raw_mean = 0, raw_low = 0, raw_high = 0;
 };
+
+constexpr int kCheckpointEvery = 25;
+constexpr int kRawSamples = 5;  // the stage end and the 4 checkpoints before it
+
+int64_t iteration_of(const std::string& checkpoint) {
+  const sg::TorchFile file = sg::read_torch_file(checkpoint);
+  const sg::PyValue* it = file.root->find("iteration");
+  if (!it || !it->is(sg::PyValue::Kind::Int)) throw sg::InputError(checkpoint, "holds no iteration");
+  return it->integer;
+}
 
 double swd_of(const std::string& checkpoint, const std::string& lmdb, int size, bool raw, int64_t n, double* baseline) {
   sg::EvalOptions e;
@@ -35,6 +53,8 @@ double swd_of(const std::string& checkpoint, const std::string& lmdb, int size, 
   e.n = n;
   e.raw_generator = raw;
   e.device = "cpu";
+  // sg_eval's pyramid stops at 16x16; an 8x8 stage is measured on its one level.
+  e.swd.min_resolution = std::min(16, size);
   const sg::EvalReport report = sg::evaluate(e);
   if (baseline) *baseline = report.baseline.average;
   return report.swd.average;
@@ -82,7 +102,7 @@ int main(int argc, char** argv) {
     const int used = sg::configure_cpu_runtime(threads);
     o.lmdb = lmdb;
     o.device = "cpu";
-    o.checkpoint_every = 0;
+    o.checkpoint_every = kCheckpointEvery;
     o.sample_every = 0;
     o.log_every = 100;
     std::printf("bench_quality: %s, width %d, %d -> %d, phase %llu, batch %d, lr %g, mixing, WGAN-GP, EMA %s "
@@ -102,7 +122,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(r.iterations), seconds);
       // train_step-N.ckpt: the state when stage N - 1 ended; the final checkpoint ends the last stage.
       std::vector<std::pair<int, std::string>> stage_ends;
-      for (int size = std::max(16, o.schedule.init_size); size < o.schedule.max_size; size *= 2) {
+      for (int size = o.schedule.init_size; size < o.schedule.max_size; size *= 2) {
         int step = 0;
         while ((4 << step) < size) ++step;
         stage_ends.emplace_back(size, (fs::path(o.out) / "checkpoints" / ("train_step-" + std::to_string(step + 1) + ".ckpt")).string());
@@ -113,23 +133,50 @@ int main(int argc, char** argv) {
         score.size = size;
         score.ema = swd_of(checkpoint, lmdb, size, false, n, &score.baseline);
         score.raw = swd_of(checkpoint, lmdb, size, true, n, nullptr);
+        const int64_t end = iteration_of(checkpoint);
+        std::vector<double> raws{score.raw};
+        for (int64_t it = end / kCheckpointEvery * kCheckpointEvery; raws.size() < kRawSamples && it > 0;
+             it -= kCheckpointEvery) {
+          char name[32];
+          std::snprintf(name, sizeof name, "%06lld.ckpt", static_cast<long long>(it));
+          const fs::path earlier = fs::path(o.out) / "checkpoints" / name;
+          if (it == end || !fs::exists(earlier)) continue;
+          raws.push_back(swd_of(earlier.string(), lmdb, size, true, n, nullptr));
+        }
+        score.raw_low = *std::min_element(raws.begin(), raws.end());
+        score.raw_high = *std::max_element(raws.begin(), raws.end());
+        for (double r : raws) score.raw_mean += r / static_cast<double>(raws.size());
         by_size[size].push_back(score);
-        std::printf("  end of %dx%d: EMA %7.1f   raw %7.1f   real halves %5.1f%s\n", size, size, score.ema, score.raw,
-                    score.baseline, score.ema <= score.raw ? "" : "   (EMA worse than raw)");
+        std::printf("  end of %dx%d (iteration %lld): EMA %6.1f   raw %6.1f (its last %zu checkpoints: mean %6.1f, %.1f-%.1f)"
+                    "   real halves %5.1f\n",
+                    size, size, static_cast<long long>(end), score.ema, score.raw, raws.size(), score.raw_mean,
+                    score.raw_low, score.raw_high, score.baseline);
         std::fflush(stdout);
       }
+      // Stage checkpoints every few iterations were only for the spread above.
+      std::vector<std::string> checkpoints;
+      sg::list_files((fs::path(o.out) / "checkpoints").string(), sg::Depth::top_level, checkpoints, {".ckpt"});
+      for (const std::string& path : checkpoints) {
+        const std::string name = fs::path(path).filename().string();
+        if (name.rfind("train_step-", 0) != 0 && name != "latest.ckpt" && path != r.last_checkpoint) fs::remove(path);
+      }
     }
-    std::printf("\nstage end | EMA, seed by seed | raw, seed by seed | real halves\n");
+    std::printf("\nstage end | EMA, seed by seed | raw at the stage end | raw, mean of its last %d checkpoints | real halves\n",
+                kRawSamples);
     for (const auto& [size, scores] : by_size) {
-      std::string ema_list, raw_list;
+      std::string ema_list, raw_list, mean_list;
       char cell[32];
       for (const auto& s : scores) {
-        std::snprintf(cell, sizeof cell, "%s%.0f", ema_list.empty() ? "" : " / ", s.ema);
+        const char* sep = ema_list.empty() ? "" : " / ";
+        std::snprintf(cell, sizeof cell, "%s%.0f", sep, s.ema);
         ema_list += cell;
-        std::snprintf(cell, sizeof cell, "%s%.0f", raw_list.empty() ? "" : " / ", s.raw);
+        std::snprintf(cell, sizeof cell, "%s%.0f", sep, s.raw);
         raw_list += cell;
+        std::snprintf(cell, sizeof cell, "%s%.0f", sep, s.raw_mean);
+        mean_list += cell;
       }
-      std::printf("%dx%d | %s | %s | %.0f\n", size, size, ema_list.c_str(), raw_list.c_str(), scores.front().baseline);
+      std::printf("%dx%d | %s | %s | %s | %.0f\n", size, size, ema_list.c_str(), raw_list.c_str(), mean_list.c_str(),
+                  scores.front().baseline);
     }
     if (temporary && !keep) sg::remove_tree(out);
     return 0;

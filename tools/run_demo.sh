@@ -26,6 +26,9 @@ build/bin/sg_eval runs/demo-train/checkpoints/latest.ckpt runs/demo.lmdb --size 
   --json runs/demo-eval.json --pairs runs/demo-eval-pairs.png --quiet
 
 here=$(pwd)
+# The report's top-level "swd" and the baseline's, without a JSON tool.
+swd=$(sed -n 's/^  "swd": \([0-9.]*\),$/\1/p' runs/demo-eval.json)
+baseline=$(grep -o '"images_per_half": [0-9]*, "swd": [0-9.]*' runs/demo-eval.json | sed 's/.*"swd": //')
 cat <<MSG
 
 Pictures to open:
@@ -36,4 +39,7 @@ Pictures to open:
   training, sample grids as GIF:   $here/runs/demo-train/training.gif
   losses (D red, G blue):          $here/runs/demo-train/loss.png
   closest generated/training pairs: $here/runs/demo-eval-pairs.png (report: runs/demo-eval.json)
+
+SWD x1e3 at 32x32 (sg_eval; lower is closer): samples vs the training slices $swd,
+one half of the real slices vs the other $baseline (what a perfect generator would come near).
 MSG

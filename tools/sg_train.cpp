@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_flag("--sched", o.schedule.sched, "the reference's per-resolution learning rates and batch sizes");
   app.add_flag("--mixing", o.mixing, "style-mixing regularisation (two latents with probability 0.9)");
   app.add_option("--loss", loss, "wgan-gp or r1")->check(CLI::IsMember({"wgan-gp", "r1"}));
+  app.add_option("--r1_gamma,--r1-gamma", o.r1_gamma,
+                 "R1 weight gamma with --loss r1 (the reference's 10; StyleGAN2-ADA scales it with the image area)")
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--init_size,--init-size", o.schedule.init_size, "first resolution")
       ->check(CLI::IsMember({8, 16, 32, 64, 128, 256, 512, 1024}));
   app.add_option("--max_size,--max-size", o.schedule.max_size, "last resolution (default: the LMDB's largest)");
