@@ -608,6 +608,24 @@ TEST(OpProfile, CountsOperatorsUntilStopped) {
   EXPECT_GT(profile.top_level_host_ms(), 0);
 }
 
+// --r1_gamma reaches the step: the R1 term scales with it (0 turns it off).
+TEST(TrainStep, R1GammaScalesThePenalty) {
+  auto penalty = [](double gamma) {
+    torch::manual_seed(4);
+    StepModels m = make_step_models(tiny_config(8), 0.001, torch::kCPU);
+    StepSettings s;
+    s.step = 1;
+    s.loss = GanLoss::R1;
+    s.r1_gamma = gamma;
+    std::mt19937_64 rng(1);
+    return train_step(m, torch::rand({4, 1, 8, 8}) * 2 - 1, s, rng).penalty.item<double>();
+  };
+  const double ten = penalty(10), tenth = penalty(0.1);
+  EXPECT_GT(ten, 0);
+  EXPECT_NEAR(tenth, ten / 100, 1e-6 * ten);
+  EXPECT_EQ(penalty(0), 0);
+}
+
 // With host_randoms every random draw of the step comes from the CPU
 // generator: two runs from the same seeds leave the same weights.
 TEST(TrainStep, HostRandomsMakeTheStepDependOnTheSeedsAlone) {
