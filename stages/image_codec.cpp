@@ -1,6 +1,7 @@
 #include "stages/image_codec.hpp"
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 #include <csetjmp>
@@ -73,6 +74,9 @@ bool png_decode(PngReadState* state, bool keep_rgb, bool keep_16bit, uint64_t ma
     return false;
   }
   png_set_read_fn(png, state, png_read_from_memory);
+  // A bad CRC in any chunk, ancillary ones included (libpng only warns of
+  // those by default), is a damaged file.
+  png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
   png_set_user_limits(png, 1u << 24, 1u << 24);
   png_read_info(png, pinfo);
   png_uint_32 width = png_get_image_width(png, pinfo);
@@ -99,6 +103,7 @@ bool png_decode(PngReadState* state, bool keep_rgb, bool keep_16bit, uint64_t ma
   rows = new png_bytep[height];
   for (png_uint_32 y = 0; y < height; ++y) rows[y] = buffer + y * row_bytes;
   png_read_image(png, rows);
+  // Up to IEND: a file cut after its pixel data is still truncated.
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &pinfo, nullptr);
   delete[] rows;
@@ -162,7 +167,20 @@ void jpeg_on_error(j_common_ptr cinfo) {
   std::longjmp(state->jump, 1);
 }
 
-void jpeg_on_message(j_common_ptr, int) {}
+// libjpeg only warns of damaged data — a file that ends early gets a fake
+// end marker and grey rows — and carries on: those warnings are errors here
+// (padding before a marker, "extraneous bytes", is harmless and passes).
+void jpeg_on_message(j_common_ptr cinfo, int level) {
+  if (level != -1) return;  // trace messages
+  switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF: case JWRN_HIT_MARKER: case JWRN_MUST_RESYNC: case JWRN_NOT_SEQUENTIAL:
+    case JWRN_BOGUS_PROGRESSION: case JWRN_HUFF_BAD_CODE: case JWRN_ARITH_BAD_CODE:
+      jpeg_on_error(cinfo);
+      break;
+    default:
+      break;
+  }
+}
 
 // Returns false with err->message set on error; `allocate` sizes the output.
 template <typename Allocate>

@@ -2,12 +2,14 @@
 
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
 
 #include "pipeline/errors.hpp"
+#include "stages/compressed_stream.hpp"
 
 namespace sg {
 namespace fs = std::filesystem;
@@ -65,17 +67,6 @@ int bits_for_datatype(int code) {
   }
 }
 
-// The uncompressed size of a gzip file from its trailer (exact below 4 GiB).
-uint64_t gzip_declared_size(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  auto size = static_cast<uint64_t>(in.tellg());
-  if (size < 18) return 0;
-  in.seekg(static_cast<std::streamoff>(size - 4));
-  unsigned char b[4];
-  in.read(reinterpret_cast<char*>(b), 4);
-  return uint64_t{b[0]} | uint64_t{b[1]} << 8 | uint64_t{b[2]} << 16 | uint64_t{b[3]} << 24;
-}
-
 }  // namespace
 
 VolumeHeader check_nifti_header(const std::string& path, const std::string& name, uint64_t max_bytes) {
@@ -97,16 +88,23 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
   // NIfTI-2 as int64 at 16 and the type at 12.
   int64_t dim[8];
   int16_t datatype = 0, bitpix = 0;
+  double vox_offset = 0;
   if (sizeof_hdr == 348) {
     header.version = 1;
     for (int i = 0; i < 8; ++i) dim[i] = read_at<int16_t>(h + 40 + 2 * i, swap);
     datatype = read_at<int16_t>(h + 70, swap);
     bitpix = read_at<int16_t>(h + 72, swap);
+    vox_offset = read_at<float>(h + 108, swap);
+    header.scl_slope = read_at<float>(h + 112, swap);
+    header.scl_inter = read_at<float>(h + 116, swap);
   } else if (sizeof_hdr == 540 && got >= 540) {
     header.version = 2;
     for (int i = 0; i < 8; ++i) dim[i] = read_at<int64_t>(h + 16 + 8 * i, swap);
     datatype = read_at<int16_t>(h + 12, swap);
     bitpix = read_at<int16_t>(h + 14, swap);
+    vox_offset = static_cast<double>(read_at<int64_t>(h + 168, swap));
+    header.scl_slope = read_at<double>(h + 176, swap);
+    header.scl_inter = read_at<double>(h + 184, swap);
   } else {
     throw InputError(name, "not a NIfTI/Analyze file (header size field " + std::to_string(sizeof_hdr) + ")");
   }
@@ -124,6 +122,18 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
     throw InputError(name, "absurd header: bitpix " + std::to_string(bitpix) + " does not match datatype " +
                                std::to_string(datatype));
   header.bits_per_voxel = bitpix;
+  header.datatype = datatype;
+  header.swapped = swap;
+  if (!std::isfinite(header.scl_slope) || !std::isfinite(header.scl_inter)) header.scl_slope = 0;  // no scaling
+  // Where the voxels start: after the header in a single .nii file, anywhere
+  // in the .img of a pair. A NIfTI-1 file keeps it as a float.
+  const size_t header_size = header.version == 1 ? 348 : 540;
+  if (!(vox_offset >= 0 && vox_offset < 1e15) || vox_offset != std::floor(vox_offset))
+    throw InputError(name, "absurd header: vox_offset " + std::to_string(vox_offset));
+  header.vox_offset = static_cast<uint64_t>(vox_offset);
+  const bool single_file = std::memcmp(h + (header.version == 1 ? 344 : 4), header.version == 1 ? "n+1" : "n+2", 3) == 0;
+  if (single_file && header.vox_offset < header_size)
+    throw InputError(name, "absurd header: vox_offset " + std::to_string(header.vox_offset) + " inside the header");
 
   // Overflow-safe: every dim < 2^31 and at most 7 of them would overflow, so
   // compare step by step against the cap.
@@ -137,7 +147,7 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
   // its declared uncompressed size) before anyone allocates for it.
   std::string lower = path;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  uint64_t need = header.data_bytes();
+  const uint64_t need = header.vox_offset + header.data_bytes();
   std::error_code ec;
   if (lower.size() > 4 && lower.compare(lower.size() - 4, 4, ".hdr") == 0) {
     fs::path img = fs::path(path).replace_extension(".img");
@@ -146,16 +156,16 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
     if (have < need)
       throw InputError(name, "image file holds " + std::to_string(have) + " bytes, header needs " + std::to_string(need));
   } else if (lower.size() > 3 && lower.compare(lower.size() - 3, 3, ".gz") == 0) {
-    uint64_t declared = gzip_declared_size(path);
-    // The trailer stores the size modulo 2^32, so it only proves truncation
-    // below 4 GiB.
-    if (need + 348 < (uint64_t{1} << 32) && declared < need + 348)
-      throw InputError(name, "compressed file holds " + std::to_string(declared) + " bytes, header needs " +
-                                 std::to_string(need + 348));
+    // Inflated to the end: the trailer's CRC and length prove the stream
+    // whole (its length field alone is modulo 2^32 and can be cut off).
+    const uint64_t have = verify_compressed_file(path, 0, Wrapper::Gzip, name, need + (uint64_t{1} << 30));
+    if (have < need)
+      throw InputError(name, "compressed file holds " + std::to_string(have) + " bytes, header needs " +
+                                 std::to_string(need));
   } else {
     uint64_t have = fs::file_size(path, ec);
-    if (have < need + 348)
-      throw InputError(name, "file holds " + std::to_string(have) + " bytes, header needs " + std::to_string(need + 348));
+    if (have < need)
+      throw InputError(name, "file holds " + std::to_string(have) + " bytes, header needs " + std::to_string(need));
   }
   return header;
 }

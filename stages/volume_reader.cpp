@@ -13,7 +13,9 @@
 #include <mutex>
 
 #include "pipeline/errors.hpp"
+#include "stages/metaimage_header.hpp"
 #include "stages/nifti_header.hpp"
+#include "stages/nifti_reader.hpp"
 
 namespace sg {
 
@@ -64,7 +66,13 @@ Volume read_volume_with_itk(const std::string& path, const std::string& name, ui
   register_itk_once();
   std::string lower = path;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (has_nifti_header_suffix(lower)) check_nifti_header(path, name, max_bytes);
+  if (has_nifti_header_suffix(lower)) {
+    const VolumeHeader header = check_nifti_header(path, name, max_bytes);
+    // ITK 5.2 reads NIfTI-1 only.
+    if (header.version == 2) return read_nifti_voxels(header, path, name, warnings);
+  }
+  if (has_metaimage_suffix(lower)) check_metaimage_data(path, name, max_bytes);
+  if (has_nrrd_suffix(lower)) check_nrrd_data(path, name, max_bytes);
 
   try {
     itk::ImageIOBase::Pointer io =

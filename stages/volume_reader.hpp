@@ -1,5 +1,6 @@
 #pragma once
-// Reads volumes (NIfTI, Analyze, MetaImage, NRRD) through ITK's ImageIO.
+// Reads volumes (NIfTI-1, Analyze, MetaImage, NRRD) through ITK's ImageIO,
+// NIfTI-2 through our own reader (stages/nifti_reader.hpp).
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,14 +1,18 @@
 // Decoding and reading inputs: codecs, archives, NIfTI headers, bad files.
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "dataset.pb.h"
 #include "pipeline/errors.hpp"
 #include "stages/decode.hpp"
 #include "stages/image_codec.hpp"
 #include "stages/nifti_header.hpp"
+#include "stages/nifti_reader.hpp"
 #include "stages/source.hpp"
 #include "stages/volume_reader.hpp"
 #include "test_util.hpp"
@@ -213,6 +217,311 @@ TEST(Nifti, ColinBrainFromMricronData) {
   EXPECT_EQ(v.nx, 181);
   EXPECT_EQ(v.ny, 217);
   EXPECT_EQ(v.nz, 181);
+}
+
+
+// ---- Truncated and damaged files are input errors, whatever the format.
+
+std::string gzip_bytes(const std::string& data) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, data.size()) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST(Truncation, GzipVolumeCutAnywhereOrWithABadTrailerIsRefused) {
+  const std::string colin = "/usr/share/mricron/templates/ch2bet.nii.gz";
+  if (!std::filesystem::exists(colin)) GTEST_SKIP() << "mricron-data not installed";
+  TempDir dir;
+  const std::string whole = test::read_file(colin);
+  std::vector<std::string> warnings;
+  // The interrupted download of the issue: sg_prep wrote 68 slices of it.
+  for (double fraction : {0.05, 0.3, 0.5, 0.9, 0.999}) {
+    test::write_file(dir / "cut.nii.gz", whole.substr(0, static_cast<size_t>(fraction * static_cast<double>(whole.size()))));
+    const std::string reason = reason_of([&] { read_volume_with_itk(dir / "cut.nii.gz", "cut.nii.gz", 1ull << 31, warnings); });
+    EXPECT_NE(reason.find("gzip stream ends early"), std::string::npos) << fraction << ": " << reason;
+  }
+  // Only the trailer's length (or part of it) missing: the data is all there, the stream is not.
+  for (size_t cut : {1, 4, 7}) {
+    test::write_file(dir / "tail.nii.gz", whole.substr(0, whole.size() - cut));
+    EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "tail.nii.gz", "t", 1ull << 31, warnings); }).find("ends early"),
+              std::string::npos) << cut;
+  }
+  std::string bad_crc = whole;
+  bad_crc[bad_crc.size() - 6] ^= 0x5a;
+  test::write_file(dir / "crc.nii.gz", bad_crc);
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "crc.nii.gz", "c", 1ull << 31, warnings); }).find("incorrect data check"),
+            std::string::npos);
+  std::string bad_length = whole;
+  bad_length[bad_length.size() - 2] ^= 0x01;
+  test::write_file(dir / "length.nii.gz", bad_length);
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "length.nii.gz", "l", 1ull << 31, warnings); }).find("incorrect length check"),
+            std::string::npos);
+  // A damaged byte inside the deflate stream.
+  std::string flipped = whole;
+  flipped[whole.size() / 2] ^= 0x10;
+  test::write_file(dir / "flip.nii.gz", flipped);
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "flip.nii.gz", "f", 1ull << 31, warnings); }).find("corrupt gzip"),
+            std::string::npos);
+  // Two members one after the other are one valid file.
+  std::vector<int16_t> voxels(6 * 5 * 4, 7);
+  const std::string nii = test::nifti1_bytes({6, 5, 4}, voxels);
+  test::write_file(dir / "two.nii.gz", gzip_bytes(nii.substr(0, 400)) + gzip_bytes(nii.substr(400)));
+  EXPECT_EQ(read_volume_with_itk(dir / "two.nii.gz", "two", 1ull << 31, warnings).at(5, 4, 3), 7.f);
+}
+
+TEST(Truncation, UncompressedNiftiEndingBeforeItsVoxelsIsRefused) {
+  TempDir dir;
+  std::vector<int16_t> voxels(8 * 8 * 8, 3);
+  const std::string nii = test::nifti1_bytes({8, 8, 8}, voxels);
+  std::vector<std::string> warnings;
+  for (size_t keep : {size_t{0}, size_t{300}, size_t{352}, nii.size() / 2, nii.size() - 1}) {
+    test::write_file(dir / "cut.nii", nii.substr(0, keep));
+    EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "cut.nii", "cut.nii", 1ull << 31, warnings); }), "") << keep;
+  }
+  // vox_offset counts: a file cut by exactly the header's extension bytes is short.
+  std::string offset = nii;
+  float far = 1352.f;
+  std::memcpy(&offset[108], &far, 4);
+  test::write_file(dir / "offset.nii", offset);
+  EXPECT_NE(reason_of([&] { check_nifti_header(dir / "offset.nii", "o", 1ull << 31); }).find("header needs"),
+            std::string::npos);
+}
+
+std::string itk_example(const std::string& name) {
+  return "/usr/share/doc/insighttoolkit5-examples/examples/Data/" + name;
+}
+
+TEST(Truncation, PngCutWithoutIendOrWithABadCrcIsRefused) {
+  const std::string path = itk_example("BrainProtonDensitySlice.png");
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "insighttoolkit5-examples not installed";
+  const std::string png = test::read_file(path);
+  ASSERT_NO_THROW(decode_png(png, "whole.png", 1 << 24));
+  for (double fraction : {0.1, 0.5, 0.9, 0.999})
+    EXPECT_NE(reason_of([&] { decode_png(png.substr(0, static_cast<size_t>(fraction * static_cast<double>(png.size()))), "cut.png", 1 << 24); }),
+              "") << fraction;
+  // Everything up to IEND, but not IEND itself (its 12 bytes).
+  EXPECT_NE(reason_of([&] { decode_png(png.substr(0, png.size() - 12), "no-iend.png", 1 << 24); }), "");
+  // An ancillary chunk with a wrong CRC, which libpng would only warn of.
+  std::string text = std::string("\0\0\0\x05tEXta=bcd", 13) + "XXXX";  // length 5, type, data, bad CRC
+  const std::string with_bad_text = png.substr(0, 33) + text + png.substr(33);
+  EXPECT_NE(reason_of([&] { decode_png(with_bad_text, "crc.png", 1 << 24); }).find("CRC"), std::string::npos)
+      << reason_of([&] { decode_png(with_bad_text, "crc.png", 1 << 24); });
+  std::string bad_idat = png;
+  const size_t idat = png.find("IDAT");
+  bad_idat[idat + 20] ^= 0x01;
+  EXPECT_NE(reason_of([&] { decode_png(bad_idat, "idat.png", 1 << 24); }), "");
+}
+
+TEST(Truncation, JpegCutShortIsRefused) {
+  const std::string jpeg = test::jpeg_bytes([] {
+    Image8 rgb(48, 40, 3);
+    for (size_t i = 0; i < rgb.pixels.size(); ++i) rgb.pixels[i] = static_cast<uint8_t>((i * 7) % 251);
+    return rgb;
+  }());
+  ASSERT_NO_THROW(decode_jpeg(jpeg, "whole.jpg", 1 << 24));
+  for (double fraction : {0.3, 0.6, 0.9}) {
+    const std::string reason = reason_of([&] { decode_jpeg(jpeg.substr(0, static_cast<size_t>(fraction * static_cast<double>(jpeg.size()))), "cut.jpg", 1 << 24); });
+    EXPECT_NE(reason, "") << fraction;
+  }
+  EXPECT_NE(reason_of([&] { decode_jpeg(jpeg.substr(0, jpeg.size() - 2), "no-eoi.jpg", 1 << 24); }), "");
+}
+
+TEST(Truncation, MetaImageAndNrrdWithShortDataAreRefused) {
+  if (!std::filesystem::exists(itk_example("BrainProtonDensity3Slices.mha"))) GTEST_SKIP() << "insighttoolkit5-examples not installed";
+  TempDir dir;
+  std::vector<std::string> warnings;
+  const std::string mha = test::read_file(itk_example("BrainProtonDensity3Slices.mha"));
+  for (double fraction : {0.5, 0.99}) {
+    test::write_file(dir / "cut.mha", mha.substr(0, static_cast<size_t>(fraction * static_cast<double>(mha.size()))));
+    EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "cut.mha", "cut.mha", 1ull << 31, warnings); }), "") << fraction;
+  }
+  // A detached header whose raw file is short, and a compressed one cut.
+  for (const char* ext : {".mhd", ".nhdr"}) {
+    const std::string header = test::read_file(itk_example(std::string("BrainProtonDensitySliceBorder20") + ext));
+    const std::string raw = test::read_file(itk_example("BrainProtonDensitySliceBorder20.raw"));
+    test::write_file(dir / (std::string("short") + ext), header);
+    test::write_file(dir / "BrainProtonDensitySliceBorder20.raw", raw.substr(0, raw.size() - 100));
+    EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / (std::string("short") + ext), ext, 1ull << 31, warnings); }), "")
+        << ext;
+  }
+  // Voxels in the header's own file (LOCAL), cut.
+  const std::string raw = test::read_file(itk_example("BrainProtonDensitySliceBorder20.raw"));
+  const std::string local = "ObjectType = Image\nNDims = 2\nDimSize = 221 257\nElementType = MET_UCHAR\n"
+                            "ElementDataFile = LOCAL\n";
+  test::write_file(dir / "local.mha", local + raw);
+  EXPECT_EQ(read_volume_with_itk(dir / "local.mha", "local.mha", 1ull << 31, warnings).nx, 221);
+  test::write_file(dir / "local-cut.mha", local + raw.substr(0, raw.size() - 1));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "local-cut.mha", "m", 1ull << 31, warnings); }).find("header needs"),
+            std::string::npos);
+  // Compressed voxels cut short: the inflate fails (MetaImage .zraw, NRRD gzip).
+  const std::string mhd = "ObjectType = Image\nNDims = 2\nDimSize = 221 257\nElementType = MET_UCHAR\n"
+                          "CompressedData = True\nElementDataFile = z.zraw\n";
+  std::string zlib_stream(compressBound(raw.size()), '\0');
+  uLongf zlib_size = zlib_stream.size();
+  compress(reinterpret_cast<Bytef*>(zlib_stream.data()), &zlib_size, reinterpret_cast<const Bytef*>(raw.data()), raw.size());
+  zlib_stream.resize(zlib_size);
+  test::write_file(dir / "z.mhd", mhd);
+  test::write_file(dir / "z.zraw", zlib_stream);
+  EXPECT_EQ(read_volume_with_itk(dir / "z.mhd", "z.mhd", 1ull << 31, warnings).ny, 257);
+  test::write_file(dir / "z.zraw", zlib_stream.substr(0, zlib_stream.size() / 2));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "z.mhd", "z.mhd", 1ull << 31, warnings); }), "");
+  const std::string nrrd = "NRRD0004\ntype: unsigned char\ndimension: 2\nsizes: 221 257\nencoding: gzip\n\n";
+  const std::string gz = gzip_bytes(raw);
+  test::write_file(dir / "g.nrrd", nrrd + gz);
+  EXPECT_EQ(read_volume_with_itk(dir / "g.nrrd", "g.nrrd", 1ull << 31, warnings).nx, 221);
+  for (size_t cut : {gz.size() / 2, size_t{4}}) {
+    test::write_file(dir / "g-cut.nrrd", nrrd + gz.substr(0, gz.size() - cut));
+    EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "g-cut.nrrd", "g", 1ull << 31, warnings); }), "") << cut;
+  }
+}
+
+// ---- NIfTI-2, written here as nibabel's Nifti2Image writes it.
+
+struct NiftiSpec {
+  std::vector<int64_t> dims;
+  int datatype = 4;
+  int bitpix = 16;
+  std::string data;  // the voxels, little-endian
+  double slope = 0, inter = 0;
+  bool big_endian = false;
+};
+
+template <typename T>
+void put(std::string& s, size_t at, T v, bool big_endian) {
+  unsigned char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  if (big_endian)
+    for (size_t i = 0; i < sizeof(T) / 2; ++i) std::swap(b[i], b[sizeof(T) - 1 - i]);
+  std::memcpy(&s[at], b, sizeof(T));
+}
+
+std::string swap_voxels(const std::string& data, int bytes_per_value) {
+  std::string out = data;
+  for (size_t i = 0; i + bytes_per_value <= out.size(); i += static_cast<size_t>(bytes_per_value))
+    std::reverse(out.begin() + static_cast<std::ptrdiff_t>(i), out.begin() + static_cast<std::ptrdiff_t>(i) + bytes_per_value);
+  return out;
+}
+
+int value_bytes(int datatype, int bitpix) { return datatype == 128 || datatype == 2304 ? 1 : bitpix / 8; }
+
+std::string nifti2_file(const NiftiSpec& n) {
+  std::string h(544, '\0');
+  const bool be = n.big_endian;
+  put<int32_t>(h, 0, 540, be);
+  std::memcpy(&h[4], "n+2\0\r\n\x1a\n", 8);
+  put<int16_t>(h, 12, static_cast<int16_t>(n.datatype), be);
+  put<int16_t>(h, 14, static_cast<int16_t>(n.bitpix), be);
+  put<int64_t>(h, 16, static_cast<int64_t>(n.dims.size()), be);
+  for (size_t i = 0; i < 7; ++i) put<int64_t>(h, 24 + 8 * i, i < n.dims.size() ? n.dims[i] : 1, be);
+  for (int i = 0; i < 8; ++i) put<double>(h, 104 + 8 * i, 1.0, be);  // pixdim
+  put<int64_t>(h, 168, 544, be);                                      // vox_offset
+  put<double>(h, 176, n.slope, be);
+  put<double>(h, 184, n.inter, be);
+  return h + (be ? swap_voxels(n.data, value_bytes(n.datatype, n.bitpix)) : n.data);
+}
+
+std::string nifti1_file(const NiftiSpec& n) {
+  std::string h(352, '\0');
+  const bool be = n.big_endian;
+  put<int32_t>(h, 0, 348, be);
+  put<int16_t>(h, 40, static_cast<int16_t>(n.dims.size()), be);
+  for (size_t i = 0; i < 7; ++i) put<int16_t>(h, 42 + 2 * i, static_cast<int16_t>(i < n.dims.size() ? n.dims[i] : 1), be);
+  put<int16_t>(h, 70, static_cast<int16_t>(n.datatype), be);
+  put<int16_t>(h, 72, static_cast<int16_t>(n.bitpix), be);
+  for (int i = 0; i < 8; ++i) put<float>(h, 76 + 4 * i, 1.f, be);
+  put<float>(h, 108, 352.f, be);
+  put<float>(h, 112, static_cast<float>(n.slope), be);
+  put<float>(h, 116, static_cast<float>(n.inter), be);
+  std::memcpy(&h[344], "n+1\0", 4);
+  return h + (be ? swap_voxels(n.data, value_bytes(n.datatype, n.bitpix)) : n.data);
+}
+
+template <typename T>
+std::string values(size_t n, double scale, double offset) {
+  std::string out(n * sizeof(T), '\0');
+  for (size_t i = 0; i < n; ++i) {
+    const T v = static_cast<T>(offset + scale * static_cast<double>((i * 37) % 101));
+    std::memcpy(&out[i * sizeof(T)], &v, sizeof(T));
+  }
+  return out;
+}
+
+TEST(Nifti2, ReadsAsItkReadsTheSameVolumeAsNifti1) {
+  TempDir dir;
+  const std::vector<int64_t> dims{7, 6, 5};
+  const size_t n = 7 * 6 * 5;
+  std::vector<NiftiSpec> specs = {
+      {dims, 2, 8, values<uint8_t>(n, 2, 3)},          {dims, 256, 8, values<int8_t>(n, 1, -50)},
+      {dims, 4, 16, values<int16_t>(n, 300, -9000)},   {dims, 512, 16, values<uint16_t>(n, 600, 7)},
+      {dims, 8, 32, values<int32_t>(n, 7e5, -3e7)},    {dims, 768, 32, values<uint32_t>(n, 9e5, 11)},
+      {dims, 1024, 64, values<int64_t>(n, 1e6, -5e7)}, {dims, 1280, 64, values<uint64_t>(n, 1e6, 5)},
+      {dims, 16, 32, values<float>(n, 0.25, -3)},      {dims, 64, 64, values<double>(n, 1.5, 2)},
+      {dims, 128, 24, values<uint8_t>(3 * n, 2, 1)},   {dims, 2304, 32, values<uint8_t>(4 * n, 2, 1)},
+  };
+  // Scaling, the other byte order, and a 4-D file (its first volume).
+  specs.push_back({dims, 4, 16, values<int16_t>(n, 30, -900), 0.5, 100.0});
+  specs.push_back({dims, 16, 32, values<float>(n, 0.5, 1), 2.0, -1.0, true});
+  specs.push_back({dims, 4, 16, values<int16_t>(n, 3, 0), 0, 0, true});
+  specs.push_back({{7, 6, 5, 3}, 4, 16, values<int16_t>(3 * n, 30, 0)});
+  for (size_t k = 0; k < specs.size(); ++k) {
+    const NiftiSpec& spec = specs[k];
+    const std::string tag = "case " + std::to_string(k) + " datatype " + std::to_string(spec.datatype);
+    test::write_file(dir / "v1.nii", nifti1_file(spec));
+    std::vector<std::string> itk_warnings, warnings;
+    const Volume expected = read_volume_with_itk(dir / "v1.nii", "v1.nii", 1ull << 31, itk_warnings);
+    const std::string v2 = nifti2_file(spec);
+    for (const std::string& file : {std::string("v2.nii"), std::string("v2.nii.gz")}) {
+      test::write_file(dir / file, file == "v2.nii" ? v2 : gzip_bytes(v2));
+      warnings.clear();
+      const Volume got = read_volume_with_itk(dir / file, file, 1ull << 31, warnings);
+      EXPECT_EQ(got.nx, expected.nx) << tag;
+      EXPECT_EQ(got.ny, expected.ny) << tag;
+      EXPECT_EQ(got.nz, expected.nz) << tag;
+      EXPECT_EQ(got.type_min, expected.type_min) << tag;
+      EXPECT_EQ(got.type_max, expected.type_max) << tag;
+      ASSERT_EQ(got.voxels.size(), expected.voxels.size()) << tag;
+      for (size_t i = 0; i < got.voxels.size(); ++i)
+        ASSERT_FLOAT_EQ(got.voxels[i], expected.voxels[i]) << tag << " " << file << " voxel " << i;
+      EXPECT_EQ(warnings, itk_warnings) << tag;
+    }
+  }
+}
+
+TEST(Nifti2, AbsurdOrShortFilesAreRefusedBeforeAllocation) {
+  TempDir dir;
+  std::vector<std::string> warnings;
+  NiftiSpec huge{{int64_t{1} << 30, int64_t{1} << 30, 64}, 4, 16, ""};
+  test::write_file(dir / "huge.nii", nifti2_file(huge));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "huge.nii", "huge.nii", 1ull << 31, warnings); }).find("absurd header"),
+            std::string::npos);
+  NiftiSpec negative{{8, -8, 8}, 4, 16, ""};
+  test::write_file(dir / "negative.nii", nifti2_file(negative));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "negative.nii", "n", 1ull << 31, warnings); }).find("absurd header"),
+            std::string::npos);
+  NiftiSpec whole{{8, 8, 8}, 4, 16, values<int16_t>(512, 1, 0)};
+  const std::string bytes = nifti2_file(whole);
+  test::write_file(dir / "short.nii", bytes.substr(0, bytes.size() - 2));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "short.nii", "s", 1ull << 31, warnings); }).find("header needs"),
+            std::string::npos);
+  test::write_file(dir / "short.nii.gz", gzip_bytes(bytes.substr(0, bytes.size() - 2)));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "short.nii.gz", "s", 1ull << 31, warnings); }).find("header needs"),
+            std::string::npos);
+  const std::string gz = gzip_bytes(bytes);
+  test::write_file(dir / "cut.nii.gz", gz.substr(0, gz.size() / 2));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "cut.nii.gz", "c", 1ull << 31, warnings); }).find("ends early"),
+            std::string::npos);
+  NiftiSpec complex{{4, 4, 4}, 32, 64, std::string(4 * 4 * 4 * 8, '\0')};
+  test::write_file(dir / "complex.nii", nifti2_file(complex));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "complex.nii", "c", 1ull << 31, warnings); }).find("complex"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -206,6 +206,38 @@ TEST(PrepGraph, VolumeFolderWithBadAndFourDimensionalFiles) {
   EXPECT_NE(s.warnings[0].find("b4d.nii: 4-D volume"), std::string::npos) << s.warnings[0];
 }
 
+// The interrupted download: a .nii.gz cut short is refused by name
+// (skip) or stops the run with nothing written (fail) — it was once read as
+// a partial volume whose missing slices became "empty".
+TEST(PrepGraph, TruncatedGzipVolumeIsSkippedOrFatal) {
+  const std::string colin = "/usr/share/mricron/templates/ch2bet.nii.gz";
+  if (!fs::exists(colin)) GTEST_SKIP() << "mricron-data not installed";
+  TempDir dir;
+  const std::string whole = test::read_file(colin);
+  fs::create_directories(dir / "in");
+  fs::copy_file(colin, dir / "in/a.nii.gz");
+  test::write_file(dir / "in/b.nii.gz", whole.substr(0, whole.size() * 6 / 10));
+  DatasetConfig c = load_dataset_config(test::source_path("configs/demo.textproto"));
+  c.mutable_pyramid()->clear_resolutions();
+  c.mutable_pyramid()->add_resolutions(8);
+  c.mutable_flip()->set_mirrored_copies(false);
+  PrepSummary s = run_prep(c, options_for(dir / "in", dir / "out.lmdb"));
+  EXPECT_EQ(s.inputs_read, 1u);
+  ASSERT_EQ(s.skipped.size(), 1u);
+  EXPECT_NE(s.skipped[0].find("b.nii.gz: gzip stream ends early"), std::string::npos) << s.skipped[0];
+  EXPECT_GT(s.records[TRAIN], 50u);
+
+  PrepOptions fail = options_for(dir / "in", dir / "fail.lmdb");
+  fail.on_error = OnError::Fail;
+  try {
+    run_prep(c, fail);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("b.nii.gz"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "fail.lmdb"));
+}
+
 TEST(PrepGraph, ColinBrainDemo) {
   const std::string colin = "/usr/share/mricron/templates/ch2bet.nii.gz";
   if (!fs::exists(colin)) GTEST_SKIP() << "mricron-data not installed";
