@@ -1,10 +1,16 @@
 #include "datasets/lmdb_writer.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "datasets/lmdb_keys.hpp"
 #include "pipeline/errors.hpp"
@@ -14,6 +20,34 @@ namespace sg {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Temporary outputs of earlier runs that were killed (".NAME.tmp-PID" whose
+// process is gone): half-written, never renamed. A ".old" twin is a previous
+// output moved aside (where folders cannot trade names in one step) by a run
+// killed before its new output took the name: it goes back when the name is
+// free.
+void remove_abandoned_outputs(const std::string& folder, const std::string& prefix, const std::string& final_path) {
+  DIR* dir = ::opendir(folder.c_str());
+  if (!dir) return;
+  std::vector<std::string> abandoned;
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    abandoned.push_back(folder + "/" + name);
+  }
+  ::closedir(dir);
+  std::error_code ec;
+  for (const std::string& path : abandoned) {
+    if (path.size() > 4 && path.compare(path.size() - 4, 4, ".old") == 0 && !fs::exists(final_path, ec)) {
+      fs::rename(path, final_path, ec);
+      if (!ec) continue;
+    }
+    remove_tree(path);
+  }
+}
 
 MDB_env* as_env(void* p) { return static_cast<MDB_env*>(p); }
 
@@ -48,13 +82,14 @@ DatasetMeta describe_dataset(const std::vector<int>& sizes, int channels, Encodi
 
 LmdbWriter::LmdbWriter(std::string path, Options options) : path_(std::move(path)), options_(options) {
   std::error_code ec;
-  if (fs::exists(path_, ec) && !options_.force)
-    throw OutputError(path_, "already exists; pass --force to replace it");
   fs::path final_path = fs::absolute(path_);
   if (final_path.filename().empty()) final_path = final_path.parent_path();
+  const std::string temp_prefix = "." + final_path.filename().string() + ".tmp-";
+  remove_abandoned_outputs(final_path.parent_path().string(), temp_prefix, final_path.string());
+  if (fs::exists(path_, ec) && !options_.force)
+    throw OutputError(path_, "already exists; pass --force to replace it");
   fs::create_directories(final_path.parent_path(), ec);
-  temp_path_ = (final_path.parent_path() / ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid())))
-                   .string();
+  temp_path_ = (final_path.parent_path() / (temp_prefix + std::to_string(::getpid()))).string();
   remove_tree(temp_path_);
   if (!fs::create_directory(temp_path_, ec)) throw OutputError(temp_path_, "cannot create: " + ec.message());
 
@@ -141,11 +176,19 @@ void LmdbWriter::finish(const DatasetMeta& meta) {
   env_ = nullptr;
 
   // Swap into place: the old output (with --force) is removed only after the
-  // new one has its name.
+  // new one has its name. Where the file system can, the two folders trade
+  // names in one step (renameat2 RENAME_EXCHANGE), so that a kill at any
+  // instant leaves the old output or the new one at the path, never neither.
   std::error_code ec;
   fs::path final_path = fs::absolute(path_);
   std::string old_path;
   if (fs::exists(final_path, ec)) {
+    if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, final_path.c_str(), RENAME_EXCHANGE) == 0) {
+      fsync_directory(final_path.parent_path());
+      finished_ = true;
+      remove_tree(temp_path_);  // now the old output
+      return;
+    }
     old_path = temp_path_ + ".old";
     fs::rename(final_path, old_path, ec);
     if (ec) throw OutputError(path_, "cannot move the existing output aside: " + ec.message());
