@@ -29,6 +29,21 @@ struct ReadTxn {
 
 }  // namespace
 
+DatasetMeta parse_dataset_meta(const std::string& bytes, const std::string& path) {
+  DatasetMeta meta;
+  if (!meta.ParseFromString(bytes)) throw InputError(path, "corrupt meta record");
+  std::vector<int> seen;
+  for (int r : meta.resolutions()) {
+    if (r < 1 || r > 65536 || std::find(seen.begin(), seen.end(), r) != seen.end())
+      throw InputError(path, "corrupt meta record: resolution " + std::to_string(r));
+    seen.push_back(r);
+  }
+  if (meta.has_channels() && meta.channels() != 1 && meta.channels() != 3)
+    throw InputError(path, "corrupt meta record: " + std::to_string(meta.channels()) + " channels");
+  if (!Encoding_IsValid(meta.encoding())) throw InputError(path, "corrupt meta record: unknown encoding");
+  return meta;
+}
+
 LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path, "no such LMDB");
@@ -66,11 +81,7 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
     if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot open the LMDB's databases: ") + mdb_strerror(rc));
   }
   if (!has_dbi_[TRAIN]) throw InputError(path, "the LMDB has no main database");
-  if (auto bytes = get(TRAIN, "meta")) {
-    DatasetMeta meta;
-    if (!meta.ParseFromString(*bytes)) throw InputError(path, "corrupt meta record");
-    meta_ = std::move(meta);
-  }
+  if (auto bytes = get(TRAIN, "meta")) meta_ = parse_dataset_meta(*bytes, path);
   if (!get(TRAIN, "length")) throw InputError(path, "no \"length\" record: not a dataset LMDB");
 }
 

@@ -13,6 +13,11 @@
 
 namespace sg {
 
+// The "meta" record's bytes as a DatasetMeta, checked: resolutions 1..65536
+// (each once), 1 or 3 channels, a known encoding. InputError naming `path`
+// otherwise — a corrupt or hostile meta must not size anything.
+DatasetMeta parse_dataset_meta(const std::string& bytes, const std::string& path);
+
 class LmdbReader {
  public:
   // Throws InputError(path, reason) when it is missing or not an LMDB.
@@ -46,7 +51,7 @@ class LmdbReader {
   // How records are stored: from the meta record, else what a meta-less
   // LMDB is read as (PNG, one channel).
   Encoding encoding() const { return meta_ ? meta_->encoding() : PNG; }
-  int channels() const { return meta_ ? meta_->channels() : 1; }
+  int channels() const { return meta_ && meta_->has_channels() ? meta_->channels() : 1; }
 
  private:
   std::string path_;

@@ -25,6 +25,9 @@ std::string encode_record(const Image8& grey, Encoding encoding, int channels, i
 }
 
 Image8 decode_record(std::string_view value, Encoding encoding, int size, int channels, const std::string& key) {
+  if (size < 1 || size > 65536 || channels < 1 || channels > 4)
+    throw InputError(key, "cannot hold a " + std::to_string(size) + "x" + std::to_string(size) + "x" +
+                              std::to_string(channels) + " record");
   if (encoding == PNG) {
     Image8 image = decode_png8(value, key);
     if (image.width != size || image.height != size || image.channels != channels)

@@ -132,10 +132,17 @@ Volume read_volume_with_itk(const std::string& path, const std::string& name, ui
     for (float& x : v.voxels)
       if (!std::isfinite(x)) x = 0.f;  // NaN backgrounds in float volumes
     return v;
+  } catch (const Error&) {
+    throw;
   } catch (const itk::ExceptionObject& e) {
     std::string what = e.GetDescription();
     while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
     throw InputError(name, "ITK could not read it: " + what);
+  } catch (const std::exception& e) {
+    // ITK's readers also let standard exceptions through: MetaIO's slice
+    // pattern formatting throws std::length_error on a malformed
+    // "ElementDataFile = %..." (found by fuzz_volume).
+    throw InputError(name, std::string("ITK could not read it: ") + e.what());
   }
 }
 

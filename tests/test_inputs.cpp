@@ -383,6 +383,16 @@ TEST(Truncation, MetaImageAndNrrdWithShortDataAreRefused) {
   }
 }
 
+// Found by fuzz_volume: MetaIO formats a malformed slice pattern into a
+// std::length_error, which went past our ITK handler and ended the process.
+TEST(Regression, MetaImageWithAPercentPatternIsAnInputError) {
+  TempDir dir;
+  const std::string input = test::read_file(test::source_path("tests/fuzz/regressions/fuzz_volume/metaimage-percent-pattern"));
+  test::write_file(dir / "v.mha", input.substr(1));  // the fuzz input's first byte picks the name: .mha
+  std::vector<std::string> warnings;
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "v.mha", "v.mha", 1ull << 31, warnings); }), "");
+}
+
 // ---- NIfTI-2, written here as nibabel's Nifti2Image writes it.
 
 struct NiftiSpec {

@@ -12,7 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libcli11-dev
   libpng-dev libjpeg-dev libgif-dev zlib1g-dev
   mricron-data insighttoolkit5-examples
-  python3-torch python3-numpy
+  python3-torch python3-numpy python3-pil
+  clang libclang-rt-14-dev
 )
 
 missing=()

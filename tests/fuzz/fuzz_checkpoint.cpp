@@ -1,0 +1,69 @@
+// A checkpoint as sg_train --ckpt, sg_test and sg_eval read it: our
+// unpickler over the bytes (zip or legacy torch.save), then the metadata and
+// a full load into a small model. With SG_FUZZ_MAKE_SEEDS=DIR it writes a
+// checkpoint of that model there as a seed and exits.
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "fuzz_common.hpp"
+#include "model/checkpoint.hpp"
+#include "model/torch_file.hpp"
+#include "pipeline/errors.hpp"
+
+namespace {
+
+sg::StyleGanConfig small_config() {
+  sg::StyleGanConfig c;
+  c.max_size = 16;
+  c.max_channels = 4;
+  c.image_channels = 1;
+  c.style_dim = 8;
+  c.n_mlp = 2;
+  return c;
+}
+
+sg::StepModels& models() {
+  static sg::StepModels m = sg::make_step_models(small_config(), 0.001, torch::kCPU);
+  return m;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  torch::manual_seed(1);
+  if (const char* dir = std::getenv("SG_FUZZ_MAKE_SEEDS")) {
+    sg::TrainPosition position;
+    position.schedule.step = 2;
+    position.block_images = {64, 64, 32};
+    sg::CheckpointMeta meta;
+    meta.model = small_config();
+    meta.train_config = "init_size=8";
+    std::mt19937_64 rng(1);
+    sg::save_checkpoint({std::string(dir) + "/small.ckpt"}, models(), position, rng, meta);
+    std::exit(0);
+  }
+  models();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  try {
+    sg::read_torch_bytes(bytes, "fuzz.ckpt");
+  } catch (const sg::Error&) {
+  }
+  const std::string path = sg::fuzz::write_scratch("c.ckpt", bytes);
+  try {
+    sg::read_checkpoint_meta(path);
+  } catch (const sg::Error&) {
+  }
+  try {
+    sg::TrainPosition position;
+    std::mt19937_64 rng;
+    sg::load_checkpoint(path, models(), position, rng);
+  } catch (const sg::Error&) {
+  }
+  return 0;
+}
