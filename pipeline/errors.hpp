@@ -1,6 +1,7 @@
 #pragma once
 // Exceptions of the library: every one carries the file it concerns and the
 // reason, so that programs can print one clear line.
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -36,5 +37,16 @@ class OutputError : public Error {
  public:
   using Error::Error;
 };
+
+// A byte count that may exceed 2^64 (absurd headers), for messages:
+// converting it to an integer would be undefined behaviour.
+inline std::string byte_count_text(long double bytes) {
+  char text[48];
+  if (bytes < 1e18L)
+    std::snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(text, sizeof text, "%.3Le", bytes);
+  return text;
+}
 
 }  // namespace sg

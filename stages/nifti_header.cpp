@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -140,7 +141,7 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
   long double total = static_cast<long double>(header.bits_per_voxel) / 8;
   for (int i = 0; i < header.ndim; ++i) total *= static_cast<long double>(header.dims[i]);
   if (total > static_cast<long double>(max_bytes))
-    throw InputError(name, "absurd header: dimensions claim " + std::to_string(static_cast<unsigned long long>(total)) +
+    throw InputError(name, "absurd header: dimensions claim " + byte_count_text(total) +
                                " bytes of voxels, over the limit of " + std::to_string(max_bytes));
 
   // The data must actually be there: compare with the file (or, for gzip,

@@ -1,13 +1,10 @@
 #include "stages/volume_reader.hpp"
 
 #include <itkImageIOBase.h>
-#include <itkImageIOFactory.h>
-#include <itkJPEGImageIOFactory.h>
-#include <itkMetaImageIOFactory.h>
+#include <itkMetaImageIO.h>
 #include <itkMultiThreaderBase.h>
-#include <itkNiftiImageIOFactory.h>
-#include <itkNrrdImageIOFactory.h>
-#include <itkPNGImageIOFactory.h>
+#include <itkNiftiImageIO.h>
+#include <itkNrrdImageIO.h>
 
 #include <cstring>
 #include <mutex>
@@ -21,17 +18,23 @@ namespace sg {
 
 namespace {
 
-void register_itk_once() {
+void configure_itk_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    itk::NiftiImageIOFactory::RegisterOneFactory();
-    itk::MetaImageIOFactory::RegisterOneFactory();
-    itk::NrrdImageIOFactory::RegisterOneFactory();
-    itk::PNGImageIOFactory::RegisterOneFactory();
-    itk::JPEGImageIOFactory::RegisterOneFactory();
     // Our graph already uses every core; ITK's own pool would oversubscribe.
     itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(1);
   });
+}
+
+// The reader the file's name asks for, not whichever ITK's factory finds
+// by sniffing the content: its PNG reader calls libpng without an error
+// jump and aborts the process on a damaged PNG named .nhdr (found by
+// fuzz_volume). PNG and JPEG never reach ITK.
+itk::ImageIOBase::Pointer reader_for(const std::string& lower_name) {
+  if (has_nifti_header_suffix(lower_name)) return itk::NiftiImageIO::New().GetPointer();
+  if (has_metaimage_suffix(lower_name)) return itk::MetaImageIO::New().GetPointer();
+  if (has_nrrd_suffix(lower_name)) return itk::NrrdImageIO::New().GetPointer();
+  return nullptr;
 }
 
 bool ends_with(const std::string& s, const char* suffix) {
@@ -63,7 +66,7 @@ bool is_volume_file_name(const std::string& n) {
 
 Volume read_volume_with_itk(const std::string& path, const std::string& name, uint64_t max_bytes,
                             std::vector<std::string>& warnings) {
-  register_itk_once();
+  configure_itk_once();
   std::string lower = path;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (has_nifti_header_suffix(lower)) {
@@ -75,9 +78,8 @@ Volume read_volume_with_itk(const std::string& path, const std::string& name, ui
   if (has_nrrd_suffix(lower)) check_nrrd_data(path, name, max_bytes);
 
   try {
-    itk::ImageIOBase::Pointer io =
-        itk::ImageIOFactory::CreateImageIO(path.c_str(), itk::ImageIOFactory::IOFileModeEnum::ReadMode);
-    if (!io) throw InputError(name, "no reader recognises this file");
+    itk::ImageIOBase::Pointer io = reader_for(lower);
+    if (!io || !io->CanReadFile(path.c_str())) throw InputError(name, "no reader recognises this file");
     io->SetFileName(path);
     io->ReadImageInformation();
     unsigned ndim = io->GetNumberOfDimensions();

@@ -393,6 +393,34 @@ TEST(Regression, MetaImageWithAPercentPatternIsAnInputError) {
   EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "v.mha", "v.mha", 1ull << 31, warnings); }), "");
 }
 
+// Found by fuzz_volume: MetaIO strcpy's a key of up to 500 characters into
+// a 255-byte buffer (glibc's fortify check aborts the process).
+TEST(Regression, MetaImageWithAnOverlongFieldNameIsRefusedBeforeItk) {
+  TempDir dir;
+  const std::string input = test::read_file(test::source_path("tests/fuzz/regressions/fuzz_volume/metaimage-long-field-name"));
+  test::write_file(dir / "v.mha", input.substr(1));
+  std::vector<std::string> warnings;
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "v.mha", "v.mha", 1ull << 31, warnings); }).find("not a MetaImage header"),
+            std::string::npos);
+  test::write_file(dir / "w.mha", "ObjectType = Image\n" + std::string(300, 'K') + " = 1\nElementDataFile = LOCAL\n");
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "w.mha", "w.mha", 1ull << 31, warnings); }).find("line 2"),
+            std::string::npos);
+}
+
+// Found by fuzz_volume: ITK's factory picked its PNG reader for a damaged
+// PNG named .nhdr, and that reader aborts the process on libpng errors.
+TEST(Regression, AVolumeNameIsReadByItsOwnReaderOnly) {
+  TempDir dir;
+  const std::string input = test::read_file(test::source_path("tests/fuzz/regressions/fuzz_volume/png-named-nhdr"));
+  const size_t split = input.find("\n\n");
+  test::write_file(dir / "v.nhdr", input.substr(1, split == std::string::npos ? std::string::npos : split + 1));
+  test::write_file(dir / "v.raw", split == std::string::npos ? "" : input.substr(split + 2));
+  std::vector<std::string> warnings;
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "v.nhdr", "v.nhdr", 1ull << 31, warnings); }), "");
+  test::write_file(dir / "png.nii", test::png_bytes(test::synthetic_slice(8, 8, 1)));
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "png.nii", "png.nii", 1ull << 31, warnings); }), "");
+}
+
 // ---- NIfTI-2, written here as nibabel's Nifti2Image writes it.
 
 struct NiftiSpec {
