@@ -20,6 +20,9 @@ import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(__file__))
+from reference_optimizers import load_layout, stepped_optimizers  # noqa: E402
+
 
 def state_dict(tensors):
     out = collections.OrderedDict((k, v.clone()) for k, v in tensors.items())
@@ -29,25 +32,7 @@ def state_dict(tensors):
 
 def main(checkpoint, layout_path, outdir, step):
     ckpt = torch.load(checkpoint)
-    kinds = {}
-    for line in open(layout_path):
-        section, kind, name, *_ = line.split()
-        kinds[(section, name)] = kind
-
-    def params(section, prefix=""):
-        return [torch.nn.Parameter(v.clone()) for k, v in ckpt[section].items()
-                if kinds[(section, k)] == "param" and k.startswith(prefix)]
-
-    g_optim = torch.optim.Adam(params("generator", "generator."), lr=0.001, betas=(0.0, 0.99))
-    g_optim.add_param_group({"params": params("generator", "style."), "lr": 0.00001, "mult": 0.01})
-    g_optim.load_state_dict(ckpt["g_optimizer"])
-    d_optim = torch.optim.Adam(params("discriminator"), lr=0.001, betas=(0.0, 0.99))
-    d_optim.load_state_dict(ckpt["d_optimizer"])
-    for optim in (g_optim, d_optim):
-        for group in optim.param_groups:
-            for p in group["params"]:
-                p.grad = torch.full_like(p, 0.01)
-        optim.step()
+    g_optim, d_optim = stepped_optimizers(ckpt, load_layout(layout_path))
 
     reference = {
         "generator": state_dict(ckpt["generator"]),
