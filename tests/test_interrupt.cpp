@@ -15,7 +15,7 @@
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "model/checkpoint.hpp"
+#include "model/training/checkpoint.hpp"
 #include "pipeline/list_files.hpp"
 #include "pipeline/remove_tree.hpp"
 #include "stages/encode.hpp"

@@ -8,13 +8,13 @@
 #include <functional>
 #include <iostream>
 
-#include "model/adam_step.hpp"
-#include "model/ema.hpp"
-#include "model/losses.hpp"
-#include "model/op_profile.hpp"
-#include "model/networks.hpp"
-#include "model/precision.hpp"
-#include "model/train_step.hpp"
+#include "model/training/adam_step.hpp"
+#include "model/training/ema.hpp"
+#include "model/stylegan/losses.hpp"
+#include "model/devices/op_profile.hpp"
+#include "model/stylegan/networks.hpp"
+#include "model/devices/precision.hpp"
+#include "model/training/train_step.hpp"
 
 namespace sg {
 namespace {

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "datasets/dataset_config.hpp"
-#include "model/sampler.hpp"
-#include "model/trainer.hpp"
+#include "model/evaluation/sampler.hpp"
+#include "model/training/trainer.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/prep_graph.hpp"
 #include "stages/image_codec.hpp"

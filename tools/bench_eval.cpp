@@ -8,10 +8,10 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "model/device.hpp"
-#include "model/evaluate.hpp"
-#include "model/image_set.hpp"
-#include "model/phantoms.hpp"
+#include "model/devices/device.hpp"
+#include "model/evaluation/evaluate.hpp"
+#include "model/evaluation/image_set.hpp"
+#include "model/evaluation/phantoms.hpp"
 #include "pipeline/remove_tree.hpp"
 
 namespace fs = std::filesystem;

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "model/device.hpp"
-#include "model/train_step.hpp"
+#include "model/devices/device.hpp"
+#include "model/training/train_step.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_model: ms per StyleGAN training iteration"};

@@ -15,12 +15,12 @@
 #include <map>
 #include <vector>
 
-#include "model/device.hpp"
-#include "model/evaluate.hpp"
-#include "model/torch_file.hpp"
+#include "model/devices/device.hpp"
+#include "model/evaluation/evaluate.hpp"
+#include "model/training/torch_file.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/list_files.hpp"
-#include "model/trainer.hpp"
+#include "model/training/trainer.hpp"
 #include "pipeline/remove_tree.hpp"
 
 namespace fs = std::filesystem;

@@ -5,10 +5,10 @@
 
 #include <cstdio>
 
-#include "model/device.hpp"
-#include "model/layers.hpp"
-#include "model/networks.hpp"
-#include "model/throughput.hpp"
+#include "model/devices/device.hpp"
+#include "model/stylegan/layers.hpp"
+#include "model/stylegan/networks.hpp"
+#include "model/devices/throughput.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_train: end-to-end StyleGAN training speed per resolution"};

@@ -50,7 +50,7 @@ case "$version" in
   *) echo "check_libtorch2: the headers in $include are not LibTorch 2.x (got $version)" >&2; exit 1 ;;
 esac
 
-mapfile -t sources < <(grep -lE '#include (<torch/|<ATen/|<c10/|"model/)' model/*.cpp tools/*.cpp tests/*.cpp | sort)
+mapfile -t sources < <(grep -lE '#include (<torch/|<ATen/|<c10/|"model/)' model/*/*.cpp tools/*.cpp tests/*.cpp | sort)
 echo "check_libtorch2: ${#sources[@]} sources against LibTorch $version headers, $jobs at a time"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

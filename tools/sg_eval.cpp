@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "model/device.hpp"
-#include "model/evaluate.hpp"
+#include "model/devices/device.hpp"
+#include "model/evaluation/evaluate.hpp"
 #include "pipeline/progress.hpp"
 
 int main(int argc, char** argv) {

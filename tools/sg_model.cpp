@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "model/summary.hpp"
+#include "model/stylegan/summary.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_model: StyleGAN generator/discriminator summary"};

@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "model/device.hpp"
-#include "model/sampler.hpp"
+#include "model/devices/device.hpp"
+#include "model/evaluation/sampler.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_test: sample and style-mixing grids from a checkpoint"};

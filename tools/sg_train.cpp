@@ -7,8 +7,8 @@
 #include <ctime>
 #include <filesystem>
 
-#include "model/device.hpp"
-#include "model/trainer.hpp"
+#include "model/devices/device.hpp"
+#include "model/training/trainer.hpp"
 #include "pipeline/progress.hpp"
 
 namespace {

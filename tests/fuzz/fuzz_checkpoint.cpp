@@ -8,8 +8,8 @@
 #include <random>
 
 #include "fuzz_common.hpp"
-#include "model/checkpoint.hpp"
-#include "model/torch_file.hpp"
+#include "model/training/checkpoint.hpp"
+#include "model/training/torch_file.hpp"
 #include "pipeline/errors.hpp"
 
 namespace {

@@ -1,0 +1,50 @@
+#include "model/devices/device.hpp"
+
+#include <dlfcn.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <torch/torch.h>
+
+#include <limits>
+#include <stdexcept>
+#include <thread>
+
+namespace sg {
+
+void retain_freed_memory() {
+#if defined(__GLIBC__)
+  // Every block from the heap (threads' own arenas still map what does not
+  // fit one), and the heap never trimmed.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
+}
+
+int configure_cpu_runtime(int threads) {
+  retain_freed_memory();
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto set_blas_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+    set_blas_threads(1);
+  return threads;
+}
+
+void configure_device(const c10::Device& device) {
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+}
+
+std::string resolve_device_name(const std::string& requested) {
+  if (requested.empty()) return torch::cuda::is_available() ? "cuda" : "cpu";
+  if (requested == "cuda" && !torch::cuda::is_available())
+    throw std::invalid_argument("--device cuda, but no CUDA device is available to this LibTorch");
+  if (requested != "cpu" && requested != "cuda") throw std::invalid_argument("unknown device '" + requested + "'");
+  return requested;
+}
+
+c10::Device resolve_device(const std::string& requested) {
+  return resolve_device_name(requested) == "cuda" ? torch::kCUDA : torch::kCPU;
+}
+
+}  // namespace sg

@@ -1,0 +1,327 @@
+#include "model/evaluation/evaluate.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "datasets/lmdb_keys.hpp"
+#include "model/training/checkpoint.hpp"
+#include "model/devices/device.hpp"
+#include "model/evaluation/image_set.hpp"
+#include "model/evaluation/memorization.hpp"
+#include "model/evaluation/sampler.hpp"
+#include "pipeline/atomic_file.hpp"
+#include "pipeline/errors.hpp"
+#include "pipeline/progress.hpp"
+#include "stages/image_grid.hpp"
+
+namespace sg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FakeImages {
+  torch::Tensor images;  // uint8 [n, c, s, s]
+  std::string kind;
+  std::string note;
+};
+
+FakeImages generated_images(const EvalOptions& o) {
+  const CheckpointMeta meta = read_checkpoint_meta(o.fake);
+  const DrawPlan plan = plan_drawing(o.fake, meta, o.size);
+  const torch::Device device = resolve_device(o.device);
+  StyledGenerator generator = load_sampling_generator(o.fake, meta, device, o.raw_generator);
+  torch::Generator rng = at::detail::createCPUGenerator(o.seed);
+  torch::Tensor mean_w;
+  if (o.truncation < 1.0) mean_w = mean_style(generator, rng, device);
+  ProgressLine progress("generating", static_cast<uint64_t>(o.n), "images", o.show_progress);
+  auto images = generate_images(generator, o.n, plan.step, plan.alpha, rng, device, o.batch, mean_w, o.truncation,
+                                [&](int64_t done) { progress.update(done, done); });
+  progress.finish();
+  return {images, o.raw_generator ? "checkpoint (raw generator)" : "checkpoint", meta.note};
+}
+
+FakeImages stored_images(const EvalOptions& o) {
+  auto fakes = ImageCollection::open(o.fake, o.size);
+  const uint64_t length = fakes->length(TRAIN);
+  if (length == 0) throw InputError(o.fake, "holds no images to evaluate");
+  // Another draw than the real set's, so that a set against itself compares two samples.
+  return {fakes->read(TRAIN, pick_indexes(length, static_cast<uint64_t>(o.n), o.seed + 1)), fakes->kind(), ""};
+}
+
+// The features of a whole split, read in chunks so that only the
+// downscaled pixels stay in memory.
+ImageFeatures split_features(const ImageCollection& images, Split split, const std::vector<uint64_t>& indexes,
+                             const EvalOptions& o, const char* label) {
+  constexpr size_t kChunk = 2048;
+  ProgressLine progress(label, indexes.size(), "images", o.show_progress);
+  std::vector<ImageFeatures> parts;
+  for (size_t first = 0; first < indexes.size(); first += kChunk) {
+    const std::vector<uint64_t> chunk(indexes.begin() + static_cast<std::ptrdiff_t>(first),
+                                      indexes.begin() + static_cast<std::ptrdiff_t>(std::min(indexes.size(), first + kChunk)));
+    auto pixels = convert_channels(images.read(split, chunk), images.channels());
+    parts.push_back(image_features(pixels, o.fine_resolution, o.coarse_resolution));
+    progress.update(first + chunk.size(), first + chunk.size());
+  }
+  progress.finish();
+  return concat_features(parts);
+}
+
+std::vector<uint64_t> all_indexes(uint64_t length) {
+  std::vector<uint64_t> indexes(length);
+  std::iota(indexes.begin(), indexes.end(), uint64_t{0});
+  return indexes;
+}
+
+std::vector<double> pick(const std::vector<double>& values, size_t first, size_t end) {
+  return {values.begin() + static_cast<std::ptrdiff_t>(first), values.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
+double median(const std::vector<double>& values) { return percentile(values, 50.0); }
+
+// The descriptor rows of images [first, end) at every level.
+std::vector<torch::Tensor> image_rows(const std::vector<torch::Tensor>& descriptors, int64_t first, int64_t end,
+                                      int64_t per_image) {
+  std::vector<torch::Tensor> rows;
+  for (const auto& level : descriptors) rows.push_back(level.slice(0, first * per_image, end * per_image));
+  return rows;
+}
+
+// Closest pairs: rows of up to 8 generated images, each above its nearest training image.
+void write_pairs(const std::string& path, const torch::Tensor& fakes, const Nearest& nearest,
+                 const ImageCollection& real, int count) {
+  std::vector<size_t> order(nearest.distance.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  const size_t shown = std::min(order.size(), static_cast<size_t>(count));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                    [&](size_t a, size_t b) { return nearest.distance[a] < nearest.distance[b]; });
+  std::vector<int64_t> fake_rows;
+  std::vector<uint64_t> train_rows;
+  for (size_t i = 0; i < shown; ++i) {
+    fake_rows.push_back(static_cast<int64_t>(order[i]));
+    train_rows.push_back(static_cast<uint64_t>(nearest.index[order[i]]));
+  }
+  const auto fake_images = uint8_to_images(fakes.index_select(0, torch::tensor(fake_rows, torch::kLong)));
+  const auto train_images =
+      uint8_to_images(convert_channels(real.read(TRAIN, train_rows), static_cast<int>(fakes.size(1))).contiguous());
+  const size_t columns = std::min<size_t>(8, shown);
+  std::vector<Image8> cells;
+  for (size_t row = 0; row < shown; row += columns)
+    for (const auto* set : {&fake_images, &train_images})
+      for (size_t i = row; i < row + columns; ++i)
+        cells.push_back(i < shown ? (*set)[i] : Image8(fakes.size(3), fakes.size(2), fakes.size(1)));
+  if (fs::path(path).has_parent_path()) create_output_folder(fs::path(path).parent_path().string());
+  write_png(path, make_grid(cells, static_cast<int>(columns)));
+}
+
+MemorizationReport check_memorization(const EvalOptions& o, const ImageCollection& real, const torch::Tensor& fakes) {
+  MemorizationReport report;
+  report.resolution = std::min(o.size, o.fine_resolution);
+  const uint64_t train_length = real.length(TRAIN);
+  if (train_length < 2) throw InputError(real.path(), "needs at least two training images to check memorisation");
+  report.train_images = train_length;
+  const ImageFeatures train = split_features(real, TRAIN, all_indexes(train_length), o, "training set");
+
+  // Held-out real images: a held-out split when there is one, else each of
+  // a sample of training images against the others.
+  std::vector<int64_t> exclude;
+  ImageFeatures held_out;
+  if (real.length(VALIDATE) > 0 || real.length(TEST) > 0) {
+    const Split split = real.length(VALIDATE) > 0 ? VALIDATE : TEST;
+    const auto indexes = pick_indexes(real.length(split), static_cast<uint64_t>(o.n), o.seed + 3);
+    held_out = split_features(real, split, indexes, o, "held-out set");
+    report.held_out = std::string(split_display_name(split)) + " split";
+    report.held_out_images = indexes.size();
+  } else {
+    const auto indexes = pick_indexes(train_length, static_cast<uint64_t>(o.n), o.seed + 3);
+    exclude.assign(indexes.begin(), indexes.end());
+    const auto rows = torch::tensor(exclude);
+    held_out = {train.fine.index_select(0, rows), train.coarse.index_select(0, rows)};
+    report.held_out = "leave-one-out over the training set (no held-out split)";
+    report.held_out_images = indexes.size();
+  }
+  const Nearest real_nearest = nearest_training_images(held_out, train, 16, exclude);
+  const Nearest fake_nearest = nearest_training_images(image_features(fakes, o.fine_resolution, o.coarse_resolution),
+                                                       train, 16);
+  report.fake_images = fake_nearest.distance.size();
+  report.threshold = percentile(real_nearest.distance, 1.0);
+  report.flagged_fraction = fraction_below(fake_nearest.distance, report.threshold);
+  report.fake_median = median(fake_nearest.distance);
+  report.held_out_median = median(real_nearest.distance);
+  report.closest_distance = *std::min_element(fake_nearest.distance.begin(), fake_nearest.distance.end());
+  // Real against real: one half's distances judged by the other half's
+  // 1st percentile. A generator that does not replay scores about as this.
+  const size_t half = real_nearest.distance.size() / 2;
+  report.baseline_flagged_fraction =
+      half > 0 ? fraction_below(pick(real_nearest.distance, half, 2 * half),
+                                percentile(pick(real_nearest.distance, 0, half), 1.0))
+               : std::numeric_limits<double>::quiet_NaN();
+  if (!o.pairs_png.empty()) {
+    write_pairs(o.pairs_png, fakes, fake_nearest, real, o.pairs);
+    report.pairs_png = o.pairs_png;
+  }
+  return report;
+}
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", value);
+  return buffer;
+}
+
+std::string json_levels(const SwdResult& swd) {
+  std::string out = "{";
+  for (size_t i = 0; i < swd.resolutions.size(); ++i)
+    out += (i ? ", " : "") + json_string(std::to_string(swd.resolutions[i])) + ": " + json_number(swd.per_level[i]);
+  return out + "}";
+}
+
+std::string text_levels(const SwdResult& swd) {
+  std::ostringstream s;
+  char buffer[64];
+  for (size_t i = 0; i < swd.resolutions.size(); ++i) {
+    std::snprintf(buffer, sizeof buffer, "%5d: %8.3f", swd.resolutions[i], swd.per_level[i]);
+    s << buffer << (i + 1 < swd.resolutions.size() ? "  " : "");
+  }
+  std::snprintf(buffer, sizeof buffer, "   average: %8.3f", swd.average);
+  return s.str() + buffer;
+}
+
+}  // namespace
+
+EvalReport evaluate(const EvalOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int> resolutions = swd_resolutions(o.size, o.swd.min_resolution);
+  if (resolutions.empty() || (o.size & (o.size - 1)) != 0)
+    throw std::invalid_argument("--size must be a power of two of at least " + std::to_string(o.swd.min_resolution));
+  if (o.n < 2) throw std::invalid_argument("--n must be at least 2");
+
+  EvalReport report;
+  report.fake = o.fake;
+  report.real = o.real;
+  report.size = o.size;
+  report.split = split_display_name(o.split);
+  const auto real = ImageCollection::open(o.real, o.size);
+  report.real_kind = real->kind();
+  report.channels = real->channels();
+  const uint64_t real_length = real->length(o.split);
+  if (real_length < 2)
+    throw InputError(o.real, "the " + report.split + " split holds " + std::to_string(real_length) +
+                                 " images; at least two are needed");
+  const torch::Tensor real_images =
+      real->read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
+
+  std::error_code ec;
+  FakeImages fake = fs::is_regular_file(o.fake, ec) ? generated_images(o) : stored_images(o);
+  fake.images = convert_channels(fake.images, report.channels).contiguous();
+  report.fake_kind = fake.kind;
+  report.fake_note = fake.note;
+
+  // The distance, and the same between the halves of the real sample.
+  const int levels = static_cast<int>(resolutions.size());
+  const int64_t per_image = o.swd.patches_per_image;
+  const auto real_descriptors = patch_descriptors(real_images, levels, o.swd, o.seed * 2 + 1);
+  {
+    const auto fake_descriptors = patch_descriptors(fake.images, levels, o.swd, o.seed * 2 + 2);
+    const int64_t compared = std::min(real_images.size(0), fake.images.size(0));
+    report.compared_images = static_cast<uint64_t>(compared);
+    report.swd = swd_from_descriptors(image_rows(fake_descriptors, 0, compared, per_image),
+                                      image_rows(real_descriptors, 0, compared, per_image), report.channels,
+                                      resolutions, o.swd);
+  }
+  const int64_t half = real_images.size(0) / 2;
+  report.baseline_images = static_cast<uint64_t>(half);
+  report.baseline = swd_from_descriptors(image_rows(real_descriptors, 0, half, per_image),
+                                         image_rows(real_descriptors, half, 2 * half, per_image), report.channels,
+                                         resolutions, o.swd);
+
+  report.memorization = check_memorization(o, *real, fake.images);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+std::string report_json(const EvalReport& r) {
+  const MemorizationReport& m = r.memorization;
+  std::ostringstream s;
+  s << "{\n"
+    << "  \"swd\": " << json_number(r.swd.average) << ",\n"
+    << "  \"swd_per_level\": " << json_levels(r.swd) << ",\n"
+    << "  \"size\": " << r.size << ",\n"
+    << "  \"channels\": " << r.channels << ",\n"
+    << "  \"images_compared\": " << r.compared_images << ",\n"
+    << "  \"fake\": {\"path\": " << json_string(r.fake) << ", \"kind\": " << json_string(r.fake_kind) << "},\n"
+    << "  \"real\": {\"path\": " << json_string(r.real) << ", \"kind\": " << json_string(r.real_kind)
+    << ", \"split\": " << json_string(r.split) << "},\n"
+    << "  \"baseline\": {\"what\": \"two disjoint halves of the real images\", \"images_per_half\": "
+    << r.baseline_images << ", \"swd\": " << json_number(r.baseline.average)
+    << ", \"swd_per_level\": " << json_levels(r.baseline)
+    << ", \"memorization_flagged_fraction\": " << json_number(m.baseline_flagged_fraction) << "},\n"
+    << "  \"memorization\": {\n"
+    << "    \"resolution\": " << m.resolution << ",\n"
+    << "    \"distance\": \"RMS pixel difference on a 0..1 scale to the nearest training image\",\n"
+    << "    \"train_images\": " << m.train_images << ",\n"
+    << "    \"held_out\": " << json_string(m.held_out) << ",\n"
+    << "    \"held_out_images\": " << m.held_out_images << ",\n"
+    << "    \"fake_images\": " << m.fake_images << ",\n"
+    << "    \"threshold_1st_percentile\": " << json_number(m.threshold) << ",\n"
+    << "    \"flagged_fraction\": " << json_number(m.flagged_fraction) << ",\n"
+    << "    \"fake_median_distance\": " << json_number(m.fake_median) << ",\n"
+    << "    \"held_out_median_distance\": " << json_number(m.held_out_median) << ",\n"
+    << "    \"closest_distance\": " << json_number(m.closest_distance) << ",\n"
+    << "    \"closest_pairs_png\": " << (m.pairs_png.empty() ? "null" : json_string(m.pairs_png)) << "\n"
+    << "  },\n"
+    << "  \"seconds\": " << json_number(r.seconds) << "\n"
+    << "}\n";
+  return s.str();
+}
+
+std::string format_report(const EvalReport& r) {
+  const MemorizationReport& m = r.memorization;
+  std::ostringstream s;
+  char line[512];
+  s << "SWD x1e3, " << r.size << "x" << r.size << ", " << r.fake_kind << " vs " << r.real_kind << " " << r.split
+    << " split:\n";
+  const std::string generated = "generated vs real (" + std::to_string(r.compared_images) + " each):";
+  const std::string halves = "real half vs real half (" + std::to_string(r.baseline_images) + " each):";
+  std::snprintf(line, sizeof line, "  %-38s%s\n  %-38s%s\n", generated.c_str(), text_levels(r.swd).c_str(),
+                halves.c_str(), text_levels(r.baseline).c_str());
+  s << line;
+  std::snprintf(line, sizeof line,
+                "memorisation at %dx%d (RMS pixel distance to the nearest of %llu training images, 0..1):\n"
+                "  generated: median %.4f, closest %.4f; %.2f%% closer than the held-out 1st percentile %.4f\n"
+                "  held-out real (%s, %llu images): median %.4f; real-vs-real baseline %.2f%%\n",
+                m.resolution, m.resolution, static_cast<unsigned long long>(m.train_images), m.fake_median,
+                m.closest_distance, 100 * m.flagged_fraction, m.threshold, m.held_out.c_str(),
+                static_cast<unsigned long long>(m.held_out_images), m.held_out_median,
+                100 * m.baseline_flagged_fraction);
+  s << line;
+  if (!m.pairs_png.empty()) s << "closest pairs (generated above, training below): " << m.pairs_png << "\n";
+  std::snprintf(line, sizeof line, "evaluated in %.1f s\n", r.seconds);
+  s << line;
+  return s.str();
+}
+
+}  // namespace sg

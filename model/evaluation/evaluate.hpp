@@ -1,0 +1,66 @@
+#pragma once
+// sg_eval as a library: how close generated images are to the real ones
+// (sliced Wasserstein distance, ProGAN's definition), whether they replay
+// training images (nearest-neighbour distances against held-out real
+// images), and both metrics between two halves of the real data as the
+// baseline to read them by.
+#include <cstdint>
+#include <string>
+
+#include "dataset.pb.h"
+#include "model/evaluation/swd.hpp"
+
+namespace sg {
+
+struct EvalOptions {
+  std::string fake;   // checkpoint, LMDB or folder of images
+  std::string real;   // LMDB or folder of images
+  int size = 0;
+  Split split = TRAIN;  // of REAL, for the distance
+  int64_t n = 10000;    // images per set (fewer when a set has fewer)
+  uint64_t seed = 0;
+  double truncation = 1.0;  // for a checkpoint; 1 draws the model's full distribution
+  bool raw_generator = false;  // for a checkpoint: the trained generator, not its EMA (g_running)
+  std::string device;
+  int batch = 32;           // generation batch
+  int pairs = 16;           // closest generated/training pairs in the picture
+  std::string pairs_png;    // where to write them ("" = not written)
+  int fine_resolution = 64, coarse_resolution = 16;
+  bool show_progress = false;
+  SwdOptions swd;
+};
+
+struct MemorizationReport {
+  int resolution = 0;                 // of the pixel distance
+  uint64_t train_images = 0;
+  std::string held_out;               // where the held-out real images came from
+  uint64_t held_out_images = 0;
+  uint64_t fake_images = 0;
+  double threshold = 0;               // 1st percentile of held-out-to-train distances
+  double flagged_fraction = 0;        // generated images closer than that
+  double baseline_flagged_fraction = 0;  // held-out half vs the other half's threshold
+  double fake_median = 0, held_out_median = 0;
+  double closest_distance = 0;
+  std::string pairs_png;
+};
+
+struct EvalReport {
+  std::string fake, fake_kind, real, real_kind, split;
+  std::string fake_note;              // what a reference checkpoint lacked ("" otherwise)
+  int size = 0, channels = 0;
+  uint64_t compared_images = 0;       // per set in the distance
+  SwdResult swd;
+  uint64_t baseline_images = 0;       // per half
+  SwdResult baseline;
+  MemorizationReport memorization;
+  double seconds = 0;
+};
+
+EvalReport evaluate(const EvalOptions& options);
+
+// The report as JSON (top-level "swd": the average over levels, x 10^3).
+std::string report_json(const EvalReport& report);
+// The report as a few lines for a terminal.
+std::string format_report(const EvalReport& report);
+
+}  // namespace sg

@@ -1,0 +1,11 @@
+#pragma once
+// A readable account of a StyleGAN's size: totals and per-block counts.
+#include <string>
+
+#include "model/stylegan/networks.hpp"
+
+namespace sg {
+
+std::string model_summary(const StyleGanConfig& config);
+
+}  // namespace sg

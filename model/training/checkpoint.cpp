@@ -1,0 +1,595 @@
+#include "model/training/checkpoint.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "model/training/adam_step.hpp"
+#include "model/training/ema.hpp"
+#include "model/training/torch_file.hpp"
+#include "pipeline/atomic_file.hpp"
+#include "pipeline/errors.hpp"
+
+namespace sg {
+
+namespace {
+
+// 1: optimiser states as LibTorch archives (str), discriminator blocks
+// numbered from our largest size, only the blocks up to max_size.
+// 2: PyTorch Adam state dicts, reference numbering, all nine blocks.
+constexpr int64_t kFormatVersion = 2;
+// Seed of the initial values stored for the blocks past max_size.
+constexpr uint64_t kFillSeed = 20190101;
+
+using Keys = std::vector<std::string>;
+
+// (name, tensor) in PyTorch's state_dict order: each module's own
+// parameters, then its own buffers, then its children, depth first.
+std::vector<std::pair<std::string, torch::Tensor>> ordered_state(const torch::nn::Module& module) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
+    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  }
+  return out;
+}
+
+Keys prefixed_parameter_names(const torch::nn::Module& module, const std::string& prefix) {
+  Keys names;
+  for (const auto& p : module.named_parameters()) names.push_back(prefix + p.key());
+  return names;
+}
+
+// The reference's full model (all nine blocks) at our width and image
+// channels: its state-dict names in order, the parameter names of each
+// optimiser group in the reference's order (G: synthesis, mapping; D: one
+// group), and the initial values of what our smaller model lacks.
+struct ReferenceLayout {
+  Keys generator_keys, discriminator_keys;
+  std::vector<Keys> generator_groups, discriminator_groups;
+  std::unordered_map<std::string, torch::Tensor> generator_fill, discriminator_fill;
+};
+
+std::string config_text(const StyleGanConfig& c) {
+  std::ostringstream s;
+  s << c.max_size << ' ' << c.max_channels << ' ' << c.image_channels << ' ' << c.style_dim << ' ' << c.n_mlp << ' '
+    << c.from_rgb_activate;
+  return s.str();
+}
+
+StyleGanConfig parse_config(const std::string& text, const std::string& path) {
+  StyleGanConfig c;
+  std::istringstream s(text);
+  s >> c.max_size >> c.max_channels >> c.image_channels >> c.style_dim >> c.n_mlp >> c.from_rgb_activate;
+  if (!s || c.max_size < 4 || c.max_size > 1024 || c.max_channels < 1 || c.image_channels < 1 || c.style_dim < 1 ||
+      c.n_mlp < 0 || c.n_mlp > 64)
+    throw InputError(path, "checkpoint has an unreadable model configuration \"" + text + "\"");
+  try {
+    step_for_size(c.max_size);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path, std::string("checkpoint has an unreadable model configuration: ") + e.what());
+  }
+  return c;
+}
+
+const ReferenceLayout& reference_layout(const StyleGanConfig& ours) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<ReferenceLayout>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[config_text(ours)];
+  if (slot) return *slot;
+
+  StyleGanConfig full = ours;
+  full.max_size = 1024;
+  // Built from a fixed seed (the same file for the same model), without
+  // moving the training's own random stream.
+  at::Generator cpu = at::detail::getDefaultCPUGenerator();
+  const torch::Tensor saved_state = cpu.get_state();
+  cpu.set_current_seed(kFillSeed);
+  StyledGenerator g(full), small_g(ours);
+  Discriminator d(full), small_d(ours);
+  cpu.set_state(saved_state);
+
+  auto layout = std::make_unique<ReferenceLayout>();
+  auto collect = [](const torch::nn::Module& full_module, const torch::nn::Module& small_module, Keys& keys,
+                    std::unordered_map<std::string, torch::Tensor>& fill) {
+    std::unordered_set<std::string> have;
+    for (const auto& [name, tensor] : ordered_state(small_module)) have.insert(name);
+    for (const auto& [name, tensor] : ordered_state(full_module)) {
+      keys.push_back(name);
+      if (!have.count(name)) fill.emplace(name, tensor.detach().clone());
+    }
+  };
+  collect(*g, *small_g, layout->generator_keys, layout->generator_fill);
+  collect(*d, *small_d, layout->discriminator_keys, layout->discriminator_fill);
+  layout->generator_groups = {prefixed_parameter_names(*g->generator, "generator."),
+                              prefixed_parameter_names(*g->style, "style.")};
+  layout->discriminator_groups = {prefixed_parameter_names(*d, "")};
+  slot = std::move(layout);
+  return *slot;
+}
+
+// ---------------------------------------------------------------- writing
+
+c10::impl::GenericDict reference_state_dict(const torch::nn::Module& module, const Keys& keys,
+                                            const std::unordered_map<std::string, torch::Tensor>& fill) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  const auto params = module.named_parameters();
+  const auto buffers = module.named_buffers();
+  for (const std::string& key : keys) {
+    const torch::Tensor* t = params.find(key);
+    if (!t) t = buffers.find(key);
+    if (!t) t = &fill.at(key);
+    dict.insert(key, t->detach().to(torch::kCPU).contiguous());
+  }
+  return c10::impl::toGenericDict(dict);
+}
+
+// PyTorch's Adam.state_dict(): {'state': {id: {'step', 'exp_avg',
+// 'exp_avg_sq'}}, 'param_groups': [{'lr', 'betas', ..., 'params': [id...]}]},
+// ids numbering the reference's full parameter list group by group.
+c10::impl::GenericDict optimizer_state_dict(torch::optim::Adam& optimizer, const torch::nn::Module& model,
+                                            const std::vector<Keys>& groups, bool mapping_group) {
+  const auto params = model.named_parameters();
+  c10::impl::GenericDict state(c10::IntType::get(), c10::AnyType::get());
+  c10::impl::GenericList param_groups(c10::AnyType::get());
+  int64_t id = 0;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& options = static_cast<const torch::optim::AdamOptions&>(optimizer.param_groups().at(g).options());
+    c10::List<int64_t> ids;
+    for (const std::string& name : groups[g]) {
+      if (const torch::Tensor* p = params.find(name))
+        if (const torch::optim::AdamParamState* s = find_adam_state(optimizer, *p)) {
+          c10::impl::GenericDict entry(c10::StringType::get(), c10::AnyType::get());
+          entry.insert("step", torch::tensor(static_cast<float>(s->step())));
+          entry.insert("exp_avg", s->exp_avg().detach().to(torch::kCPU).contiguous());
+          entry.insert("exp_avg_sq", s->exp_avg_sq().detach().to(torch::kCPU).contiguous());
+          state.insert(id, entry);
+        }
+      ids.push_back(id++);
+    }
+    c10::impl::GenericDict group(c10::StringType::get(), c10::AnyType::get());
+    group.insert("lr", options.lr());
+    group.insert("betas", c10::ivalue::Tuple::create(std::get<0>(options.betas()), std::get<1>(options.betas())));
+    group.insert("eps", options.eps());
+    group.insert("weight_decay", options.weight_decay());
+    group.insert("amsgrad", options.amsgrad());
+    group.insert("maximize", false);
+    group.insert("foreach", c10::IValue());
+    group.insert("capturable", false);
+    group.insert("differentiable", false);
+    group.insert("fused", false);
+    group.insert("params", ids);
+    if (mapping_group && g == 1) group.insert("mult", 0.01);  // the reference's adjust_lr reads it
+    param_groups.push_back(group);
+  }
+  c10::impl::GenericDict out(c10::StringType::get(), c10::AnyType::get());
+  out.insert("state", state);
+  out.insert("param_groups", param_groups);
+  return out;
+}
+
+// The largest block trained and its fade-in, from the schedule position: a
+// checkpoint written as a stage begins (used_sample 0 after a growth) holds
+// the stage before it, finished.
+std::pair<int, double> trained_top(const TrainPosition& p) {
+  if (p.schedule.used_sample == 0 && !p.schedule.first_stage_without_fade && p.schedule.step > 0)
+    return {p.schedule.step - 1, 1.0};
+  return {p.schedule.step, p.alpha};
+}
+
+// ---------------------------------------------------------------- reading
+
+std::string short_list(const std::vector<std::string>& keys) {
+  std::string out;
+  for (size_t i = 0; i < keys.size() && i < 6; ++i) out += (i ? ", " : "") + keys[i];
+  if (keys.size() > 6) out += ", ... (" + std::to_string(keys.size()) + " keys)";
+  return out.empty() ? "nothing" : out;
+}
+
+struct Opened {
+  TorchFile file;
+  CheckpointSource source = CheckpointSource::Ours;
+  const PyValue* g_running = nullptr;  // the EMA generator's state dict in every kind
+};
+
+Opened open_checkpoint(const std::string& path) {
+  Opened o;
+  o.file = read_torch_file(path);
+  const PyValue& root = *o.file.root;
+  if (!root.is(PyValue::Kind::Dict))
+    throw InputError(path, "not a StyleGAN checkpoint: the file holds a " + root.describe() + ", not a dict");
+  if (root.find("model_config")) {
+    o.source = CheckpointSource::Ours;
+    o.g_running = root.find("g_running");
+  } else if (root.find("g_running")) {
+    o.source = CheckpointSource::ReferenceTraining;
+    o.g_running = root.find("g_running");
+  } else if (root.find("generator.progression.0.conv1.input")) {
+    o.source = CheckpointSource::ReferenceGenerator;
+    o.g_running = &root;
+  } else if (root.find("g_ema")) {
+    throw InputError(path, "a StyleGAN2 checkpoint (g_ema): this program reads StyleGAN (style-based-gan-pytorch) ones");
+  } else {
+    throw InputError(path, "not a StyleGAN checkpoint: it holds neither g_running nor a generator state dict (it "
+                           "holds " + short_list(root.keys()) + ")");
+  }
+  if (!o.g_running || !o.g_running->is(PyValue::Kind::Dict))
+    throw InputError(path, "checkpoint's g_running is a " + (o.g_running ? o.g_running->describe() : "missing value") +
+                               ", not a state dict");
+  return o;
+}
+
+const PyValue& require(const PyValue& dict, const std::string& key, const std::string& path) {
+  const PyValue* v = dict.find(key);
+  if (!v) throw InputError(path, "checkpoint lacks \"" + key + "\"");
+  return *v;
+}
+
+int64_t require_int(const PyValue& dict, const std::string& key, const std::string& path) {
+  const PyValue& v = require(dict, key, path);
+  if (v.is(PyValue::Kind::Int)) return v.integer;
+  if (v.is(PyValue::Kind::Bool)) return v.boolean;
+  throw InputError(path, "checkpoint's \"" + key + "\" is a " + v.describe() + ", not an integer");
+}
+
+double require_double(const PyValue& dict, const std::string& key, const std::string& path) {
+  const PyValue& v = require(dict, key, path);
+  if (v.is(PyValue::Kind::Float)) return v.real;
+  if (v.is(PyValue::Kind::Int)) return static_cast<double>(v.integer);
+  throw InputError(path, "checkpoint's \"" + key + "\" is a " + v.describe() + ", not a number");
+}
+
+bool require_bool(const PyValue& dict, const std::string& key, const std::string& path) {
+  const PyValue& v = require(dict, key, path);
+  if (v.is(PyValue::Kind::Bool)) return v.boolean;
+  if (v.is(PyValue::Kind::Int)) return v.integer != 0;
+  throw InputError(path, "checkpoint's \"" + key + "\" is a " + v.describe() + ", not a bool");
+}
+
+const std::string& require_string(const PyValue& dict, const std::string& key, const std::string& path) {
+  const PyValue& v = require(dict, key, path);
+  if (!v.is(PyValue::Kind::String)) throw InputError(path, "checkpoint's \"" + key + "\" is a " + v.describe() + ", not a string");
+  return v.text;
+}
+
+const torch::Tensor* tensor_at(const PyValue& dict, const std::string& key) {
+  const PyValue* v = dict.find(key);
+  return v && v->is(PyValue::Kind::Tensor) ? &v->tensor : nullptr;
+}
+
+using Rename = std::function<std::string(const std::string&)>;
+
+// Copies the file's tensors into every parameter and buffer of `module`
+// (keys the model lacks, such as blocks past its max_size, are left).
+void load_module_state(torch::nn::Module& module, const PyValue& dict, const std::string& file, const std::string& what,
+                       const Rename& saved_name = {}) {
+  if (!dict.is(PyValue::Kind::Dict))
+    throw InputError(file, what + " is a " + dict.describe() + ", not a state dict");
+  torch::NoGradGuard no_grad;
+  auto assign = [&](const std::string& key, torch::Tensor& target) {
+    const std::string saved = saved_name ? saved_name(key) : key;
+    const PyValue* value = dict.find(saved);
+    if (!value) throw InputError(file, what + " lacks " + saved + ": the checkpoint is of another model");
+    if (!value->is(PyValue::Kind::Tensor)) throw InputError(file, what + "." + saved + " is a " + value->describe());
+    if (value->tensor.sizes() != target.sizes()) {
+      std::ostringstream s;
+      s << what << "." << saved << " has shape " << value->tensor.sizes() << " in the checkpoint but "
+        << target.sizes() << " in this model (check --channels, --max_size, the image channels)";
+      throw InputError(file, s.str());
+    }
+    if (!value->tensor.is_floating_point() && target.is_floating_point())
+      throw InputError(file, what + "." + saved + " is not a floating-point tensor");
+    target.copy_(value->tensor);
+  };
+  for (auto& p : module.named_parameters()) assign(p.key(), p.value());
+  for (auto& b : module.named_buffers()) assign(b.key(), b.value());
+}
+
+// Format 1 numbered the discriminator's blocks from its largest size.
+Rename format1_discriminator_names(const StyleGanConfig& config) {
+  const int first = 9 - (config.steps() + 1);
+  return [first](const std::string& key) {
+    for (const std::string prefix : {"progression.", "from_rgb."}) {
+      if (key.rfind(prefix, 0) != 0) continue;
+      const size_t dot = key.find('.', prefix.size());
+      const int index = std::stoi(key.substr(prefix.size(), dot - prefix.size()));
+      return prefix + std::to_string(index - first) + key.substr(dot);
+    }
+    return key;
+  };
+}
+
+// PyTorch's Adam state dict into ours, parameter by parameter: position k
+// of saved group g is the k-th parameter of the reference layout's group g.
+void load_optimizer_state(torch::optim::Adam& optimizer, const torch::nn::Module& model, const PyValue& saved,
+                          const std::vector<Keys>& groups, const std::string& file, const std::string& what) {
+  const PyValue* state = saved.find("state");
+  const PyValue* saved_groups = saved.find("param_groups");
+  if (!state || !state->is(PyValue::Kind::Dict) || !saved_groups || !saved_groups->is(PyValue::Kind::List))
+    throw InputError(file, what + " is not an optimiser state dict (no state and param_groups)");
+  if (saved_groups->items.size() != groups.size())
+    throw InputError(file, what + " has " + std::to_string(saved_groups->items.size()) + " parameter groups, this model " +
+                               std::to_string(groups.size()));
+  std::unordered_map<int64_t, const PyValue*> by_id;
+  for (const auto& [key, value] : state->entries)
+    if (key->is(PyValue::Kind::Int)) by_id[key->integer] = value;
+  const auto params = model.named_parameters();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const PyValue* ids = saved_groups->items[g]->find("params");
+    if (!ids || !ids->is(PyValue::Kind::List))
+      throw InputError(file, what + "'s parameter group " + std::to_string(g) + " has no params list");
+    if (ids->items.size() != groups[g].size())
+      throw InputError(file, what + "'s parameter group " + std::to_string(g) + " holds " +
+                                 std::to_string(ids->items.size()) + " parameters where the model has " +
+                                 std::to_string(groups[g].size()) + ": the checkpoint is of another model");
+    for (size_t k = 0; k < groups[g].size(); ++k) {
+      const torch::Tensor* p = params.find(groups[g][k]);
+      if (!p || !ids->items[k]->is(PyValue::Kind::Int)) continue;
+      auto found = by_id.find(ids->items[k]->integer);
+      if (found == by_id.end() || !found->second->is(PyValue::Kind::Dict)) continue;
+      const PyValue& entry = *found->second;
+      const torch::Tensor* exp_avg = tensor_at(entry, "exp_avg");
+      const torch::Tensor* exp_avg_sq = tensor_at(entry, "exp_avg_sq");
+      const PyValue* step = entry.find("step");
+      if (!exp_avg || !exp_avg_sq || !step)
+        throw InputError(file, what + "'s state of " + groups[g][k] + " lacks step, exp_avg or exp_avg_sq");
+      if (exp_avg->sizes() != p->sizes() || exp_avg_sq->sizes() != p->sizes())
+        throw InputError(file, what + "'s moments of " + groups[g][k] + " have another shape than the parameter");
+      double steps = 0;
+      if (step->is(PyValue::Kind::Int))
+        steps = static_cast<double>(step->integer);
+      else if (step->is(PyValue::Kind::Float))
+        steps = step->real;
+      else if (step->is(PyValue::Kind::Tensor) && step->tensor.numel() == 1)
+        steps = step->tensor.item<double>();
+      else
+        throw InputError(file, what + "'s step of " + groups[g][k] + " is a " + step->describe());
+      if (!(steps >= 0 && steps < 1e15)) throw InputError(file, what + "'s step of " + groups[g][k] + " is absurd");
+      torch::NoGradGuard no_grad;
+      auto& s = adam_state_of(optimizer, *p);
+      s.step(static_cast<int64_t>(steps));
+      s.exp_avg(torch::empty_like(*p, torch::MemoryFormat::Preserve).copy_(*exp_avg));
+      s.exp_avg_sq(torch::empty_like(*p, torch::MemoryFormat::Preserve).copy_(*exp_avg_sq));
+    }
+  }
+}
+
+// Format 1: a LibTorch archive in a str.
+void load_archived_optimizer(torch::optim::Optimizer& optimizer, const std::string& bytes, torch::Device device,
+                             const std::string& file) {
+  try {
+    torch::serialize::InputArchive archive;
+    std::istringstream in(bytes);
+    archive.load_from(in, device);
+    optimizer.load(archive);
+  } catch (const c10::Error& e) {
+    throw InputError(file, std::string("checkpoint's optimiser state is unreadable: ") + e.what_without_backtrace());
+  }
+}
+
+// The configuration of a reference generator, from its tensors.
+StyleGanConfig infer_config(const PyValue& g, const PyValue* d, const std::string& path) {
+  auto shape = [&](const std::string& key) -> std::vector<int64_t> {
+    const torch::Tensor* t = tensor_at(g, key);
+    if (!t) throw InputError(path, "g_running lacks " + key + ": not a StyleGAN generator");
+    return t->sizes().vec();
+  };
+  StyleGanConfig c;
+  const auto input = shape("generator.progression.0.conv1.input");
+  const auto rgb = shape("generator.to_rgb.0.conv.weight_orig");
+  const auto mapping = shape("style.1.linear.weight_orig");
+  if (input.size() != 4 || rgb.size() != 4 || mapping.size() != 2 || input[1] < 1 || input[1] > 512 || rgb[0] < 1 ||
+      rgb[0] > 4 || mapping[1] < 1 || mapping[1] > 4096)
+    throw InputError(path, "g_running's shapes are not a StyleGAN generator's");
+  c.max_channels = static_cast<int>(input[1]);
+  c.image_channels = static_cast<int>(rgb[0]);
+  c.style_dim = static_cast<int>(mapping[1]);
+  c.n_mlp = 0;
+  while (c.n_mlp < 64 && g.find("style." + std::to_string(2 * c.n_mlp + 1) + ".linear.weight_orig")) ++c.n_mlp;
+  int blocks = 0;
+  while (blocks < 9 && g.find("generator.progression." + std::to_string(blocks) + ".conv2.conv.bias")) ++blocks;
+  if (blocks == 0) throw InputError(path, "g_running has no synthesis blocks");
+  c.max_size = size_for_step(blocks - 1);
+  if (d) c.from_rgb_activate = d->find("from_rgb.8.0.conv.weight_orig") != nullptr || d->find("from_rgb.0.0.conv.weight_orig");
+  return c;
+}
+
+// The largest block a reference generator trained: noise weights start at
+// zero and move as soon as their block is in the forward pass.
+int trained_step_from_noise(const PyValue& g) {
+  int trained = 0;
+  for (int i = 0; i < 9; ++i)
+    for (const char* layer : {"noise1", "noise2"}) {
+      const torch::Tensor* t = tensor_at(g, "generator.progression." + std::to_string(i) + "." + layer + ".weight_orig");
+      if (t && t->numel() > 0 && t->abs().max().item<double>() > 0) trained = i;
+    }
+  return trained;
+}
+
+std::string size_text(int step) {
+  const int s = size_for_step(step);
+  return std::to_string(s) + "x" + std::to_string(s);
+}
+
+CheckpointMeta meta_of(const Opened& o, const std::string& path) {
+  const PyValue& root = *o.file.root;
+  CheckpointMeta meta;
+  meta.source = o.source;
+  if (o.source == CheckpointSource::Ours) {
+    meta.model = parse_config(require_string(root, "model_config", path), path);
+    meta.train_config = require_string(root, "train_config", path);
+    if (root.find("trained_step")) {
+      meta.trained_step = static_cast<int>(require_int(root, "trained_step", path));
+      meta.alpha = require_double(root, "trained_alpha", path);
+    } else {
+      TrainPosition p;
+      p.schedule.step = static_cast<int>(require_int(root, "step", path));
+      p.schedule.used_sample = static_cast<uint64_t>(require_int(root, "used_sample", path));
+      p.schedule.first_stage_without_fade = require_bool(root, "first_stage_without_fade", path);
+      p.alpha = require_double(root, "alpha", path);
+      std::tie(meta.trained_step, meta.alpha) = trained_top(p);
+    }
+    if (meta.trained_step < 0 || meta.trained_step > meta.model.steps())
+      throw InputError(path, "checkpoint's trained size lies outside its model");
+    const size_t at = meta.train_config.find("init_size=");
+    if (at != std::string::npos) meta.init_size = std::atoi(meta.train_config.c_str() + at + 10);
+    return meta;
+  }
+  const PyValue* d = o.source == CheckpointSource::ReferenceTraining ? root.find("discriminator") : nullptr;
+  meta.model = infer_config(*o.g_running, d, path);
+  meta.trained_step = trained_step_from_noise(*o.g_running);
+  meta.alpha = 1.0;
+  meta.init_size = 8;
+  meta.note = std::string(o.source == CheckpointSource::ReferenceTraining ? "a reference train_step checkpoint"
+                                                                          : "a reference g_running file") +
+              " (no schedule position: trained to " + size_text(meta.trained_step) +
+              " by its noise weights, drawn at alpha 1)";
+  return meta;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, const TrainPosition& position,
+                     const std::mt19937_64& rng, const CheckpointMeta& meta) {
+  const ReferenceLayout& layout = reference_layout(models.generator->config);
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("generator", reference_state_dict(*models.generator, layout.generator_keys, layout.generator_fill));
+  dict.insert("discriminator",
+              reference_state_dict(*models.discriminator, layout.discriminator_keys, layout.discriminator_fill));
+  dict.insert("g_optimizer", optimizer_state_dict(*models.g_optimizer, *models.generator, layout.generator_groups, true));
+  dict.insert("d_optimizer",
+              optimizer_state_dict(*models.d_optimizer, *models.discriminator, layout.discriminator_groups, false));
+  dict.insert("g_running", reference_state_dict(*models.ema, layout.generator_keys, layout.generator_fill));
+  dict.insert("format_version", kFormatVersion);
+  dict.insert("iteration", position.iteration);
+  dict.insert("images_seen", static_cast<int64_t>(position.images_seen));
+  dict.insert("step", static_cast<int64_t>(position.schedule.step));
+  dict.insert("used_sample", static_cast<int64_t>(position.schedule.used_sample));
+  dict.insert("first_stage_without_fade", position.schedule.first_stage_without_fade);
+  dict.insert("finished", position.schedule.finished);
+  dict.insert("alpha", position.alpha);
+  const auto [trained_step, trained_alpha] = trained_top(position);
+  dict.insert("trained_step", static_cast<int64_t>(trained_step));
+  dict.insert("trained_alpha", trained_alpha);
+  dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
+  dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
+  c10::List<int64_t> block_images;
+  for (uint64_t n : position.block_images) block_images.push_back(static_cast<int64_t>(n));
+  dict.insert("ema_block_images", block_images);
+  std::ostringstream rng_state;
+  rng_state << rng;
+  dict.insert("rng", rng_state.str());
+  dict.insert("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  dict.insert("model_config", config_text(meta.model));
+  dict.insert("train_config", meta.train_config);
+
+  // Serialised once, however many names it is written under.
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  for (const std::string& path : paths)
+    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
+}
+
+CheckpointMeta read_checkpoint_meta(const std::string& path) { return meta_of(open_checkpoint(path), path); }
+
+LoadReport load_checkpoint(const std::string& path, StepModels& models, TrainPosition& position, std::mt19937_64& rng) {
+  const Opened o = open_checkpoint(path);
+  const PyValue& root = *o.file.root;
+  const CheckpointMeta meta = meta_of(o, path);
+  const StyleGanConfig& config = models.generator->config;
+  const ReferenceLayout& layout = reference_layout(config);
+  LoadReport report;
+  report.source = o.source;
+  report.trained_step = std::min(meta.trained_step, config.steps());
+
+  if (o.source == CheckpointSource::ReferenceGenerator) {
+    load_module_state(*models.generator, root, path, "g_running");
+    load_module_state(*models.ema, root, path, "g_running");
+    report.note = "a reference g_running file: generator and its average from it; discriminator and optimisers fresh; "
+                  "no schedule position";
+    return report;
+  }
+
+  const int64_t format = root.find("format_version") ? require_int(root, "format_version", path) : 1;
+  if (o.source == CheckpointSource::Ours && format > kFormatVersion)
+    throw InputError(path, "checkpoint format " + std::to_string(format) + " is newer than this program's");
+  const bool format1 = o.source == CheckpointSource::Ours && format == 1;
+  load_module_state(*models.generator, require(root, "generator", path), path, "generator");
+  load_module_state(*models.discriminator, require(root, "discriminator", path), path, "discriminator",
+                    format1 ? format1_discriminator_names(config) : Rename{});
+  load_module_state(*models.ema, *o.g_running, path, "g_running");
+  report.discriminator = true;
+
+  const PyValue& g_optimizer = require(root, "g_optimizer", path);
+  const PyValue& d_optimizer = require(root, "d_optimizer", path);
+  if (g_optimizer.is(PyValue::Kind::String) && d_optimizer.is(PyValue::Kind::String)) {
+    const torch::Device device = models.generator->parameters().front().device();
+    load_archived_optimizer(*models.g_optimizer, g_optimizer.text, device, path);
+    load_archived_optimizer(*models.d_optimizer, d_optimizer.text, device, path);
+  } else {
+    load_optimizer_state(*models.g_optimizer, *models.generator, g_optimizer, layout.generator_groups, path, "g_optimizer");
+    load_optimizer_state(*models.d_optimizer, *models.discriminator, d_optimizer, layout.discriminator_groups, path,
+                         "d_optimizer");
+  }
+  report.optimizers = true;
+
+  if (o.source == CheckpointSource::ReferenceTraining) {
+    report.note = "a reference train_step checkpoint: generator, discriminator, g_running and both optimisers loaded; "
+                  "no schedule position, data order or RNG state";
+    return report;
+  }
+
+  position.iteration = require_int(root, "iteration", path);
+  position.images_seen = static_cast<uint64_t>(require_int(root, "images_seen", path));
+  position.schedule.step = static_cast<int>(require_int(root, "step", path));
+  position.schedule.used_sample = static_cast<uint64_t>(require_int(root, "used_sample", path));
+  position.schedule.first_stage_without_fade = require_bool(root, "first_stage_without_fade", path);
+  position.schedule.finished = require_bool(root, "finished", path);
+  position.alpha = require_double(root, "alpha", path);
+  position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
+  position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
+  if (position.schedule.step < 0 || position.schedule.step > config.steps())
+    throw InputError(path, "checkpoint stands at " + size_text(std::max(0, position.schedule.step)) +
+                               ", past this model's --max_size");
+  position.block_images.assign(static_cast<size_t>(config.steps() + 1), 0);
+  const PyValue* ages = root.find("ema_block_images");
+  for (size_t i = 0; i < position.block_images.size(); ++i) {
+    if (ages && ages->is(PyValue::Kind::List)) {
+      if (i < ages->items.size() && ages->items[i]->is(PyValue::Kind::Int))
+        position.block_images[i] = static_cast<uint64_t>(std::max<int64_t>(0, ages->items[i]->integer));
+    } else if (static_cast<int>(i) <= report.trained_step) {
+      position.block_images[i] = kFullyRampedImages;
+    }
+  }
+  std::istringstream rng_state(require_string(root, "rng", path));
+  rng_state >> rng;
+  if (!rng_state) throw InputError(path, "checkpoint's rng state is unreadable");
+  const PyValue& torch_rng = require(root, "torch_rng", path);
+  if (!torch_rng.is(PyValue::Kind::Tensor)) throw InputError(path, "checkpoint's torch_rng is not a tensor");
+  try {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(torch_rng.tensor.contiguous());
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("checkpoint's torch_rng is unreadable: ") + e.what_without_backtrace());
+  }
+  report.position = true;
+  return report;
+}
+
+void load_ema_generator(const std::string& path, StyledGenerator& generator, bool raw) {
+  const Opened o = open_checkpoint(path);
+  if (!raw) {
+    load_module_state(*generator, *o.g_running, path, "g_running");
+    return;
+  }
+  if (o.source == CheckpointSource::ReferenceGenerator)
+    throw InputError(path, "a reference g_running file holds no raw generator");
+  load_module_state(*generator, require(*o.file.root, "generator", path), path, "generator");
+}
+
+}  // namespace sg

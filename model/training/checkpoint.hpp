@@ -1,0 +1,81 @@
+#pragma once
+// Training checkpoints, interchangeable with the reference trainer's.
+//
+// Written as a torch.save-compatible pickle that Python's plain torch.load
+// reads: `generator`, `discriminator` and `g_running` state dicts under the
+// reference's names, holding all nine blocks the reference always builds
+// (blocks past --max_size at their initial values), and `g_optimizer` /
+// `d_optimizer` as PyTorch Adam state dicts numbered as the reference's
+// optimisers number their parameters (the mapping group with its `mult`);
+// beside them what exact resume needs: the schedule position, the data
+// order, every RNG state, the EMA's per-block ages and the configuration.
+// Written atomically (temp file, fsync, rename, fsync of the folder).
+//
+// Read: ours (this format and the one before it), the reference's
+// train_step-N.model (the five state dicts) and its NNNNNN.model
+// (g_running alone), through our own unpickler (model/torch_file.hpp).
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/training/schedule.hpp"
+#include "model/training/train_step.hpp"
+
+namespace sg {
+
+struct TrainPosition {
+  int64_t iteration = 0;
+  uint64_t images_seen = 0;
+  ScheduleState schedule;
+  double alpha = 1.0;
+  uint64_t data_epoch = 0, data_batch = 0;  // the next batch of the current stream
+  std::vector<uint64_t> block_images;       // images each generator block has trained on (the EMA's ramp-up)
+};
+
+enum class CheckpointSource {
+  Ours,
+  ReferenceTraining,   // the reference's train_step-N.model: generator, discriminator, g_running, both optimisers
+  ReferenceGenerator,  // the reference's NNNNNN.model: a bare g_running state dict
+};
+
+struct CheckpointMeta {
+  StyleGanConfig model;
+  std::string train_config;  // the trainer's flags, as text
+  // Filled by read_checkpoint_meta: where training stood.
+  int trained_step = 0;      // the largest resolution trained, 4 * 2^step
+  double alpha = 1.0;        // its fade-in
+  int init_size = 8;
+  CheckpointSource source = CheckpointSource::Ours;
+  // A reference file: what it is and what it lacks, in one line ("" for ours).
+  std::string note;
+};
+
+// What a load restored. What it did not comes from the flags.
+struct LoadReport {
+  CheckpointSource source = CheckpointSource::Ours;
+  bool position = false;       // schedule, data order, RNG states, EMA ages
+  bool discriminator = false;
+  bool optimizers = false;
+  int trained_step = 0;        // the largest resolution trained, 4 * 2^step
+  std::string note;            // for a reference file: what it held, in one line
+};
+
+// Writes the same checkpoint under each of `paths` (e.g. NNNNNN.ckpt and latest.ckpt).
+void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, const TrainPosition& position,
+                     const std::mt19937_64& rng, const CheckpointMeta& meta);
+
+// Loads into models built from a matching configuration whatever the file
+// holds. Throws InputError naming the file and, for a mismatch, the key and
+// both shapes; for a file that is no StyleGAN checkpoint, what it holds.
+LoadReport load_checkpoint(const std::string& path, StepModels& models, TrainPosition& position, std::mt19937_64& rng);
+
+// The model configuration and where training stood, to build models before
+// loading: from our metadata, or inferred from a reference file's tensors.
+CheckpointMeta read_checkpoint_meta(const std::string& path);
+
+// Loads just the EMA generator (g_running) for sampling; with `raw`, the
+// trained generator instead (absent from a reference NNNNNN.model).
+void load_ema_generator(const std::string& path, StyledGenerator& generator, bool raw = false);
+
+}  // namespace sg

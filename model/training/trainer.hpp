@@ -1,0 +1,65 @@
+#pragma once
+// sg_train as a library: progressive StyleGAN training on a dataset LMDB,
+// with checkpoints, fixed-latent sample grids, CSV and TensorBoard logs.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "model/training/ema.hpp"
+#include "model/stylegan/networks.hpp"
+#include "model/devices/precision.hpp"
+#include "model/training/schedule.hpp"
+#include "model/training/train_step.hpp"
+
+namespace sg {
+
+struct TrainOptions {
+  std::string lmdb;
+  std::string out;                  // run folder
+  std::string resume;               // checkpoint to continue from
+  // Whether --init_size was given: resuming from a file without a schedule
+  // position (a reference checkpoint) otherwise starts at the size after
+  // the largest it trained.
+  bool init_size_given = false;
+  // max_size 0 (the default here): the LMDB's largest size.
+  ScheduleConfig schedule = [] {
+    ScheduleConfig c;
+    c.max_size = 0;
+    return c;
+  }();
+  StyleGanConfig model;             // image_channels taken from the LMDB
+  bool mixing = false;
+  EmaOptions ema;                   // the EMA generator's per-block ramp-up (rampup 0: the reference's fixed decay)
+  GanLoss loss = GanLoss::WganGp;
+  double r1_gamma = 10.0;           // with GanLoss::R1
+  int64_t max_iter = 0;             // 0: until the schedule ends
+  int checkpoint_every = 1000;
+  int sample_every = 100;
+  int log_every = 10;
+  int sample_rows = 5, sample_cols = 10;
+  int eval_every = 0;               // SWD against the training data every K iterations (0: never)
+  int eval_images = 1000;           // generated and real images per SWD
+  uint64_t seed = 0;
+  std::string device;               // "", "cpu", "cuda"
+  Precision precision = Precision::Fp32;
+  bool channels_last = false;       // NHWC weights and batches
+  bool mirror = true;               // unless the dataset config turns random_mirror off
+  bool show_progress = false;
+  const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM
+  std::function<void(const std::string&)> on_note;  // one-line notices (e.g. what a resumed file lacked)
+};
+
+struct TrainResult {
+  int64_t iterations = 0;
+  uint64_t images_seen = 0;
+  int final_size = 0;
+  std::string last_checkpoint;
+  std::string loss_plot;   // PNG of D and G losses over iterations
+  std::string animation;   // GIF of the fixed-latent samples over training
+  bool interrupted = false;
+};
+
+TrainResult train(const TrainOptions& options);
+
+}  // namespace sg
