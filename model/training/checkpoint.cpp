@@ -10,6 +10,7 @@
 
 #include "model/training/adam_step.hpp"
 #include "model/training/ema.hpp"
+#include "model/training/state_order.hpp"
 #include "model/training/torch_file.hpp"
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
@@ -26,18 +27,6 @@ constexpr int64_t kFormatVersion = 2;
 constexpr uint64_t kFillSeed = 20190101;
 
 using Keys = std::vector<std::string>;
-
-// (name, tensor) in PyTorch's state_dict order: each module's own
-// parameters, then its own buffers, then its children, depth first.
-std::vector<std::pair<std::string, torch::Tensor>> ordered_state(const torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
-    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
-    for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
-  }
-  return out;
-}
 
 Keys prefixed_parameter_names(const torch::nn::Module& module, const std::string& prefix) {
   Keys names;

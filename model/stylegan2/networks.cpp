@@ -1,0 +1,131 @@
+#include "model/stylegan2/networks.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace sg::stylegan2 {
+
+int Config::channels(int resolution) const {
+  int base = 512;
+  if (resolution >= 64) base = (256 * channel_multiplier) / (resolution / 64);
+  return std::min(base, max_channels);
+}
+
+int Config::log_size() const {
+  int log = 0;
+  while ((1 << log) < size) ++log;
+  return log;
+}
+
+int Config::num_layers() const { return (log_size() - 2) * 2 + 1; }
+int Config::n_latent() const { return log_size() * 2 - 2; }
+
+void Config::validate() const {
+  if (size < 8 || size > 1024 || (size & (size - 1)) != 0)
+    throw std::invalid_argument("StyleGAN2 size " + std::to_string(size) + " is not a power of two from 8 to 1024");
+  if (channel_multiplier != 1 && channel_multiplier != 2)
+    throw std::invalid_argument("channel multiplier " + std::to_string(channel_multiplier) + " is not 1 or 2");
+  if (max_channels < 1 || image_channels < 1 || style_dim < 1 || n_mlp < 1)
+    throw std::invalid_argument("StyleGAN2 widths, image channels, style size and mapping layers must be positive");
+}
+
+GeneratorImpl::GeneratorImpl(const Config& config_) : config(config_) {
+  config.validate();
+  style = torch::nn::Sequential(PixelNorm());
+  for (int i = 0; i < config.n_mlp; ++i)
+    style->push_back(EqualLinear(config.style_dim, config.style_dim, 0.0, config.lr_mlp, /*activate=*/true));
+  register_module("style", style);
+
+  const int c4 = config.channels(4);
+  input = register_module("input", ConstantInput(c4));
+  conv1 = register_module("conv1", StyledConv(c4, c4, 3, config.style_dim, false));
+  to_rgb1 = register_module("to_rgb1", ToRGB(c4, config.image_channels, config.style_dim, false));
+
+  convs = register_module("convs", torch::nn::ModuleList());
+  register_module("upsamples", torch::nn::ModuleList());  // empty in the reference too
+  to_rgbs = register_module("to_rgbs", torch::nn::ModuleList());
+  noises = register_module("noises", std::make_shared<torch::nn::Module>("Module"));
+  for (int layer = 0; layer < config.num_layers(); ++layer) {
+    const int64_t res = int64_t{1} << ((layer + 5) / 2);
+    noises->register_buffer("noise_" + std::to_string(layer), torch::randn({1, 1, res, res}));
+  }
+  int in = c4;
+  for (int log = 3; log <= config.log_size(); ++log) {
+    const int out = config.channels(1 << log);
+    conv_layers.push_back(StyledConv(in, out, 3, config.style_dim, /*upsample=*/true));
+    conv_layers.push_back(StyledConv(out, out, 3, config.style_dim, false));
+    convs->push_back(conv_layers[conv_layers.size() - 2]);
+    convs->push_back(conv_layers.back());
+    to_rgb_layers.push_back(ToRGB(out, config.image_channels, config.style_dim, true));
+    to_rgbs->push_back(to_rgb_layers.back());
+    in = out;
+  }
+}
+
+torch::Tensor GeneratorImpl::synthesis(const torch::Tensor& latent, const std::vector<torch::Tensor>& noise) {
+  auto noise_at = [&](size_t i) { return i < noise.size() ? noise[i] : torch::Tensor(); };
+  torch::Tensor out = input->forward(latent.size(0));
+  out = conv1->forward(out, latent.select(1, 0), noise_at(0));
+  torch::Tensor skip = to_rgb1->forward(out, latent.select(1, 1), {});
+  int64_t i = 1;
+  for (size_t b = 0; b < to_rgb_layers.size(); ++b) {
+    out = conv_layers[2 * b]->forward(out, latent.select(1, i), noise_at(2 * b + 1));
+    out = conv_layers[2 * b + 1]->forward(out, latent.select(1, i + 1), noise_at(2 * b + 2));
+    skip = to_rgb_layers[b]->forward(out, latent.select(1, i + 2), skip);
+    i += 2;
+  }
+  return skip;
+}
+
+GeneratorOutput GeneratorImpl::forward(const std::vector<torch::Tensor>& styles_in, const SynthesisOptions& options) {
+  if (styles_in.empty() || styles_in.size() > 2) throw std::invalid_argument("the generator takes one or two styles");
+  std::vector<torch::Tensor> styles;
+  for (const auto& s : styles_in) styles.push_back(options.input_is_latent ? s : style->forward(s));
+  if (options.truncation < 1.0 && options.truncation_latent)
+    for (auto& s : styles) s = *options.truncation_latent + options.truncation * (s - *options.truncation_latent);
+
+  const int64_t n_latent = config.n_latent();
+  torch::Tensor latent;
+  if (styles.size() == 1) {
+    latent = styles[0].dim() < 3 ? styles[0].unsqueeze(1).repeat({1, n_latent, 1}) : styles[0];
+  } else {
+    const int64_t inject = options.inject_index;
+    if (inject < 1 || inject >= n_latent)
+      throw std::invalid_argument("style mixing needs an inject index from 1 to " + std::to_string(n_latent - 1));
+    latent = torch::cat({styles[0].unsqueeze(1).repeat({1, inject, 1}),
+                         styles[1].unsqueeze(1).repeat({1, n_latent - inject, 1})},
+                        1);
+  }
+  return {synthesis(latent, options.noise), latent};
+}
+
+torch::Tensor GeneratorImpl::mean_latent(int64_t n) {
+  const torch::Tensor z = torch::randn({n, config.style_dim}, input->input.options());
+  return style->forward(z).mean(0, /*keepdim=*/true);
+}
+
+DiscriminatorImpl::DiscriminatorImpl(const Config& config_) : config(config_) {
+  config.validate();
+  convs = torch::nn::Sequential(ConvLayer(config.image_channels, config.channels(config.size), 1, false));
+  int in = config.channels(config.size);
+  for (int log = config.log_size(); log > 2; --log) {
+    const int out = config.channels(1 << (log - 1));
+    convs->push_back(ResBlock(in, out));
+    in = out;
+  }
+  register_module("convs", convs);
+  const int c4 = config.channels(4);
+  final_conv = register_module("final_conv", ConvLayer(in + 1, c4, 3, false));
+  final_linear = register_module(
+      "final_linear", torch::nn::Sequential(EqualLinear(c4 * 16, c4, 0.0, 1.0, /*activate=*/true), EqualLinear(c4, 1)));
+}
+
+torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& image) {
+  torch::Tensor out = convs->forward(image);
+  out = grouped_minibatch_stddev(out, stddev_group);
+  out = final_conv->forward(out);
+  return final_linear->forward(out.reshape({out.size(0), -1}));
+}
+
+}  // namespace sg::stylegan2

@@ -1,0 +1,269 @@
+// StyleGAN2's networks against rosinality's stylegan2-pytorch (names, shapes,
+// parameter counts) and its layers against their closed forms.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "model/stylegan/networks.hpp"
+#include "model/stylegan2/networks.hpp"
+#include "model/training/state_order.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using namespace sg::stylegan2;
+
+struct Entry {
+  std::string name, shape;
+};
+
+std::string shape_text(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << '[';
+  for (int64_t d = 0; d < t.dim(); ++d) s << (d ? ", " : "") << t.size(d);
+  s << ']';
+  return s.str();
+}
+
+// tests/data/stylegan2-keys-256.txt: "## generator" and "## discriminator"
+// sections of "name [shape]" lines.
+std::pair<std::vector<Entry>, std::vector<Entry>> reference_keys() {
+  std::ifstream in(sg::test::source_path("tests/data/stylegan2-keys-256.txt"));
+  EXPECT_TRUE(in) << "missing tests/data/stylegan2-keys-256.txt";
+  std::vector<Entry> g, d;
+  std::vector<Entry>* section = nullptr;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## generator", 0) == 0) section = &g;
+    else if (line.rfind("## discriminator", 0) == 0) section = &d;
+    else if (!line.empty() && line[0] != '#' && section) {
+      const auto space = line.find(' ');
+      section->push_back({line.substr(0, space), line.substr(space + 1)});
+    }
+  }
+  return {g, d};
+}
+
+std::vector<Entry> our_keys(const torch::nn::Module& module) {
+  std::vector<Entry> out;
+  for (const auto& [name, tensor] : sg::ordered_state(module)) out.push_back({name, shape_text(tensor)});
+  return out;
+}
+
+void expect_same_entries(const std::vector<Entry>& ours, const std::vector<Entry>& reference) {
+  ASSERT_EQ(ours.size(), reference.size());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_EQ(ours[i].name, reference[i].name) << "entry " << i;
+    EXPECT_EQ(ours[i].shape, reference[i].shape) << ours[i].name;
+  }
+}
+
+Config reference_config(int size) {
+  Config c;
+  c.size = size;
+  c.image_channels = 3;
+  return c;
+}
+
+TEST(StyleGan2Parity, StateDictNamesShapesAndOrderAreTheReferences) {
+  torch::NoGradGuard no_grad;
+  Generator g(reference_config(256));
+  Discriminator d(reference_config(256));
+  const auto [g_reference, d_reference] = reference_keys();
+  EXPECT_EQ(g_reference.size(), 135u);
+  EXPECT_EQ(d_reference.size(), 50u);
+  expect_same_entries(our_keys(*g), g_reference);
+  expect_same_entries(our_keys(*d), d_reference);
+}
+
+TEST(StyleGan2Parity, ParameterCountsMatchTheReference) {
+  torch::NoGradGuard no_grad;
+  Generator g256(reference_config(256));
+  Discriminator d256(reference_config(256));
+  EXPECT_EQ(sg::count_parameters(*g256), 30034338);
+  EXPECT_EQ(sg::count_parameters(*g256->style), 2101248);
+  EXPECT_EQ(sg::count_parameters(*d256), 28864129);
+  Generator g1024(reference_config(1024));
+  Discriminator d1024(reference_config(1024));
+  EXPECT_EQ(sg::count_parameters(*g1024), 30370060);
+  EXPECT_EQ(sg::count_parameters(*d1024), 29012513);
+}
+
+TEST(StyleGan2Config, ChannelsFollowTheMultiplierAndTheCap) {
+  Config c;
+  c.channel_multiplier = 1;
+  EXPECT_EQ(c.channels(32), 512);
+  EXPECT_EQ(c.channels(64), 256);
+  EXPECT_EQ(c.channels(1024), 16);
+  c.channel_multiplier = 2;
+  EXPECT_EQ(c.channels(64), 512);
+  EXPECT_EQ(c.channels(256), 128);
+  c.max_channels = 64;
+  EXPECT_EQ(c.channels(4), 64);
+  EXPECT_EQ(c.channels(512), 64);
+  c.size = 16;
+  EXPECT_EQ(c.num_layers(), 5);
+  EXPECT_EQ(c.n_latent(), 6);
+  for (int bad : {4, 12, 2048}) {
+    c.size = bad;
+    EXPECT_THROW(c.validate(), std::invalid_argument) << bad;
+  }
+}
+
+Config small_config(int size = 16, int image_channels = 1) {
+  Config c;
+  c.size = size;
+  c.max_channels = 32;
+  c.style_dim = 32;
+  c.n_mlp = 2;
+  c.image_channels = image_channels;
+  return c;
+}
+
+TEST(StyleGan2Networks, GreyImagesAtTheConfiguredSizeAndOneScorePerImage) {
+  torch::manual_seed(1);
+  Generator g(small_config(32, 1));
+  Discriminator d(small_config(32, 1));
+  const torch::Tensor z = torch::randn({4, 32});
+  const GeneratorOutput out = g->forward(std::vector{z});
+  EXPECT_EQ(out.image.sizes(), (std::vector<int64_t>{4, 1, 32, 32}));
+  EXPECT_EQ(out.latent.sizes(), (std::vector<int64_t>{4, 8, 32}));
+  EXPECT_EQ(d->forward(out.image).sizes(), (std::vector<int64_t>{4, 1}));
+}
+
+TEST(StyleGan2Networks, MixingTakesTheSecondStyleFromTheInjectIndexOn) {
+  torch::manual_seed(2);
+  Generator g(small_config());
+  const torch::Tensor z1 = torch::randn({2, 32}), z2 = torch::randn({2, 32});
+  SynthesisOptions options;
+  options.inject_index = 2;
+  const torch::Tensor latent = g->forward(std::vector{z1, z2}, options).latent;
+  const torch::Tensor w1 = g->style->forward(z1), w2 = g->style->forward(z2);
+  EXPECT_TRUE(torch::allclose(latent.select(1, 1), w1));
+  EXPECT_TRUE(torch::allclose(latent.select(1, 2), w2));
+  EXPECT_TRUE(torch::allclose(latent.select(1, 5), w2));
+  options.inject_index = 6;
+  EXPECT_THROW(g->forward(std::vector{z1, z2}, options), std::invalid_argument);
+}
+
+TEST(StyleGan2Networks, FixedNoiseAndStylesGiveTheSameImage) {
+  torch::manual_seed(3);
+  Generator g(small_config());
+  const torch::Tensor z = torch::randn({2, 32});
+  SynthesisOptions options;
+  for (int i = 0; i < g->config.num_layers(); ++i)
+    options.noise.push_back(g->noises->named_buffers()["noise_" + std::to_string(i)]);
+  // Noise strengths start at zero: give them weight so that noise matters.
+  torch::NoGradGuard no_grad;
+  for (auto& p : g->named_parameters())
+    if (p.key().find("noise.weight") != std::string::npos) p.value().fill_(0.5);
+  const torch::Tensor a = g->forward(std::vector{z}, options).image, b = g->forward(std::vector{z}, options).image;
+  EXPECT_TRUE(torch::equal(a, b));
+  const torch::Tensor fresh = g->forward(std::vector{z}).image;
+  EXPECT_FALSE(torch::allclose(a, fresh));
+}
+
+TEST(StyleGan2Networks, TruncationOneIsTheIdentityAndZeroGivesTheMeanImage) {
+  torch::manual_seed(4);
+  Generator g(small_config());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor z = torch::randn({3, 32});
+  SynthesisOptions options;
+  options.noise.assign(static_cast<size_t>(g->config.num_layers()), torch::zeros({1, 1, 1, 1}));
+  options.truncation_latent = g->mean_latent(256);
+  options.truncation = 0.0;
+  const torch::Tensor images = g->forward(std::vector{z}, options).image;
+  EXPECT_TRUE(torch::allclose(images[0], images[2], 1e-5, 1e-6));
+  options.truncation = 1.0;
+  SynthesisOptions plain;
+  plain.noise = options.noise;
+  EXPECT_TRUE(torch::equal(g->forward(std::vector{z}, options).image, g->forward(std::vector{z}, plain).image));
+}
+
+// upfirdn2d on a single impulse gives the kernel itself (flipped twice);
+// the upsampler keeps a constant image constant away from the borders.
+TEST(StyleGan2Layers, UpfirdnImpulseResponseAndConstantUpsampling) {
+  const torch::Tensor kernel = make_blur_kernel();
+  torch::Tensor impulse = torch::zeros({1, 1, 7, 7});
+  impulse[0][0][3][3] = 1;
+  const torch::Tensor blurred = upfirdn2d(impulse, kernel, 1, 1, 2, 1);
+  EXPECT_EQ(blurred.sizes(), (std::vector<int64_t>{1, 1, 7, 7}));
+  EXPECT_TRUE(torch::allclose(blurred[0][0].slice(0, 2, 6).slice(1, 2, 6), kernel));
+  EXPECT_NEAR(blurred.sum().item<double>(), 1.0, 1e-6);
+
+  Upsample up;
+  const torch::Tensor constant = torch::full({1, 2, 6, 6}, 3.0);
+  const torch::Tensor big = up->forward(constant);
+  EXPECT_EQ(big.sizes(), (std::vector<int64_t>{1, 2, 12, 12}));
+  EXPECT_TRUE(torch::allclose(big.slice(2, 2, 10).slice(3, 2, 10), torch::full({1, 2, 8, 8}, 3.0)));
+}
+
+TEST(StyleGan2Layers, MinibatchStddevIsPerGroupOfFour) {
+  torch::manual_seed(5);
+  const torch::Tensor x = torch::randn({8, 3, 2, 2});
+  const torch::Tensor out = grouped_minibatch_stddev(x, 4);
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{8, 4, 2, 2}));
+  // Sample i is in group i % 2 (the reference's view over the batch).
+  for (int64_t g = 0; g < 2; ++g) {
+    const torch::Tensor members = x.index_select(0, torch::tensor({g, g + 2, g + 4, g + 6}));
+    const double expected = torch::sqrt(members.var(0, false) + 1e-8).mean().item<double>();
+    for (int64_t i = g; i < 8; i += 2)
+      EXPECT_NEAR(out[i][3][1][0].item<double>(), expected, 1e-6) << "sample " << i;
+  }
+  EXPECT_THROW(grouped_minibatch_stddev(torch::randn({6, 3, 2, 2}), 4), std::invalid_argument);
+}
+
+// Our modulated convolution (activations scaled, one convolution for the
+// batch) against the reference's formula (weights modulated and
+// demodulated per sample, a grouped convolution): values, gradients, and the
+// gradient of a gradient norm, as R1 and the path-length penalty take it.
+void expect_modulated_conv_matches_grouped(bool demodulate, bool upsample, bool downsample) {
+  SCOPED_TRACE(std::string("demodulate ") + (demodulate ? "on" : "off") + (upsample ? ", upsample" : "") +
+               (downsample ? ", downsample" : ""));
+  torch::manual_seed(6);
+  ModulatedConv2d conv(5, 7, upsample || downsample ? 3 : 3, 8, demodulate, upsample, downsample);
+  torch::NoGradGuard no_grad_init;
+  for (auto& p : conv->modulation->parameters()) p.add_(torch::randn_like(p) * 0.3);
+  auto run = [&](bool grouped) {
+    torch::AutoGradMode enable(true);
+    torch::manual_seed(7);
+    const torch::Tensor x = torch::randn({3, 5, 8, 8}).requires_grad_();
+    const torch::Tensor style = torch::randn({3, 8}).requires_grad_();
+    const torch::Tensor out = grouped ? conv->forward_grouped(x, style) : conv->forward(x, style);
+    const torch::Tensor probe = torch::randn_like(out);
+    const torch::Tensor loss = (out * probe).sum();
+    auto first = torch::autograd::grad({loss}, {x, style}, {}, /*retain_graph=*/true, /*create_graph=*/true);
+    const torch::Tensor penalty = first[0].pow(2).sum() + first[1].pow(2).sum();
+    auto second = torch::autograd::grad({penalty}, {conv->weight, conv->modulation->weight});
+    return std::vector<torch::Tensor>{out.detach(), first[0].detach(), first[1].detach(), second[0], second[1]};
+  };
+  const auto ours = run(false), reference = run(true);
+  const char* names[] = {"output", "d/dx", "d/dstyle", "d2/dweight", "d2/dmodulation"};
+  for (size_t i = 0; i < ours.size(); ++i) {
+    ASSERT_EQ(ours[i].sizes(), reference[i].sizes()) << names[i];
+    const double error = (ours[i] - reference[i]).norm().item<double>() / reference[i].norm().item<double>();
+    EXPECT_LT(error, 1e-5) << names[i];
+  }
+}
+
+TEST(StyleGan2Layers, ModulatedConvolutionMatchesTheGroupedFormulaToSecondOrder) {
+  expect_modulated_conv_matches_grouped(true, false, false);
+  expect_modulated_conv_matches_grouped(false, false, false);
+  expect_modulated_conv_matches_grouped(true, true, false);
+  expect_modulated_conv_matches_grouped(true, false, true);
+}
+
+TEST(StyleGan2Layers, EqualLinearScalesWeightsAndBiasByTheLearningRateMultiplier) {
+  torch::manual_seed(8);
+  EqualLinear linear(4, 3, /*bias_init=*/0.5, /*lr_mul=*/0.01);
+  const torch::Tensor x = torch::randn({2, 4});
+  const torch::Tensor expected = torch::mm(x, (linear->weight * 0.01 / 2.0).t()) + linear->bias * 0.01;
+  EXPECT_TRUE(torch::allclose(linear->forward(x), expected));
+  EXPECT_NEAR(linear->bias[0].item<double>(), 0.5, 1e-7);
+  // N(0, 1) / lr_mul: the effective weight starts N(0, 1 / in).
+  EqualLinear wide(512, 512, 0.0, 0.01);
+  EXPECT_NEAR(wide->weight.std().item<double>(), 100.0, 2.0);
+}
+
+}  // namespace
