@@ -7,7 +7,10 @@
 #include <sstream>
 
 #include "model/stylegan/networks.hpp"
+#include "model/stylegan2/losses.hpp"
 #include "model/stylegan2/networks.hpp"
+#include "model/stylegan2/train_step.hpp"
+#include "model/training/adam_step.hpp"
 #include "model/training/state_order.hpp"
 #include "test_util.hpp"
 
@@ -264,6 +267,100 @@ TEST(StyleGan2Layers, EqualLinearScalesWeightsAndBiasByTheLearningRateMultiplier
   // N(0, 1) / lr_mul: the effective weight starts N(0, 1 / in).
   EqualLinear wide(512, 512, 0.0, 0.01);
   EXPECT_NEAR(wide->weight.std().item<double>(), 100.0, 2.0);
+}
+
+// A generator linear in its latents: image = (sum over W+ entries of w) A,
+// so J^T y = A y for every entry and each path length is |A y|.
+TEST(StyleGan2Losses, PathLengthPenaltyAndRunningMeanOnALinearMap) {
+  torch::manual_seed(9);
+  const int64_t batch = 3, entries = 4, dim = 5;
+  const torch::Tensor a = torch::randn({dim, 16}).requires_grad_();  // the generator's one parameter
+  const torch::Tensor latents = torch::randn({batch, entries, dim}).requires_grad_();
+  const torch::Tensor images = torch::mm(latents.sum(1), a).view({batch, 1, 4, 4});
+  const torch::Tensor y = torch::randn({batch, 1, 4, 4});
+  const PathLength path = path_length_penalty(images, latents, /*running_mean=*/2.0, /*decay=*/0.01, y);
+  const torch::Tensor lengths = torch::mm(y.view({batch, 16}), a.t()).norm(2, 1).detach();
+  EXPECT_TRUE(torch::allclose(path.lengths, lengths, 1e-5, 1e-6));
+  const double mean = 2.0 + 0.01 * (lengths.mean().item<double>() - 2.0);
+  EXPECT_NEAR(path.mean, mean, 1e-6);
+  EXPECT_NEAR(path.penalty.item<double>(), (lengths - mean).pow(2).mean().item<double>(), 1e-5);
+  // Differentiable: the generator's parameter receives its gradient.
+  const torch::Tensor grad = torch::autograd::grad({path.penalty}, {a})[0];
+  EXPECT_GT(grad.abs().sum().item<double>(), 0.0);
+}
+
+TEST(StyleGan2Losses, R1IsTheSquaredGradientNormOfTheRealScores) {
+  const torch::Tensor w = torch::tensor({1.0f, -2.0f, 0.5f, 3.0f});
+  const torch::Tensor x = torch::randn({2, 4}).requires_grad_();
+  const torch::Tensor score = torch::mv(x * x, w) * 0.5;  // grad: x * w
+  const torch::Tensor penalty = r1_penalty(score, x);
+  EXPECT_NEAR(penalty.item<double>(), (x * w).pow(2).sum(1).mean().item<double>(), 1e-5);
+  // Second order: d penalty / dx = 2 x w^2 / batch.
+  const torch::Tensor grad = torch::autograd::grad({penalty}, {x})[0];
+  EXPECT_TRUE(torch::allclose(grad, x.detach() * w * w, 1e-5, 1e-6));
+}
+
+TEST(StyleGan2Training, LazyRegularisationCorrectsAdamsRateAndBetas) {
+  const AdamSettings d = lazy_adam_settings(0.002, 16), g = lazy_adam_settings(0.002, 4), none = lazy_adam_settings(0.002, 0);
+  EXPECT_NEAR(d.lr, 0.002 * 16 / 17, 1e-12);
+  EXPECT_EQ(d.beta1, 0.0);
+  EXPECT_NEAR(d.beta2, std::pow(0.99, 16.0 / 17), 1e-12);
+  EXPECT_NEAR(g.lr, 0.002 * 0.8, 1e-12);
+  EXPECT_NEAR(g.beta2, std::pow(0.99, 0.8), 1e-12);
+  EXPECT_EQ(none.lr, 0.002);
+  EXPECT_NEAR(none.beta2, 0.99, 1e-12);
+  EXPECT_NEAR(reference_ema_decay(), 0.997784, 1e-6);
+}
+
+// Adam's step count of a network's first parameter: one per optimiser step.
+int64_t adam_steps(torch::optim::Adam& optimizer, torch::nn::Module& module) {
+  const auto* state = sg::find_adam_state(optimizer, module.parameters().front());
+  return state ? state->step() : 0;
+}
+
+TEST(StyleGan2Training, LazyStepsRunAtTheirIntervalsAndTheEmaFollows) {
+  torch::manual_seed(10);
+  Regularization r;
+  r.d_every = 4;
+  r.g_every = 2;
+  Models m = make_models(small_config(8), 0.002, Loss::LogisticR1, r, torch::kCPU);
+  std::mt19937_64 rng(1);
+  LazyState state;
+  StepOptions o;
+  o.regularization = r;
+  const torch::Tensor real = torch::rand({4, 1, 8, 8}) * 2 - 1;
+  const std::vector<std::pair<int64_t, int64_t>> expected = {{2, 2}, {3, 3}, {4, 5}, {5, 6}, {7, 8}};
+  for (int64_t i = 0; i < 5; ++i) {
+    const torch::Tensor before = m.ema->style->parameters().back().clone();
+    o.iteration = i;
+    const StepStats stats = train_step(m, real, o, state, rng);
+    EXPECT_EQ(adam_steps(*m.d_optimizer, *m.discriminator), expected[i].first) << "iteration " << i;
+    EXPECT_EQ(adam_steps(*m.g_optimizer, *m.generator), expected[i].second) << "iteration " << i;
+    EXPECT_TRUE(std::isfinite(stats.d_loss.item<double>()));
+    EXPECT_TRUE(std::isfinite(stats.g_loss.item<double>()));
+    EXPECT_GT(stats.penalty.item<double>(), 0.0);
+    EXPECT_GT(stats.path_length.item<double>(), 0.0);
+    // EMA: decay * before + (1 - decay) * G.
+    const torch::Tensor g = m.generator->style->parameters().back();
+    const torch::Tensor ema = m.ema->style->parameters().back();
+    EXPECT_TRUE(torch::allclose(ema, before * o.ema_decay + g * (1 - o.ema_decay), 1e-5, 1e-7));
+  }
+  EXPECT_GT(state.path_mean, 0.0);
+}
+
+TEST(StyleGan2Training, WganGpTrainsWithAnUncorrectedDiscriminatorOptimiser) {
+  torch::manual_seed(11);
+  Regularization r;
+  Models m = make_models(small_config(8), 0.001, Loss::WganGp, r, torch::kCPU);
+  const auto& d_options = static_cast<const torch::optim::AdamOptions&>(m.d_optimizer->param_groups()[0].options());
+  EXPECT_EQ(d_options.lr(), 0.001);
+  std::mt19937_64 rng(2);
+  LazyState state;
+  StepOptions o;
+  o.loss = Loss::WganGp;
+  const StepStats stats = train_step(m, torch::rand({4, 1, 8, 8}) * 2 - 1, o, state, rng);
+  EXPECT_EQ(adam_steps(*m.d_optimizer, *m.discriminator), 1);
+  EXPECT_GT(stats.penalty.item<double>(), 0.0);
 }
 
 }  // namespace

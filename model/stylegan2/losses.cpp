@@ -1,0 +1,34 @@
+#include "model/stylegan2/losses.hpp"
+
+#include <cmath>
+
+namespace sg::stylegan2 {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor logistic_discriminator_loss(const torch::Tensor& real_score, const torch::Tensor& fake_score) {
+  return F::softplus(-real_score).mean() + F::softplus(fake_score).mean();
+}
+
+torch::Tensor r1_penalty(const torch::Tensor& real_score, const torch::Tensor& real) {
+  const torch::Tensor grad = torch::autograd::grad({real_score.sum()}, {real}, {}, /*retain_graph=*/true,
+                                                   /*create_graph=*/true)[0];
+  return grad.pow(2).reshape({grad.size(0), -1}).sum(1).mean();
+}
+
+PathLength path_length_penalty(const torch::Tensor& images, const torch::Tensor& latents, double running_mean,
+                               double decay, const torch::Tensor& projection) {
+  const torch::Tensor y = projection.defined()
+                              ? projection
+                              : torch::randn_like(images) / std::sqrt(static_cast<double>(images.size(2) * images.size(3)));
+  const torch::Tensor grad = torch::autograd::grad({(images * y).sum()}, {latents}, {}, /*retain_graph=*/true,
+                                                   /*create_graph=*/true)[0];
+  const torch::Tensor lengths = torch::sqrt(grad.pow(2).sum(2).mean(1));
+  PathLength out;
+  out.mean = running_mean + decay * (lengths.mean().item<double>() - running_mean);
+  out.penalty = (lengths - out.mean).pow(2).mean();
+  out.lengths = lengths.detach();
+  return out;
+}
+
+}  // namespace sg::stylegan2

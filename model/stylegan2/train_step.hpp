@@ -1,0 +1,78 @@
+#pragma once
+// One StyleGAN2 training iteration as rosinality's stylegan2-pytorch
+// train.py runs it: a D step, the lazy R1 step every d_reg_every
+// iterations, a G step, the lazy path-length step every g_reg_every
+// iterations, then the EMA.
+#include <torch/torch.h>
+
+#include <memory>
+#include <random>
+
+#include "model/stylegan2/networks.hpp"
+
+namespace sg::stylegan2 {
+
+enum class Loss {
+  LogisticR1,  // non-saturating logistic, lazy R1 (the reference)
+  WganGp,      // WGAN-GP (lambda 10, drift 0.001) at every D step; G lazy path length still
+};
+
+struct Regularization {
+  double r1 = 10.0;              // R1 weight gamma
+  int d_every = 16;              // lazy R1 interval
+  double path_weight = 2.0;      // path-length weight (0: off)
+  int g_every = 4;               // lazy path-length interval
+  int path_batch_shrink = 2;
+  double path_decay = 0.01;
+  double wgan_lambda = 10.0, wgan_drift = 0.001;
+};
+
+// Adam for a network regularised lazily every k steps (Karras et al. 2020,
+// appendix B): lr * c and betas (0^c, 0.99^c), c = k / (k + 1); k 0: none.
+struct AdamSettings {
+  double lr = 0, beta1 = 0, beta2 = 0;
+};
+AdamSettings lazy_adam_settings(double lr, int interval);
+
+struct Models {
+  Generator generator{nullptr};
+  Discriminator discriminator{nullptr};
+  Generator ema{nullptr};
+  std::unique_ptr<torch::optim::Adam> g_optimizer, d_optimizer;
+};
+
+// G, D, the EMA (G's parameters copied; its own noise buffers, as the
+// reference's g_ema) and the optimisers with the lazy correction: G's by
+// g_every, D's by d_every (none under WGAN-GP, which regularises every step).
+Models make_models(const Config& config, double lr, Loss loss, const Regularization& regularization,
+                   torch::Device device);
+
+// The reference's per-step EMA decay, 0.5^(32 / 10,000).
+double reference_ema_decay();
+
+struct StepOptions {
+  int64_t iteration = 0;                       // decides the lazy steps (i % interval == 0)
+  Loss loss = Loss::LogisticR1;
+  Regularization regularization;
+  double mixing = 0.9;                         // probability of two latents
+  double ema_decay = reference_ema_decay();
+};
+
+struct StepStats {
+  // Left on the device: read back only when logged. r1 and path hold the
+  // last lazy step's values (zero before the first), as the reference logs.
+  torch::Tensor d_loss, g_loss, penalty, path, path_length, real_score, fake_score;
+};
+
+// What carries from one iteration to the next besides the networks.
+struct LazyState {
+  double path_mean = 0;  // the running path-length mean (checkpointed)
+  StepStats last;        // the last lazy steps' values, reported until the next
+};
+
+// One iteration on `real` (on the device); `rng` draws the mixing coin and
+// inject index, torch's generator the latents and noise.
+StepStats train_step(Models& models, const torch::Tensor& real, const StepOptions& options, LazyState& state,
+                     std::mt19937_64& rng);
+
+}  // namespace sg::stylegan2
