@@ -88,15 +88,24 @@ StyledGenerator load_sampling_generator(const std::string& checkpoint, const Che
   return generator;
 }
 
+torch::Tensor generate_images(const ImageDrawer& draw, int64_t n, int batch,
+                              const std::function<void(int64_t)>& on_batch) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor images;
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t count = std::min<int64_t>(batch, n - first);
+    const torch::Tensor drawn = draw(count);
+    if (!images.defined()) images = torch::empty({n, drawn.size(1), drawn.size(2), drawn.size(3)}, torch::kUInt8);
+    images.slice(0, first, first + count).copy_(drawn);
+    if (on_batch) on_batch(first + count);
+  }
+  return images;
+}
+
 torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, double alpha, torch::Generator& rng,
                               torch::Device device, int batch, const torch::Tensor& mean_w, double psi,
                               const std::function<void(int64_t)>& on_batch) {
-  torch::NoGradGuard no_grad;
-  const int size = size_for_step(step);
-  const int64_t channels = generator->config.image_channels;
-  torch::Tensor images = torch::empty({n, channels, size, size}, torch::kUInt8);
-  for (int64_t first = 0; first < n; first += batch) {
-    const int64_t count = std::min<int64_t>(batch, n - first);
+  auto draw = [&](int64_t count) {
     GenerateOptions options;
     if (mean_w.defined()) {
       options.mean_style = mean_w;
@@ -105,10 +114,9 @@ torch::Tensor generate_images(StyledGenerator& generator, int64_t n, int step, d
     const auto z = torch::randn({count, generator->config.style_dim}, rng).to(device);
     for (int i = 0; i <= step; ++i)
       options.noise.push_back(torch::randn({count, 1, size_for_step(i), size_for_step(i)}, rng).to(device));
-    images.slice(0, first, first + count).copy_(to_uint8_images(generator->forward({z}, step, alpha, options)));
-    if (on_batch) on_batch(first + count);
-  }
-  return images;
+    return to_uint8_images(generator->forward({z}, step, alpha, options));
+  };
+  return generate_images(draw, n, batch, on_batch);
 }
 
 DrawPlan plan_drawing(const std::string& checkpoint, const CheckpointMeta& meta, int size) {

@@ -51,6 +51,15 @@ std::vector<Image8> tensor_to_images(const torch::Tensor& batch);
 // uint8 [n, c, h, w] as one Image8 each.
 std::vector<Image8> uint8_to_images(const torch::Tensor& images);
 
+// The next `count` images as to_uint8_images gives them: one
+// architecture's generator at one size, its latents and noise from a CPU
+// generator the drawer holds, as the evaluation calls it.
+using ImageDrawer = std::function<torch::Tensor(int64_t count)>;
+
+// n images drawn `batch` at a time into one uint8 tensor on the CPU.
+torch::Tensor generate_images(const ImageDrawer& draw, int64_t n, int batch,
+                              const std::function<void(int64_t)>& on_batch = {});
+
 // n images as to_uint8_images gives them, drawn `batch` at a time; latents
 // and noise maps come from `rng` (a CPU generator), so the result depends
 // on its seed only. With mean_w defined, truncation psi around it.

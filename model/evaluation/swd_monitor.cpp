@@ -13,7 +13,18 @@ SwdMonitor::SwdMonitor(const LmdbReader& reader, int images, uint64_t seed)
 
 std::optional<SwdResult> SwdMonitor::measure(StyledGenerator& generator, int step, double alpha,
                                              torch::Device device) {
-  const int size = size_for_step(step);
+  const bool was_training = generator->is_training();
+  generator->eval();
+  auto draw = [&](int64_t count, torch::Generator& rng) {
+    return generate_images(generator, count, step, alpha, rng, device, 64);
+  };
+  auto result = measure(draw, size_for_step(step));
+  if (was_training) generator->train();
+  return result;
+}
+
+std::optional<SwdResult> SwdMonitor::measure(const std::function<torch::Tensor(int64_t, torch::Generator&)>& draw,
+                                             int size) {
   const std::vector<int> resolutions = swd_resolutions(size, options_.min_resolution);
   if (resolutions.empty()) return std::nullopt;
   const int levels = static_cast<int>(resolutions.size());
@@ -24,11 +35,8 @@ std::optional<SwdResult> SwdMonitor::measure(StyledGenerator& generator, int ste
     cached = real_.emplace(size, patch_descriptors(real, levels, options_, seed_ * 2 + 1)).first;
   }
   const int64_t count = cached->second[0].size(0) / options_.patches_per_image;  // real images sampled
-  const bool was_training = generator->is_training();
-  generator->eval();
   torch::Generator rng = at::detail::createCPUGenerator(seed_ + 4);
-  const auto fake = generate_images(generator, count, step, alpha, rng, device, 64);
-  if (was_training) generator->train();
+  const auto fake = draw(count, rng);
   // The trainer builds the generator with the LMDB's channel count.
   const int channels = static_cast<int>(fake.size(1));
   return swd_from_descriptors(patch_descriptors(fake, levels, options_, seed_ * 2 + 2), cached->second, channels,

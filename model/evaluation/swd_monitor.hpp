@@ -5,6 +5,7 @@
 // not the draw; the real sample's patch descriptors are kept per size.
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
@@ -21,6 +22,9 @@ class SwdMonitor {
   SwdMonitor(const LmdbReader& reader, int images, uint64_t seed);
   // nullopt below the metric's smallest resolution (16).
   std::optional<SwdResult> measure(StyledGenerator& generator, int step, double alpha, torch::Device device);
+  // Any generator at `size`: `draw(count, rng)` gives count uint8 images
+  // with latents from rng, the same generator state on every call.
+  std::optional<SwdResult> measure(const std::function<torch::Tensor(int64_t, torch::Generator&)>& draw, int size);
 
  private:
   const LmdbReader& reader_;

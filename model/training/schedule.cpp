@@ -16,13 +16,17 @@ int log2_step(int size) {
 
 ScheduleState initial_schedule_state(const ScheduleConfig& config) {
   ScheduleState state;
-  state.step = log2_step(config.init_size);
+  state.step = log2_step(config.progressive ? config.init_size : config.max_size);
   return state;
 }
 
 IterationPlan begin_iteration(const ScheduleConfig& config, ScheduleState& state) {
   IterationPlan plan;
   const int max_step = log2_step(config.max_size);
+  if (!config.progressive) {
+    state.step = plan.step = max_step;
+    return plan;  // alpha 1, no growth, no end
+  }
   plan.alpha = std::min(1.0, static_cast<double>(state.used_sample + 1) / static_cast<double>(config.phase));
   if (state.first_stage_without_fade && state.step == log2_step(config.init_size)) plan.alpha = 1.0;
   if (state.used_sample > 2 * config.phase) {
@@ -65,6 +69,7 @@ int batch_for(const ScheduleConfig& config, int size) {
 }
 
 uint64_t images_to_next_growth(const ScheduleConfig& config, const ScheduleState& state) {
+  if (!config.progressive) return 0;
   const uint64_t end = 2 * config.phase + 1;
   return state.used_sample >= end ? 0 : end - state.used_sample;
 }

@@ -13,6 +13,9 @@ struct ScheduleConfig {
   bool sched = false;       // the reference's per-resolution tables
   double lr = 0.001;        // without sched
   int batch = 32;           // without sched
+  // Off: one fixed resolution (max_size) at alpha 1 from the first
+  // iteration, never growing nor finishing (StyleGAN2; --max_iter ends it).
+  bool progressive = true;
 };
 
 struct ScheduleState {

@@ -16,6 +16,8 @@
 #include "model/devices/device.hpp"
 #include "model/evaluation/sampler.hpp"
 #include "model/evaluation/swd_monitor.hpp"
+#include "model/stylegan/gan.hpp"
+#include "model/stylegan2/gan.hpp"
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/event_writer.hpp"
@@ -33,11 +35,15 @@ namespace {
 
 std::string describe(const TrainOptions& o) {
   std::ostringstream s;
-  s << "lmdb=" << o.lmdb << " init_size=" << o.schedule.init_size << " max_size=" << o.schedule.max_size
+  s << "arch=" << architecture_name(o.arch) << " lmdb=" << o.lmdb << " init_size=" << o.schedule.init_size << " max_size=" << o.schedule.max_size
     << " phase=" << o.schedule.phase << " sched=" << o.schedule.sched << " lr=" << o.schedule.lr
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp") << " r1_gamma=" << o.r1_gamma
     << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision)
     << " channels_last=" << o.channels_last << " ema_decay=" << o.ema.decay << " ema_rampup=" << o.ema.rampup;
+  if (o.arch == Architecture::StyleGan2)
+    s << " channel_multiplier=" << o.channel_multiplier << " path_regularize=" << o.regularization.path_weight
+      << " d_reg_every=" << o.regularization.d_every << " g_reg_every=" << o.regularization.g_every
+      << " max_iter=" << o.max_iter;
   return s.str();
 }
 
@@ -92,9 +98,8 @@ class TrainingRun {
     settle_options_against_dataset();
     build_models();
     if (!o_.resume.empty()) restore();
-    if (o_.channels_last) to_channels_last(models_);
-    meta_.model = o_.model;
-    meta_.train_config = describe(o_);
+    if (o_.channels_last) gan_->to_channels_last();
+    train_config_ = describe(o_);
     open_outputs();
     enter_stage(position_.schedule.step, position_.data_epoch, position_.data_batch);
   }
@@ -133,6 +138,15 @@ class TrainingRun {
     std::string size_list;
     for (int s : sizes) size_list += (size_list.empty() ? "" : " ") + std::to_string(s);
     if (o_.schedule.max_size == 0) o_.schedule.max_size = sizes.back();
+    if (o_.arch == Architecture::StyleGan2) {
+      // One size, trained from the first iteration at alpha 1.
+      const int size = o_.schedule.max_size;
+      if (size < 8 || size > 1024 || (size & (size - 1)) != 0)
+        throw InputError(options_.lmdb, "--size " + std::to_string(size) + " is not a power of two from 8 to 1024");
+      o_.schedule.init_size = size;
+      o_.schedule.progressive = false;
+      if (o_.max_iter == 0) o_.max_iter = 800000;
+    }
     for (int s = o_.schedule.init_size; s <= o_.schedule.max_size; s *= 2)
       if (!has_size(s))
         throw InputError(options_.lmdb, "holds no " + std::to_string(s) + "x" + std::to_string(s) +
@@ -149,9 +163,38 @@ class TrainingRun {
     device_ = resolve_device(o_.device);
     configure_device(device_);
     torch::manual_seed(o_.seed);
-    models_ = make_step_models(o_.model, learning_rate_for(o_.schedule, o_.schedule.init_size), device_);
+    gan_ = make_gan();
     rng_.seed(o_.seed);
     position_ = fresh_position();
+  }
+
+  std::unique_ptr<TrainableGan> make_gan() const {
+    const double lr = learning_rate_for(o_.schedule, o_.schedule.init_size);
+    if (o_.arch == Architecture::StyleGan2) {
+      stylegan2::Training t;
+      t.model.size = o_.schedule.max_size;
+      t.model.max_channels = o_.model.max_channels;
+      t.model.image_channels = o_.model.image_channels;
+      t.model.style_dim = o_.model.style_dim;
+      t.model.n_mlp = o_.model.n_mlp;
+      t.model.channel_multiplier = o_.channel_multiplier;
+      t.saved.lr = lr;
+      t.saved.batch = batch_for(o_.schedule, o_.schedule.max_size);
+      t.saved.loss = o_.loss == GanLoss::R1 ? stylegan2::Loss::LogisticR1 : stylegan2::Loss::WganGp;
+      t.saved.regularization = o_.regularization;
+      t.saved.regularization.r1 = o_.r1_gamma;
+      t.saved.mixing = o_.mixing ? 0.9 : 0.0;
+      return stylegan2::make_stylegan2(t, device_);
+    }
+    StyleGanTraining t;
+    t.model = o_.model;
+    t.lr = lr;
+    t.loss = o_.loss;
+    t.r1_gamma = o_.r1_gamma;
+    t.mixing = o_.mixing;
+    t.ema = o_.ema;
+    t.precision = o_.precision;
+    return make_stylegan(t, device_);
   }
 
   TrainPosition fresh_position() const {
@@ -162,8 +205,13 @@ class TrainingRun {
   }
 
   void restore() {
-    const LoadReport loaded = load_checkpoint(o_.resume, models_, position_, rng_);
-    if (!loaded.position) position_from_flags(loaded);
+    const LoadReport loaded = gan_->load(o_.resume, position_, rng_);
+    if (loaded.position) return;
+    if (o_.arch == Architecture::StyleGan) {
+      position_from_flags(loaded);
+    } else if (o_.on_note) {
+      o_.on_note(o_.resume + ": " + loaded.note + "; continuing from iteration " + std::to_string(position_.iteration));
+    }
   }
 
   // A file without a schedule position (a reference checkpoint): by default
@@ -197,11 +245,15 @@ class TrainingRun {
     const bool new_log = !fs::exists(run / "log.csv");
     csv_.open(run / "log.csv", std::ios::app);
     if (!csv_) throw OutputError(o_.out, "cannot write log.csv");
-    if (new_log) csv_ << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s,swd\n";
+    if (new_log) {
+      csv_ << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s,swd";
+      for (const std::string& name : gan_->extra_scalar_names()) csv_ << ',' << name;
+      csv_ << '\n';
+    }
     events_ = std::make_unique<EventWriter>((run / "tensorboard").string());
     // From their own generator: the same grids whatever the training drew.
     auto sample_generator = at::detail::createCPUGenerator(o_.seed + 1);
-    sample_z_ = torch::randn({o_.sample_rows * o_.sample_cols, o_.model.style_dim}, sample_generator).to(device_);
+    sample_z_ = torch::randn({o_.sample_rows * o_.sample_cols, gan_->style_dim()}, sample_generator).to(device_);
     monitor_ = std::make_unique<SwdMonitor>(reader_, o_.eval_images, o_.seed);
   }
 
@@ -210,8 +262,7 @@ class TrainingRun {
     step_ = step;
     size_ = size_for_step(step);
     batch_size_ = batch_for(o_.schedule, size_);
-    set_learning_rate(*models_.g_optimizer, learning_rate_for(o_.schedule, size_), true);
-    set_learning_rate(*models_.d_optimizer, learning_rate_for(o_.schedule, size_), false);
+    gan_->set_learning_rate(learning_rate_for(o_.schedule, size_));
     stream_.reset();
     BatchStreamOptions so;
     so.size = size_;
@@ -243,16 +294,7 @@ class TrainingRun {
     }
     const torch::Tensor real = upload_batch(batch, device_, o_.channels_last);
 
-    StepSettings settings;
-    settings.step = step_;
-    settings.alpha = alpha;
-    settings.loss = o_.loss;
-    settings.r1_gamma = o_.r1_gamma;
-    settings.mixing = o_.mixing;
-    settings.precision = o_.precision;
-    for (int i = 0; i <= step_; ++i) position_.block_images[static_cast<size_t>(i)] += static_cast<uint64_t>(batch.count);
-    settings.ema_decays = block_ema_decays(o_.ema, position_.block_images, batch.count);
-    stats_ = train_step(models_, real, settings, rng_);
+    scalars_ = gan_->train_iteration(real, step_, alpha, position_, rng_);
     end_iteration(position_.schedule, batch.count);
     ++position_.iteration;
     position_.images_seen += static_cast<uint64_t>(batch.count);
@@ -262,7 +304,7 @@ class TrainingRun {
   std::optional<SwdResult> evaluate_if_due(double alpha) {
     if (o_.eval_every <= 0 || position_.iteration % o_.eval_every != 0) return std::nullopt;
     const auto eval_start = std::chrono::steady_clock::now();
-    std::optional<SwdResult> swd = monitor_->measure(models_.ema, step_, alpha, device_);
+    std::optional<SwdResult> swd = gan_->measure_swd(*monitor_, step_, alpha, device_);
     last_log_ += std::chrono::steady_clock::now() - eval_start;
     return swd;
   }
@@ -270,7 +312,7 @@ class TrainingRun {
   // A row of log.csv, the TensorBoard scalars and the live line. The losses
   // are read back (a host sync) only here.
   void log_iteration(double alpha, const std::optional<SwdResult>& swd) {
-    const float d = stats_.d_loss.item<float>(), g = stats_.g_loss.item<float>(), p = stats_.penalty.item<float>();
+    const float d = scalars_.d_loss.item<float>(), g = scalars_.g_loss.item<float>(), p = scalars_.penalty.item<float>();
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last_log_).count();
     const double rate = seconds > 0 ? static_cast<double>(position_.images_seen - images_at_last_log_) / seconds : 0;
@@ -281,11 +323,16 @@ class TrainingRun {
     csv_ << it << ',' << position_.images_seen << ',' << size_ << ',' << alpha << ',' << lr << ',' << d << ',' << g
          << ',' << p << ',' << rate << ',';
     if (swd) csv_ << swd->average;
+    const std::vector<std::string> extra_names = gan_->extra_scalar_names();
+    std::vector<float> extra;
+    for (const torch::Tensor& t : scalars_.extra) extra.push_back(t.item<float>());
+    for (float v : extra) csv_ << ',' << v;
     csv_ << '\n';
     csv_.flush();
     events_->scalar("loss/discriminator", d, it);
     events_->scalar("loss/generator", g, it);
     events_->scalar("loss/penalty", p, it);
+    for (size_t i = 0; i < extra.size() && i < extra_names.size(); ++i) events_->scalar("loss/" + extra_names[i], extra[i], it);
     events_->scalar("schedule/alpha", static_cast<float>(alpha), it);
     events_->scalar("schedule/resolution", static_cast<float>(size_), it);
     events_->scalar("schedule/lr", static_cast<float>(lr), it);
@@ -300,11 +347,19 @@ class TrainingRun {
     }
     events_->flush();
     if (o_.show_progress) {
-      const double eta =
-          rate > 0 ? static_cast<double>(images_to_next_growth(o_.schedule, position_.schedule)) / rate : -1;
-      std::fprintf(stderr, "\r%dx%d alpha %.3f it %lld  %.1f img/s  G %.3f D %.3f GP %.3f%s  next size in %s   ", size_,
-                   size_, alpha, static_cast<long long>(it), rate, g, d, p, last_swd_.c_str(),
-                   format_duration(eta).c_str());
+      // ETA to the next growth, or with a fixed size to --max_iter.
+      const bool growing = o_.schedule.progressive;
+      const double images_left =
+          growing ? static_cast<double>(images_to_next_growth(o_.schedule, position_.schedule))
+                  : static_cast<double>(std::max<int64_t>(0, o_.max_iter - it)) * batch_size_;
+      const double eta = rate > 0 ? images_left / rate : -1;
+      std::string penalties = (o_.arch == Architecture::StyleGan2 && o_.loss == GanLoss::R1 ? "  R1 " : "  GP ") +
+                              std::to_string(p).substr(0, 6);
+      for (size_t i = 0; i < extra.size() && i < extra_names.size() && i < 2; ++i)
+        penalties += "  " + extra_names[i] + " " + std::to_string(extra[i]).substr(0, 6);
+      std::fprintf(stderr, "\r%dx%d alpha %.3f it %lld  %.1f img/s  G %.3f D %.3f%s%s  %s %s   ", size_, size_, alpha,
+                   static_cast<long long>(it), rate, g, d, penalties.c_str(), last_swd_.c_str(),
+                   growing ? "next size in" : "done in", format_duration(eta).c_str());
       std::fflush(stderr);
     }
   }
@@ -312,7 +367,7 @@ class TrainingRun {
   // The EMA generator on the fixed latents: samples/NNNNNN.png and TensorBoard.
   void write_samples(double alpha) {
     torch::NoGradGuard no_grad;
-    auto images = tensor_to_images(models_.ema->forward(sample_z_, step_, alpha));
+    auto images = tensor_to_images(gan_->draw_average(sample_z_, step_, alpha));
     Image8 grid = make_grid(images, o_.sample_cols);
     std::string png = encode_png(grid, 6);
     char name[64];
@@ -331,7 +386,7 @@ class TrainingRun {
   void checkpoint(const std::string& name) {
     const fs::path folder = fs::path(o_.out) / "checkpoints";
     const std::string path = (folder / name).string();
-    save_checkpoint({path, (folder / "latest.ckpt").string()}, models_, position_, rng_, meta_);
+    gan_->save({path, (folder / "latest.ckpt").string()}, position_, rng_, train_config_);
     result_.last_checkpoint = path;
   }
 
@@ -352,10 +407,10 @@ class TrainingRun {
   LmdbReader reader_;
   TrainOptions o_;               // settled against the dataset and the resumed file
   torch::Device device_{torch::kCPU};
-  StepModels models_{StyledGenerator(nullptr), Discriminator(nullptr), StyledGenerator(nullptr), nullptr, nullptr};
+  std::unique_ptr<TrainableGan> gan_;
   std::mt19937_64 rng_;
   TrainPosition position_;
-  CheckpointMeta meta_;
+  std::string train_config_;  // the flags as text, stored in every checkpoint
 
   std::ofstream csv_;
   std::unique_ptr<EventWriter> events_;
@@ -364,7 +419,7 @@ class TrainingRun {
 
   int step_ = 0, size_ = 0, batch_size_ = 0;
   std::unique_ptr<BatchStream> stream_;
-  StepStats stats_;
+  IterationScalars scalars_;
   std::chrono::steady_clock::time_point last_log_;
   uint64_t images_at_last_log_ = 0;
   std::string last_swd_;

@@ -1,12 +1,15 @@
 #pragma once
-// sg_train as a library: progressive StyleGAN training on a dataset LMDB,
-// with checkpoints, fixed-latent sample grids, CSV and TensorBoard logs.
+// sg_train as a library: StyleGAN (progressive) or StyleGAN2 (fixed size)
+// training on a dataset LMDB, with checkpoints, fixed-latent sample grids,
+// CSV and TensorBoard logs.
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
 
 #include "model/training/ema.hpp"
+#include "model/training/gan.hpp"
+#include "model/stylegan2/train_step.hpp"
 #include "model/stylegan/networks.hpp"
 #include "model/devices/precision.hpp"
 #include "model/training/schedule.hpp"
@@ -28,12 +31,17 @@ struct TrainOptions {
     c.max_size = 0;
     return c;
   }();
+  Architecture arch = Architecture::StyleGan;
+  // StyleGAN2: its fixed size is schedule.max_size (0: the LMDB's largest);
+  // widths, style size and mapping depth come from `model`.
+  int channel_multiplier = 2;
+  stylegan2::Regularization regularization;  // StyleGAN2 (its r1 from r1_gamma)
   StyleGanConfig model;             // image_channels taken from the LMDB
   bool mixing = false;
   EmaOptions ema;                   // the EMA generator's per-block ramp-up (rampup 0: the reference's fixed decay)
   GanLoss loss = GanLoss::WganGp;
   double r1_gamma = 10.0;           // with GanLoss::R1
-  int64_t max_iter = 0;             // 0: until the schedule ends
+  int64_t max_iter = 0;             // 0: until the schedule ends (StyleGAN2: 800,000, as its train.py)
   int checkpoint_every = 1000;
   int sample_every = 100;
   int log_every = 10;

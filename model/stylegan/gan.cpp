@@ -1,0 +1,73 @@
+#include "model/stylegan/gan.hpp"
+
+#include "model/evaluation/swd_monitor.hpp"
+#include "model/training/checkpoint.hpp"
+
+namespace sg {
+
+namespace {
+
+class StyleGan final : public TrainableGan {
+ public:
+  StyleGan(const StyleGanTraining& training, torch::Device device)
+      : training_(training), models_(make_step_models(training.model, training.lr, device)) {}
+
+  std::vector<std::string> extra_scalar_names() const override { return {}; }
+  int style_dim() const override { return training_.model.style_dim; }
+
+  void set_learning_rate(double lr) override {
+    sg::set_learning_rate(*models_.g_optimizer, lr, true);
+    sg::set_learning_rate(*models_.d_optimizer, lr, false);
+  }
+
+  void to_channels_last() override { sg::to_channels_last(models_); }
+
+  IterationScalars train_iteration(const torch::Tensor& real, int step, double alpha, TrainPosition& position,
+                                   std::mt19937_64& rng) override {
+    StepSettings settings;
+    settings.step = step;
+    settings.alpha = alpha;
+    settings.loss = training_.loss;
+    settings.r1_gamma = training_.r1_gamma;
+    settings.mixing = training_.mixing;
+    settings.precision = training_.precision;
+    const auto count = static_cast<uint64_t>(real.size(0));
+    for (int i = 0; i <= step; ++i) position.block_images[static_cast<size_t>(i)] += count;
+    settings.ema_decays = block_ema_decays(training_.ema, position.block_images, static_cast<int>(count));
+    const StepStats stats = train_step(models_, real, settings, rng);
+    return {stats.d_loss, stats.g_loss, stats.penalty, {}};
+  }
+
+  torch::Tensor draw_average(const torch::Tensor& z, int step, double alpha) override {
+    torch::NoGradGuard no_grad;
+    return models_.ema->forward(z, step, alpha);
+  }
+
+  std::optional<SwdResult> measure_swd(SwdMonitor& monitor, int step, double alpha, torch::Device device) override {
+    return monitor.measure(models_.ema, step, alpha, device);
+  }
+
+  void save(const std::vector<std::string>& paths, const TrainPosition& position, const std::mt19937_64& rng,
+            const std::string& train_config) override {
+    CheckpointMeta meta;
+    meta.model = training_.model;
+    meta.train_config = train_config;
+    save_checkpoint(paths, models_, position, rng, meta);
+  }
+
+  LoadReport load(const std::string& path, TrainPosition& position, std::mt19937_64& rng) override {
+    return load_checkpoint(path, models_, position, rng);
+  }
+
+ private:
+  StyleGanTraining training_;
+  StepModels models_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainableGan> make_stylegan(const StyleGanTraining& training, torch::Device device) {
+  return std::make_unique<StyleGan>(training, device);
+}
+
+}  // namespace sg

@@ -1,0 +1,240 @@
+#include "model/stylegan2/checkpoint.hpp"
+
+#include <filesystem>
+#include <sstream>
+
+#include "model/training/state_dict_io.hpp"
+#include "model/training/torch_file.hpp"
+#include "pipeline/atomic_file.hpp"
+#include "pipeline/errors.hpp"
+
+namespace sg::stylegan2 {
+
+namespace {
+
+constexpr int64_t kFormatVersion = 1;
+
+std::string config_text(const Config& c) {
+  std::ostringstream s;
+  s << c.size << ' ' << c.max_channels << ' ' << c.image_channels << ' ' << c.style_dim << ' ' << c.n_mlp << ' '
+    << c.channel_multiplier;
+  return s.str();
+}
+
+Config parse_config(const std::string& text, const std::string& path) {
+  Config c;
+  std::istringstream s(text);
+  s >> c.size >> c.max_channels >> c.image_channels >> c.style_dim >> c.n_mlp >> c.channel_multiplier;
+  if (!s) throw InputError(path, "checkpoint's model_config is unreadable: \"" + text + "\"");
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path, std::string("checkpoint's model_config: ") + e.what());
+  }
+  if (c.max_channels > 4096 || c.style_dim > 4096 || c.n_mlp > 64 || c.image_channels > 4)
+    throw InputError(path, "checkpoint's model_config is absurd: \"" + text + "\"");
+  return c;
+}
+
+struct Opened {
+  TorchFile file;
+  const PyValue* g_ema = nullptr;
+  bool ours = false;
+};
+
+Opened open_checkpoint(const std::string& path) {
+  Opened o;
+  o.file = read_torch_file(path);
+  const PyValue& root = *o.file.root;
+  if (!root.is(PyValue::Kind::Dict))
+    throw InputError(path, "not a StyleGAN2 checkpoint: the file holds a " + root.describe() + ", not a dict");
+  if (root.find("g_running") || root.find("generator.progression.0.conv1.input"))
+    throw InputError(path, "a StyleGAN checkpoint (g_running), not a StyleGAN2 one: give no --arch stylegan2");
+  o.g_ema = root.find("g_ema");
+  if (!o.g_ema)
+    throw InputError(path, "not a StyleGAN2 checkpoint: it holds no g_ema (it holds " + short_list(root.keys()) + ")");
+  if (!o.g_ema->is(PyValue::Kind::Dict))
+    throw InputError(path, "checkpoint's g_ema is a " + o.g_ema->describe() + ", not a state dict");
+  o.ours = root.find("model_config") != nullptr;
+  return o;
+}
+
+std::vector<int64_t> shape_of(const PyValue& dict, const std::string& key, const std::string& path) {
+  const torch::Tensor* t = tensor_at(dict, key);
+  if (!t) throw InputError(path, "g_ema lacks " + key + ": not a StyleGAN2 generator");
+  return t->sizes().vec();
+}
+
+// A reference generator's configuration from its tensors.
+Config infer_config(const PyValue& g, const std::string& path) {
+  Config c;
+  const auto input = shape_of(g, "input.input", path);
+  const auto rgb = shape_of(g, "to_rgb1.bias", path);
+  const auto mapping = shape_of(g, "style.1.weight", path);
+  if (input.size() != 4 || rgb.size() != 4 || mapping.size() != 2 || input[1] < 1 || input[1] > 4096 || rgb[1] < 1 ||
+      rgb[1] > 4 || mapping[1] < 1 || mapping[1] > 4096)
+    throw InputError(path, "g_ema's shapes are not a StyleGAN2 generator's");
+  c.max_channels = static_cast<int>(input[1]);
+  c.image_channels = static_cast<int>(rgb[1]);
+  c.style_dim = static_cast<int>(mapping[1]);
+  c.n_mlp = 0;
+  while (c.n_mlp < 64 && g.find("style." + std::to_string(c.n_mlp + 1) + ".weight")) ++c.n_mlp;
+  int to_rgbs = 0;
+  while (to_rgbs < 16 && g.find("to_rgbs." + std::to_string(to_rgbs) + ".bias")) ++to_rgbs;
+  c.size = 4 << to_rgbs;
+  // The multiplier shows where a layer is narrower than the cap: channels
+  // at resolution r >= 64 are 256 * multiplier / (r / 64).
+  c.channel_multiplier = 2;
+  for (int log = 6; log <= c.log_size(); ++log) {
+    const auto w = shape_of(g, "convs." + std::to_string((log - 3) * 2) + ".conv.weight", path);
+    const int64_t channels = w.size() == 5 ? w[1] : 0;
+    if (channels < c.max_channels) {
+      c.channel_multiplier = static_cast<int>(channels * (int64_t{1} << (log - 6)) / 256);
+      break;
+    }
+  }
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    throw InputError(path, std::string("g_ema: ") + e.what());
+  }
+  return c;
+}
+
+CheckpointInfo info_of(const Opened& o, const std::string& path) {
+  const PyValue& root = *o.file.root;
+  CheckpointInfo info;
+  info.ours = o.ours;
+  if (o.ours) {
+    info.config = parse_config(require_string(root, "model_config", path), path);
+    info.train_config = require_string(root, "train_config", path);
+    info.iteration = require_int(root, "iteration", path);
+    return info;
+  }
+  info.config = infer_config(*o.g_ema, path);
+  // Its train.py names checkpoints by iteration (NNNNNN.pt) and resumes from the name.
+  const std::string stem = std::filesystem::path(path).stem().string();
+  if (!stem.empty() && stem.find_first_not_of("0123456789") == std::string::npos && stem.size() < 12)
+    info.iteration = std::stoll(stem);
+  info.note = "a reference stylegan2-pytorch checkpoint (" + std::to_string(info.config.size) + "x" +
+              std::to_string(info.config.size) + ", no data order or RNG state; iteration " +
+              std::to_string(info.iteration) + " from its name)";
+  return info;
+}
+
+std::vector<Keys> single_group(const torch::nn::Module& module) { return {prefixed_parameter_names(module, "")}; }
+
+c10::impl::GenericDict training_args(const Config& c, const SavedTraining& t) {
+  c10::impl::GenericDict args(c10::StringType::get(), c10::AnyType::get());
+  args.insert("size", static_cast<int64_t>(c.size));
+  args.insert("latent", static_cast<int64_t>(c.style_dim));
+  args.insert("n_mlp", static_cast<int64_t>(c.n_mlp));
+  args.insert("channel_multiplier", static_cast<int64_t>(c.channel_multiplier));
+  args.insert("batch", static_cast<int64_t>(t.batch));
+  args.insert("lr", t.lr);
+  args.insert("r1", t.regularization.r1);
+  args.insert("path_regularize", t.regularization.path_weight);
+  args.insert("path_batch_shrink", static_cast<int64_t>(t.regularization.path_batch_shrink));
+  args.insert("d_reg_every", static_cast<int64_t>(t.regularization.d_every));
+  args.insert("g_reg_every", static_cast<int64_t>(t.regularization.g_every));
+  args.insert("mixing", t.mixing);
+  args.insert("augment", false);
+  args.insert("augment_p", 0.0);
+  args.insert("loss", std::string(t.loss == Loss::WganGp ? "wgan-gp" : "r1"));
+  return args;
+}
+
+}  // namespace
+
+CheckpointInfo read_checkpoint_info(const std::string& path) { return info_of(open_checkpoint(path), path); }
+
+void save_checkpoint(const std::vector<std::string>& paths, Models& models, const TrainPosition& position,
+                     double path_mean, const std::mt19937_64& rng, const SavedTraining& training) {
+  const Config& config = models.generator->config;
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+  dict.insert("g", module_state_dict(*models.generator));
+  dict.insert("d", module_state_dict(*models.discriminator));
+  dict.insert("g_ema", module_state_dict(*models.ema));
+  dict.insert("g_optim", optimizer_state_dict(*models.g_optimizer, *models.generator, single_group(*models.generator)));
+  dict.insert("d_optim",
+              optimizer_state_dict(*models.d_optimizer, *models.discriminator, single_group(*models.discriminator)));
+  dict.insert("args", training_args(config, training));
+  dict.insert("ada_aug_p", 0.0);
+  dict.insert("arch", std::string("stylegan2"));
+  dict.insert("format_version", kFormatVersion);
+  dict.insert("iteration", position.iteration);
+  dict.insert("images_seen", static_cast<int64_t>(position.images_seen));
+  dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
+  dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
+  dict.insert("path_mean", path_mean);
+  std::ostringstream rng_state;
+  rng_state << rng;
+  dict.insert("rng", rng_state.str());
+  dict.insert("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  dict.insert("model_config", config_text(config));
+  dict.insert("train_config", training.train_config);
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  for (const std::string& path : paths)
+    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
+}
+
+LoadReport load_checkpoint(const std::string& path, Models& models, TrainPosition& position, double& path_mean,
+                           std::mt19937_64& rng) {
+  const Opened o = open_checkpoint(path);
+  const PyValue& root = *o.file.root;
+  const CheckpointInfo info = info_of(o, path);
+  if (config_text(info.config) != config_text(models.generator->config))
+    throw InputError(path, "checkpoint's model (size channel-cap image-channels style mapping multiplier: " +
+                               config_text(info.config) + ") differs from this one (" +
+                               config_text(models.generator->config) + ")");
+  if (o.ours) {
+    const int64_t format = require_int(root, "format_version", path);
+    if (format > kFormatVersion)
+      throw InputError(path, "checkpoint format " + std::to_string(format) + " is newer than this program's");
+  }
+  LoadReport report;
+  report.source = o.ours ? CheckpointSource::Ours : CheckpointSource::ReferenceTraining;
+  load_module_state(*models.generator, require(root, "g", path), path, "g");
+  load_module_state(*models.discriminator, require(root, "d", path), path, "d");
+  load_module_state(*models.ema, *o.g_ema, path, "g_ema");
+  report.discriminator = true;
+  load_optimizer_state(*models.g_optimizer, *models.generator, require(root, "g_optim", path),
+                       single_group(*models.generator), path, "g_optim");
+  load_optimizer_state(*models.d_optimizer, *models.discriminator, require(root, "d_optim", path),
+                       single_group(*models.discriminator), path, "d_optim");
+  report.optimizers = true;
+  report.trained_step = info.config.log_size() - 2;
+  position.iteration = info.iteration;
+  if (!o.ours) {
+    report.note = info.note;
+    return report;
+  }
+  position.images_seen = static_cast<uint64_t>(require_int(root, "images_seen", path));
+  position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
+  position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
+  path_mean = require_double(root, "path_mean", path);
+  std::istringstream rng_state(require_string(root, "rng", path));
+  rng_state >> rng;
+  if (!rng_state) throw InputError(path, "checkpoint's rng state is unreadable");
+  const PyValue& torch_rng = require(root, "torch_rng", path);
+  if (!torch_rng.is(PyValue::Kind::Tensor)) throw InputError(path, "checkpoint's torch_rng is not a tensor");
+  try {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(torch_rng.tensor.contiguous());
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("checkpoint's torch_rng is unreadable: ") + e.what_without_backtrace());
+  }
+  report.position = true;
+  return report;
+}
+
+void load_generator(const std::string& path, Generator& generator, bool raw) {
+  const Opened o = open_checkpoint(path);
+  if (raw) {
+    load_module_state(*generator, require(*o.file.root, "g", path), path, "g");
+    return;
+  }
+  load_module_state(*generator, *o.g_ema, path, "g_ema");
+}
+
+}  // namespace sg::stylegan2

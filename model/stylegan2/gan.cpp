@@ -1,0 +1,97 @@
+#include "model/stylegan2/gan.hpp"
+
+#include "model/evaluation/sampler.hpp"
+#include "model/evaluation/swd_monitor.hpp"
+#include "model/training/train_step.hpp"
+
+namespace sg::stylegan2 {
+
+namespace {
+
+class StyleGan2 final : public TrainableGan {
+ public:
+  StyleGan2(const Training& training, torch::Device device)
+      : training_(training),
+        models_(make_models(training.model, training.saved.lr, training.saved.loss, training.saved.regularization,
+                            device)),
+        device_(device) {}
+
+  std::vector<std::string> extra_scalar_names() const override { return {"path", "path_length", "path_mean"}; }
+  int style_dim() const override { return training_.model.style_dim; }
+
+  // Fixed for a run: the lazy correction of make_models stays.
+  void set_learning_rate(double) override {}
+
+  void to_channels_last() override {
+    for (torch::nn::Module* module : {static_cast<torch::nn::Module*>(models_.generator.get()),
+                                      static_cast<torch::nn::Module*>(models_.discriminator.get()),
+                                      static_cast<torch::nn::Module*>(models_.ema.get())})
+      sg::to_channels_last(*module);
+  }
+
+  IterationScalars train_iteration(const torch::Tensor& real, int, double, TrainPosition& position,
+                                   std::mt19937_64& rng) override {
+    StepOptions options;
+    options.iteration = position.iteration;
+    options.loss = training_.saved.loss;
+    options.regularization = training_.saved.regularization;
+    options.mixing = training_.saved.mixing;
+    const StepStats stats = train_step(models_, real, options, state_, rng);
+    return {stats.d_loss, stats.g_loss, stats.penalty,
+            {stats.path, stats.path_length, torch::tensor(state_.path_mean)}};
+  }
+
+  torch::Tensor draw_average(const torch::Tensor& z, int, double) override {
+    torch::NoGradGuard no_grad;
+    return models_.ema->forward(std::vector{z}).image;
+  }
+
+  std::optional<SwdResult> measure_swd(SwdMonitor& monitor, int, double, torch::Device device) override {
+    auto draw = [&](int64_t count, torch::Generator& rng) {
+      return generate_images([&](int64_t n) { return draw_uint8(models_.ema, n, rng, device); }, count, 64);
+    };
+    return monitor.measure(draw, training_.model.size);
+  }
+
+  void save(const std::vector<std::string>& paths, const TrainPosition& position, const std::mt19937_64& rng,
+            const std::string& train_config) override {
+    SavedTraining saved = training_.saved;
+    saved.train_config = train_config;
+    save_checkpoint(paths, models_, position, state_.path_mean, rng, saved);
+  }
+
+  LoadReport load(const std::string& path, TrainPosition& position, std::mt19937_64& rng) override {
+    return load_checkpoint(path, models_, position, state_.path_mean, rng);
+  }
+
+ private:
+  Training training_;
+  Models models_;
+  torch::Device device_;
+  LazyState state_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainableGan> make_stylegan2(const Training& training, torch::Device device) {
+  return std::make_unique<StyleGan2>(training, device);
+}
+
+torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& rng, torch::Device device,
+                         const torch::Tensor& mean_w, double psi) {
+  torch::NoGradGuard no_grad;
+  const Config& c = generator->config;
+  const torch::Tensor z = torch::randn({count, c.style_dim}, rng).to(device);
+  SynthesisOptions options;
+  for (int layer = 0; layer < c.num_layers(); ++layer) {
+    const int64_t res = int64_t{1} << ((layer + 5) / 2);
+    options.noise.push_back(torch::randn({count, 1, res, res}, rng).to(device));
+  }
+  if (mean_w.defined()) {
+    options.truncation_latent = mean_w;
+    options.truncation = psi;
+  }
+  return to_uint8_images(generator->forward(std::vector{z}, options).image);
+}
+
+}  // namespace sg::stylegan2

@@ -1,0 +1,15 @@
+#include "model/training/gan.hpp"
+
+#include <stdexcept>
+
+namespace sg {
+
+const char* architecture_name(Architecture arch) { return arch == Architecture::StyleGan2 ? "stylegan2" : "stylegan"; }
+
+Architecture parse_architecture(const std::string& name) {
+  if (name == "stylegan") return Architecture::StyleGan;
+  if (name == "stylegan2") return Architecture::StyleGan2;
+  throw std::invalid_argument("unknown architecture \"" + name + "\": stylegan or stylegan2");
+}
+
+}  // namespace sg

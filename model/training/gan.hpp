@@ -1,0 +1,56 @@
+#pragma once
+// What the trainer needs from an architecture (StyleGAN, StyleGAN2): its
+// networks, optimisers, one iteration, its average generator's pictures and
+// its checkpoint files, behind one small interface, so that the loop,
+// schedule, data, logs, samples and evaluation are shared.
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/evaluation/swd.hpp"
+#include "model/training/checkpoint.hpp"
+
+namespace sg {
+
+class SwdMonitor;
+
+// Architectures sg_train, sg_test and sg_eval know.
+enum class Architecture { StyleGan, StyleGan2 };
+const char* architecture_name(Architecture arch);
+// "stylegan" or "stylegan2"; anything else: std::invalid_argument naming both.
+Architecture parse_architecture(const std::string& name);
+
+struct IterationScalars {
+  // Left on the device: read back only when logged.
+  torch::Tensor d_loss, g_loss, penalty;
+  std::vector<torch::Tensor> extra;  // as TrainableGan::extra_scalar_names
+};
+
+class TrainableGan {
+ public:
+  virtual ~TrainableGan() = default;
+  // Scalars logged after d_loss, g_loss and penalty (log.csv columns,
+  // TensorBoard loss/<name>).
+  virtual std::vector<std::string> extra_scalar_names() const = 0;
+  virtual int style_dim() const = 0;
+  virtual void set_learning_rate(double lr) = 0;
+  virtual void to_channels_last() = 0;
+  // One iteration on `real` (on the device) at the schedule's step and
+  // alpha; `position` is the position before it (iteration counts from 0).
+  virtual IterationScalars train_iteration(const torch::Tensor& real, int step, double alpha,
+                                           TrainPosition& position, std::mt19937_64& rng) = 0;
+  // The average generator's images of latents z (on the device), in [-1, 1].
+  virtual torch::Tensor draw_average(const torch::Tensor& z, int step, double alpha) = 0;
+  // SWD of the average generator against the monitor's real sample.
+  virtual std::optional<SwdResult> measure_swd(SwdMonitor& monitor, int step, double alpha, torch::Device device) = 0;
+  virtual void save(const std::vector<std::string>& paths, const TrainPosition& position, const std::mt19937_64& rng,
+                    const std::string& train_config) = 0;
+  // Restores what the file holds; position from the file when report.position.
+  virtual LoadReport load(const std::string& path, TrainPosition& position, std::mt19937_64& rng) = 0;
+};
+
+}  // namespace sg

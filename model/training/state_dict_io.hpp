@@ -1,0 +1,59 @@
+#pragma once
+// Reading and writing PyTorch state dicts and Adam state dicts through our
+// torch.save reader (model/training/torch_file.hpp) and torch::pickle_save:
+// what every checkpoint format shares.
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/training/torch_file.hpp"
+
+namespace sg {
+
+using Keys = std::vector<std::string>;
+
+// PyTorch's Adam.state_dict(): {'state': {id: {'step', 'exp_avg',
+// 'exp_avg_sq'}}, 'param_groups': [{'lr', 'betas', ..., 'params': [id...]}]},
+// ids numbering the parameters of `groups` (names in `model`) group by
+// group; a name the model lacks keeps its id without a state. `group_mult`
+// adds a 'mult' entry to the groups it names.
+c10::impl::GenericDict optimizer_state_dict(torch::optim::Adam& optimizer, const torch::nn::Module& model,
+                                            const std::vector<Keys>& groups,
+                                            const std::map<size_t, double>& group_mult = {});
+
+// Every parameter and buffer of `module` in state_dict order, on the CPU.
+c10::impl::GenericDict module_state_dict(const torch::nn::Module& module);
+
+// The parameter names of `module`, in order, each prefixed.
+Keys prefixed_parameter_names(const torch::nn::Module& module, const std::string& prefix);
+
+// At most six keys, then how many: for messages.
+std::string short_list(const std::vector<std::string>& keys);
+
+// A dict's entry, or InputError naming the file and the key; typed forms
+// accept what Python would have written for the type.
+const PyValue& require(const PyValue& dict, const std::string& key, const std::string& path);
+int64_t require_int(const PyValue& dict, const std::string& key, const std::string& path);
+double require_double(const PyValue& dict, const std::string& key, const std::string& path);
+bool require_bool(const PyValue& dict, const std::string& key, const std::string& path);
+const std::string& require_string(const PyValue& dict, const std::string& key, const std::string& path);
+const torch::Tensor* tensor_at(const PyValue& dict, const std::string& key);
+
+// A model's name for a key -> the name it has in the file.
+using Rename = std::function<std::string(const std::string&)>;
+
+// Copies the file's tensors into every parameter and buffer of `module`.
+// A missing key, a shape that differs or a non-float tensor is an
+// InputError naming the file, `what` and the key.
+void load_module_state(torch::nn::Module& module, const PyValue& dict, const std::string& file, const std::string& what,
+                       const Rename& saved_name = {});
+
+// PyTorch's Adam state dict into ours, parameter by parameter: position k
+// of saved group g is the parameter named groups[g][k].
+void load_optimizer_state(torch::optim::Adam& optimizer, const torch::nn::Module& model, const PyValue& saved,
+                          const std::vector<Keys>& groups, const std::string& file, const std::string& what);
+
+}  // namespace sg
