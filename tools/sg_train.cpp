@@ -1,5 +1,6 @@
 // sg_train DATA --sched --mixing: progressive StyleGAN training from a
-// dataset LMDB. Thin: flags, then the library's train().
+// dataset LMDB; sg_train DATA --arch stylegan2 --size N: StyleGAN2 at one
+// size. Thin: flags, then the library's train().
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -17,9 +18,10 @@ void on_signal(int) { stop_requested = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"sg_train: progressive StyleGAN training on a dataset LMDB"};
+  CLI::App app{"sg_train: StyleGAN (progressive) or StyleGAN2 training on a dataset LMDB"};
   sg::TrainOptions o;
-  std::string loss = "wgan-gp", precision;
+  std::string loss = "wgan-gp", precision, arch = "stylegan";
+  int size = 0;
   int threads = 0;
   bool no_mirror = false, quiet = false;
   o.schedule.max_size = 0;
@@ -68,7 +70,46 @@ int main(int argc, char** argv) {
   app.add_flag("--channels-last", o.channels_last, "NHWC weights and batches");
   app.add_flag("--no-mirror", no_mirror, "no random horizontal flips");
   app.add_flag("--quiet", quiet, "no progress line");
+  app.add_option("--arch", arch, "stylegan (progressive, default) or stylegan2 (one --size)")
+      ->check(CLI::IsMember({"stylegan", "stylegan2"}));
+  app.add_option("--size", size, "StyleGAN2: the resolution (default: the LMDB's largest)");
+  app.add_option("--channel_multiplier,--channel-multiplier", o.channel_multiplier,
+                 "StyleGAN2: width multiplier from 64x64 up (2: config-f, or 1)")
+      ->check(CLI::IsMember({1, 2}));
+  app.add_option("--path_regularize,--path-regularize", o.regularization.path_weight,
+                 "StyleGAN2: path-length weight (0: off)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--path_batch_shrink,--path-batch-shrink", o.regularization.path_batch_shrink,
+                 "StyleGAN2: batch divisor of the path-length step")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--d_reg_every,--d-reg-every", o.regularization.d_every, "StyleGAN2: iterations between R1 steps")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--g_reg_every,--g-reg-every", o.regularization.g_every,
+                 "StyleGAN2: iterations between path-length steps")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+
+  o.arch = arch == "stylegan2" ? sg::Architecture::StyleGan2 : sg::Architecture::StyleGan;
+  if (o.arch == sg::Architecture::StyleGan2) {
+    for (const char* flag : {"--sched", "--init_size", "--phase", "--max_size", "--ema", "--ema_decay", "--ema_rampup"})
+      if (app.count(flag) > 0) {
+        std::fprintf(stderr, "sg_train: error: %s is a progressive StyleGAN flag; --arch stylegan2 trains one --size\n",
+                     flag);
+        return 1;
+      }
+    if (size > 0) o.schedule.max_size = size;
+    // Its train.py: logistic loss with lazy R1, lr 0.002.
+    if (app.count("--loss") == 0) loss = "r1";
+    if (app.count("--lr") == 0) o.schedule.lr = 0.002;
+    if (!precision.empty() && precision != "fp32") {
+      std::fprintf(stderr, "sg_train: error: --arch stylegan2 trains in fp32 only\n");
+      return 1;
+    }
+  } else if (app.count("--size") > 0 || app.count("--channel_multiplier") > 0 || app.count("--path_regularize") > 0 ||
+             app.count("--d_reg_every") > 0 || app.count("--g_reg_every") > 0 || app.count("--path_batch_shrink") > 0) {
+    std::fprintf(stderr, "sg_train: error: --size, --channel_multiplier and the lazy-regularisation flags need --arch stylegan2\n");
+    return 1;
+  }
 
   if (ema == "reference") o.ema.rampup = 0;
   o.init_size_given = app.count("--init_size") > 0;

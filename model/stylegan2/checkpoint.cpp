@@ -36,6 +36,22 @@ Config parse_config(const std::string& text, const std::string& path) {
   return c;
 }
 
+// "--channels 32 in the file, 512 here; ..." for every field that differs.
+std::string describe_differences(const Config& file, const Config& here) {
+  std::string out;
+  auto compare = [&](const char* what, int a, int b) {
+    if (a != b) out += (out.empty() ? "" : "; ") + std::string(what) + " " + std::to_string(a) + " in the file, " +
+                       std::to_string(b) + " here";
+  };
+  compare("--size", file.size, here.size);
+  compare("--channels", file.max_channels, here.max_channels);
+  compare("image channels (the LMDB's)", file.image_channels, here.image_channels);
+  compare("style size", file.style_dim, here.style_dim);
+  compare("mapping layers", file.n_mlp, here.n_mlp);
+  compare("--channel_multiplier", file.channel_multiplier, here.channel_multiplier);
+  return out;
+}
+
 struct Opened {
   TorchFile file;
   const PyValue* g_ema = nullptr;
@@ -183,10 +199,8 @@ LoadReport load_checkpoint(const std::string& path, Models& models, TrainPositio
   const Opened o = open_checkpoint(path);
   const PyValue& root = *o.file.root;
   const CheckpointInfo info = info_of(o, path);
-  if (config_text(info.config) != config_text(models.generator->config))
-    throw InputError(path, "checkpoint's model (size channel-cap image-channels style mapping multiplier: " +
-                               config_text(info.config) + ") differs from this one (" +
-                               config_text(models.generator->config) + ")");
+  const std::string differences = describe_differences(info.config, models.generator->config);
+  if (!differences.empty()) throw InputError(path, "checkpoint's model differs from this one: " + differences);
   if (o.ours) {
     const int64_t format = require_int(root, "format_version", path);
     if (format > kFormatVersion)

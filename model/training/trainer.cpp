@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <sstream>
 
 #include "datasets/batch_stream.hpp"
@@ -142,16 +143,25 @@ class TrainingRun {
       // One size, trained from the first iteration at alpha 1.
       const int size = o_.schedule.max_size;
       if (size < 8 || size > 1024 || (size & (size - 1)) != 0)
-        throw InputError(options_.lmdb, "--size " + std::to_string(size) + " is not a power of two from 8 to 1024");
+        throw std::invalid_argument("--size " + std::to_string(size) + " is not a power of two from 8 to 1024");
+      // D's minibatch standard deviation takes groups of 4 (or the whole
+      // batch when smaller), in the D steps and in the path-length step.
+      const int batch = batch_for(o_.schedule, size);
+      const int path_batch = std::max(1, batch / std::max(1, o_.regularization.path_batch_shrink));
+      for (int b : {batch, path_batch})
+        if (b % std::min(b, 4) != 0)
+          throw std::invalid_argument("a batch of " + std::to_string(b) + (b == batch ? "" : " (the path-length step's)") +
+                                      " does not divide into the discriminator's groups of 4: use a multiple of 4");
       o_.schedule.init_size = size;
       o_.schedule.progressive = false;
       if (o_.max_iter == 0) o_.max_iter = 800000;
     }
+    const bool fixed = o_.arch == Architecture::StyleGan2;
     for (int s = o_.schedule.init_size; s <= o_.schedule.max_size; s *= 2)
       if (!has_size(s))
-        throw InputError(options_.lmdb, "holds no " + std::to_string(s) + "x" + std::to_string(s) +
-                                            " records, needed between --init_size and --max_size (it has: " +
-                                            size_list + ")");
+        throw InputError(options_.lmdb, "holds no " + std::to_string(s) + "x" + std::to_string(s) + " records, needed " +
+                                            (fixed ? std::string("for --size") : "between --init_size and --max_size") +
+                                            " (it has: " + size_list + ")");
     o_.model.max_size = o_.schedule.max_size;
     // As the batch stream will deliver them.
     o_.model.image_channels = reader_.channels();
