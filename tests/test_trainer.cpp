@@ -10,6 +10,7 @@
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "model/stylegan2/checkpoint.hpp"
 #include "model/training/checkpoint.hpp"
 #include "model/devices/throughput.hpp"
 #include "model/training/trainer.hpp"
@@ -119,6 +120,105 @@ TEST(Trainer, ResumeContinuesExactly) {
   auto wa = ema_weights(a.last_checkpoint, config), wb = ema_weights(b.last_checkpoint, config);
   ASSERT_EQ(wa.size(), wb.size());
   for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << key;
+}
+
+TrainOptions tiny_stylegan2_run(const std::string& lmdb, const std::string& out) {
+  TrainOptions o = tiny_run(lmdb, out);
+  o.arch = Architecture::StyleGan2;
+  o.schedule.max_size = 16;
+  o.schedule.lr = 0.002;
+  o.model.n_mlp = 2;
+  o.loss = GanLoss::R1;
+  o.regularization.d_every = 4;  // lazy steps inside a 10-iteration run
+  o.regularization.g_every = 2;
+  return o;
+}
+
+std::map<std::string, torch::Tensor> stylegan2_weights(const std::string& checkpoint, bool raw) {
+  stylegan2::Generator g(stylegan2::read_checkpoint_info(checkpoint).config);
+  stylegan2::load_generator(checkpoint, g, raw);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : g->named_parameters()) out[p.key()] = p.value().clone();
+  return out;
+}
+
+TEST(Trainer, StyleGan2TrainsAtOneSizeWritesEverythingAndResumesExactly) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions straight = tiny_stylegan2_run(dir / "d.lmdb", dir / "straight");
+  straight.max_iter = 10;
+  const TrainResult a = train(straight);
+  EXPECT_EQ(a.iterations, 10);
+  EXPECT_EQ(a.final_size, 16);
+  EXPECT_TRUE(fs::exists(dir / "straight/checkpoints/000005.ckpt"));
+  EXPECT_FALSE(fs::exists(dir / "straight/checkpoints/train_step-2.ckpt"));  // no growth
+  EXPECT_TRUE(fs::exists(dir / "straight/samples/000010.png"));
+  EXPECT_EQ(test::read_file(dir / "straight/training.gif").substr(0, 6), "GIF89a");
+  std::ifstream csv(dir / "straight/log.csv");
+  std::string header, row;
+  std::getline(csv, header);
+  EXPECT_EQ(header, "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s,swd,path,path_length,path_mean");
+  std::getline(csv, row);
+  EXPECT_EQ(row.substr(0, 12), "1,8,16,1,0.0");  // size 16 at alpha 1 from the first iteration
+  const auto info = stylegan2::read_checkpoint_info(a.last_checkpoint);
+  EXPECT_EQ(info.config.size, 16);
+  EXPECT_EQ(info.config.image_channels, 1);
+  EXPECT_EQ(info.iteration, 10);
+
+  TrainOptions first = tiny_stylegan2_run(dir / "d.lmdb", dir / "split");
+  first.max_iter = 5;
+  train(first);
+  TrainOptions second = tiny_stylegan2_run(dir / "d.lmdb", dir / "split");
+  second.max_iter = 10;
+  second.resume = dir / "split/checkpoints/000005.ckpt";
+  const TrainResult b = train(second);
+  ASSERT_EQ(b.iterations, 10);
+  for (bool raw : {false, true}) {
+    auto wa = stylegan2_weights(a.last_checkpoint, raw), wb = stylegan2_weights(b.last_checkpoint, raw);
+    ASSERT_EQ(wa.size(), wb.size());
+    for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << (raw ? "g " : "g_ema ") << key;
+  }
+}
+
+TEST(Trainer, StyleGan2RefusesWhatDoesNotFit) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions o = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
+  o.max_iter = 1;
+  o.schedule.max_size = 32;  // the LMDB holds 8 and 16
+  try {
+    train(o);
+    ADD_FAILURE() << "a size the LMDB lacks was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("holds no 32x32 records, needed for --size (it has: 8 16)"), std::string::npos)
+        << e.what();
+  }
+  o.schedule.max_size = 12;
+  EXPECT_THROW(train(o), std::invalid_argument);
+  o.schedule.max_size = 16;
+  o.schedule.batch = 6;
+  EXPECT_THROW(train(o), std::invalid_argument);
+  // A StyleGAN checkpoint given to --arch stylegan2, and the other way round.
+  TrainOptions progressive = tiny_run(dir / "d.lmdb", dir / "progressive");
+  progressive.max_iter = 1;
+  const TrainResult p = train(progressive);
+  o.schedule.batch = 8;
+  o.resume = p.last_checkpoint;
+  try {
+    train(o);
+    ADD_FAILURE() << "a StyleGAN checkpoint was accepted by --arch stylegan2";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("give no --arch stylegan2"), std::string::npos) << e.what();
+  }
+  o.resume.clear();
+  const TrainResult s2 = train(o);
+  progressive.resume = s2.last_checkpoint;
+  try {
+    train(progressive);
+    ADD_FAILURE() << "a StyleGAN2 checkpoint was accepted by the progressive trainer";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("give --arch stylegan2"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, AStopRequestSavesACheckpointAndReturns) {

@@ -137,7 +137,9 @@ Opened open_checkpoint(const std::string& path) {
   const PyValue& root = *o.file.root;
   if (!root.is(PyValue::Kind::Dict))
     throw InputError(path, "not a StyleGAN checkpoint: the file holds a " + root.describe() + ", not a dict");
-  if (root.find("model_config")) {
+  if (root.find("g_ema")) {
+    throw InputError(path, "a StyleGAN2 checkpoint (g_ema), not a StyleGAN one: give --arch stylegan2");
+  } else if (root.find("model_config")) {
     o.source = CheckpointSource::Ours;
     o.g_running = root.find("g_running");
   } else if (root.find("g_running")) {
@@ -146,8 +148,6 @@ Opened open_checkpoint(const std::string& path) {
   } else if (root.find("generator.progression.0.conv1.input")) {
     o.source = CheckpointSource::ReferenceGenerator;
     o.g_running = &root;
-  } else if (root.find("g_ema")) {
-    throw InputError(path, "a StyleGAN2 checkpoint (g_ema), not a StyleGAN one: give --arch stylegan2");
   } else {
     throw InputError(path, "not a StyleGAN checkpoint: it holds neither g_running nor a generator state dict (it "
                            "holds " + short_list(root.keys()) + ")");
