@@ -17,6 +17,7 @@
 #include "model/training/checkpoint.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/sampler.hpp"
+#include "model/stylegan2/checkpoint.hpp"
 #include "model/training/torch_file.hpp"
 #include "model/training/trainer.hpp"
 #include "pipeline/errors.hpp"
@@ -302,6 +303,59 @@ TEST_F(Interchange, FilesWeCannotUseAreOneClearError) {
     }
   test::write_file(dir() / "text.model", "this is not a checkpoint\n");
   EXPECT_NE(message(dir() / "text.model").find("not a torch.save file"), std::string::npos);
+}
+
+// StyleGAN2: ours read by Python as stylegan2-pytorch reads them, and a
+// file of its train.py (zip and legacy torch.save) read by us.
+TEST(StyleGan2Interchange, PythonReadsOursAndWeReadItsTrainingCheckpoints) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions o;
+  o.lmdb = dir / "d.lmdb";
+  o.out = dir / "run";
+  o.arch = Architecture::StyleGan2;
+  o.schedule.max_size = 16;
+  o.schedule.batch = 4;
+  o.model.max_channels = 8;
+  o.model.style_dim = 16;
+  o.model.n_mlp = 2;
+  o.loss = GanLoss::R1;
+  o.max_iter = 2;
+  o.sample_every = 0;
+  o.device = "cpu";
+  const std::string ours = train(o).last_checkpoint;
+  Python check = run_python("check_stylegan2_checkpoint.py", {ours}, dir);
+  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_NE(check.output.find("OK"), std::string::npos) << check.output;
+
+  for (const char* kind : {"zip", "legacy"}) {
+    SCOPED_TRACE(kind);
+    const std::string reference = dir / (std::string(kind) == "zip" ? "000300.pt" : "000400.pt");
+    std::vector<std::string> args{ours, reference};
+    if (std::string(kind) == "legacy") args.push_back("legacy");
+    Python made = run_python("make_stylegan2_reference_checkpoint.py", args, dir);
+    ASSERT_EQ(made.status, 0) << made.output;
+    const auto info = stylegan2::read_checkpoint_info(reference);
+    EXPECT_FALSE(info.ours);
+    EXPECT_EQ(info.config.size, 16);
+    EXPECT_EQ(info.config.max_channels, 8);
+    EXPECT_EQ(info.config.style_dim, 16);
+    EXPECT_EQ(info.config.n_mlp, 2);
+    EXPECT_EQ(info.config.image_channels, 1);
+    EXPECT_EQ(info.iteration, std::string(kind) == "zip" ? 300 : 400);
+    stylegan2::Models models = stylegan2::make_models(info.config, 0.002, stylegan2::Loss::LogisticR1, {}, torch::kCPU);
+    stylegan2::Models original = stylegan2::make_models(info.config, 0.002, stylegan2::Loss::LogisticR1, {}, torch::kCPU);
+    TrainPosition position, original_position;
+    double path_mean = 0;
+    std::mt19937_64 rng;
+    const LoadReport report = stylegan2::load_checkpoint(reference, models, position, path_mean, rng);
+    stylegan2::load_checkpoint(ours, original, original_position, path_mean, rng);
+    EXPECT_FALSE(report.position);
+    EXPECT_TRUE(report.optimizers);
+    EXPECT_EQ(position.iteration, info.iteration);
+    auto loaded = models.ema->named_parameters(), before = original.ema->named_parameters();
+    for (const auto& p : loaded) EXPECT_TRUE(torch::allclose(p.value(), before[p.key()] + 0.5)) << p.key();
+  }
 }
 
 TEST(TorchFile, ReadsPicklesOfEveryKindACheckpointHolds) {

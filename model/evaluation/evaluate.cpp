@@ -14,6 +14,9 @@
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/memorization.hpp"
 #include "model/evaluation/sampler.hpp"
+#include "model/stylegan2/gan.hpp"
+#include "model/stylegan2/sampling.hpp"
+#include "model/training/gan.hpp"
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/progress.hpp"
@@ -31,7 +34,22 @@ struct FakeImages {
   std::string note;
 };
 
+FakeImages stylegan2_images(const EvalOptions& o) {
+  const torch::Device device = resolve_device(o.device);
+  std::string note;
+  stylegan2::Generator generator = stylegan2::load_for_drawing(o.fake, o.size, device, o.raw_generator, &note);
+  torch::Generator rng = at::detail::createCPUGenerator(o.seed);
+  torch::Tensor mean_w;
+  if (o.truncation < 1.0) mean_w = stylegan2::mean_latent(generator, rng, device);
+  ProgressLine progress("generating", static_cast<uint64_t>(o.n), "images", o.show_progress);
+  auto draw = [&](int64_t count) { return stylegan2::draw_uint8(generator, count, rng, device, mean_w, o.truncation); };
+  auto images = generate_images(draw, o.n, o.batch, [&](int64_t done) { progress.update(done, done); });
+  progress.finish();
+  return {images, o.raw_generator ? "StyleGAN2 checkpoint (raw generator)" : "StyleGAN2 checkpoint", note};
+}
+
 FakeImages generated_images(const EvalOptions& o) {
+  if (checkpoint_architecture(o.fake) == Architecture::StyleGan2) return stylegan2_images(o);
   const CheckpointMeta meta = read_checkpoint_meta(o.fake);
   const DrawPlan plan = plan_drawing(o.fake, meta, o.size);
   const torch::Device device = resolve_device(o.device);

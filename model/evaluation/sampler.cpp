@@ -2,7 +2,9 @@
 
 #include <filesystem>
 
+#include "model/stylegan2/sampling.hpp"
 #include "model/training/checkpoint.hpp"
+#include "model/training/gan.hpp"
 #include "model/devices/device.hpp"
 #include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
@@ -134,6 +136,8 @@ DrawPlan plan_drawing(const std::string& checkpoint, const CheckpointMeta& meta,
 }
 
 SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options) {
+  if (checkpoint_architecture(checkpoint) == Architecture::StyleGan2)
+    return stylegan2::write_samples(checkpoint, out_dir, options);
   const CheckpointMeta meta = read_checkpoint_meta(checkpoint);
   const DrawPlan plan = plan_drawing(checkpoint, meta, options.size);
   const int step = plan.step;

@@ -24,6 +24,10 @@ const char* architecture_name(Architecture arch);
 // "stylegan" or "stylegan2"; anything else: std::invalid_argument naming both.
 Architecture parse_architecture(const std::string& name);
 
+// Which architecture wrote a checkpoint (a StyleGAN2 file holds g_ema).
+// InputError when it cannot be read.
+Architecture checkpoint_architecture(const std::string& path);
+
 struct IterationScalars {
   // Left on the device: read back only when logged.
   torch::Tensor d_loss, g_loss, penalty;
