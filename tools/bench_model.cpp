@@ -1,14 +1,19 @@
 // bench_model: milliseconds per full training iteration (WGAN-GP D step with
 // its penalty + G step, style mixing on, EMA) at each resolution, for the
-// default width and a small one.
+// default width and a small one. --arch stylegan2: one StyleGAN2 iteration
+// as its train.py runs it (logistic D and G steps, mixing 0.9, EMA), with
+// the lazy R1 and path-length steps at their amortised rate: the mean over
+// a whole cycle of 16 iterations (R1 once, path length four times).
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
+#include <numeric>
 #include <cstdio>
 #include <thread>
 
 #include "model/devices/device.hpp"
+#include "model/stylegan2/train_step.hpp"
 #include "model/training/train_step.hpp"
 
 int main(int argc, char** argv) {
@@ -17,6 +22,8 @@ int main(int argc, char** argv) {
   int batch = 16, max_size = 32, iterations = 3, threads = 0, image_channels = 3;
   std::string device_name, precision = "fp32";
   bool channels_last = false;
+  std::string arch = "stylegan";
+  int channel_multiplier = 2;
   app.add_option("--channels", widths, "network widths to measure");
   app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
   app.add_option("--max_size,--max-size", max_size, "largest resolution measured (from 8)");
@@ -29,9 +36,57 @@ int main(int argc, char** argv) {
   app.add_flag("--channels-last", channels_last, "NHWC weights and batches");
   app.add_option("--precision", precision, "fp32, tf32 (CUDA tensor cores), or bf16 autocast for the forward passes")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  app.add_option("--arch", arch, "stylegan (default) or stylegan2")->check(CLI::IsMember({"stylegan", "stylegan2"}));
+  app.add_option("--channel_multiplier,--channel-multiplier", channel_multiplier, "StyleGAN2: 2 or 1")
+      ->check(CLI::IsMember({1, 2}));
   CLI11_PARSE(app, argc, argv);
 
   try {
+    if (arch == "stylegan2") {
+      sg::configure_cpu_runtime(threads);
+      device_name = sg::resolve_device_name(device_name);
+      torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+      sg::configure_device(device);
+      const sg::stylegan2::Regularization regularization;
+      const int cycle = std::lcm(regularization.d_every, regularization.g_every);
+      std::printf("device %s, %d threads, batch %d, StyleGAN2 (logistic, lazy R1 every %d, path length every %d), "
+                  "mixing 0.9, mean over %d iterations\n",
+                  device_name.c_str(), torch::get_num_threads(), batch, regularization.d_every, regularization.g_every,
+                  cycle);
+      std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");
+      for (int width : widths)
+        for (int size = 8; size <= max_size; size *= 2) {
+          sg::stylegan2::Config config;
+          config.size = size;
+          config.max_channels = width;
+          config.image_channels = image_channels;
+          config.channel_multiplier = channel_multiplier;
+          torch::manual_seed(0);
+          sg::stylegan2::Models models =
+              sg::stylegan2::make_models(config, 0.002, sg::stylegan2::Loss::LogisticR1, regularization, device);
+          std::mt19937_64 rng(0);
+          sg::stylegan2::LazyState state;
+          sg::stylegan2::StepOptions options;
+          options.regularization = regularization;
+          const auto real = torch::randn({batch, image_channels, size, size}, torch::TensorOptions().device(device));
+          options.iteration = 0;  // warm-up with both lazy steps
+          sg::stylegan2::train_step(models, real, options, state, rng).d_loss.item<float>();
+          if (device.is_cuda()) torch::cuda::synchronize();
+          const auto start = std::chrono::steady_clock::now();
+          sg::stylegan2::StepStats stats;
+          for (int i = 0; i < cycle * iterations; ++i) {
+            options.iteration = i;
+            stats = sg::stylegan2::train_step(models, real, options, state, rng);
+          }
+          stats.d_loss.item<float>();
+          if (device.is_cuda()) torch::cuda::synchronize();
+          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+                            (cycle * iterations);
+          std::printf("%8d %8d %14.1f %12.1f\n", width, size, ms, batch * 1000.0 / ms);
+          std::fflush(stdout);
+        }
+      return 0;
+    }
     sg::step_for_size(max_size);  // a bad size fails here, before the table starts
     sg::configure_cpu_runtime(threads);
     device_name = sg::resolve_device_name(device_name);
