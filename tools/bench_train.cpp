@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   std::vector<int> sizes{8, 16, 32, 64, 128, 256};
   sg::ThroughputOptions o;
   int threads = 0, op_profile = 0;
+  std::string arch = "stylegan";
   sg::ConvolutionSettings convolutions = sg::convolution_settings();
   app.add_option("data", lmdb, "dataset LMDB (from sg_prep) holding every measured size")->required();
   app.add_option("--sizes", sizes, "resolutions to measure");
@@ -39,12 +40,18 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--arch", arch, "stylegan (default) or stylegan2 (timed over whole 16-iteration lazy cycles)")
+      ->check(CLI::IsMember({"stylegan", "stylegan2"}));
+  app.add_option("--channel_multiplier,--channel-multiplier", o.channel_multiplier, "StyleGAN2: 2 or 1")
+      ->check(CLI::IsMember({1, 2}));
   CLI11_PARSE(app, argc, argv);
+  o.arch = sg::parse_architecture(arch);
+  const bool stylegan2 = o.arch == sg::Architecture::StyleGan2;
 
   try {
     for (int size : sizes) {
       sg::step_for_size(size);  // a bad size fails before the table starts
-      if (sg::reference_training_gflop_per_image(size) == 0)
+      if (!stylegan2 && sg::reference_training_gflop_per_image(size) == 0)
         throw std::invalid_argument("--sizes: " + std::to_string(size) + " is not one of 8 16 32 64 128 256");
     }
     threads = sg::configure_cpu_runtime(threads);
@@ -57,16 +64,17 @@ int main(int argc, char** argv) {
     if (convolutions.own_double_backward)
       std::snprintf(conv_backward, sizeof conv_backward, o.device == "cuda" ? "own from %lld" : "own",
                     static_cast<long long>(convolutions.cuda_own_double_backward_minimum_size));
-    std::printf("device %s, %d CPU threads, width %d, %s%s, mixing, WGAN-GP, %s, %s conv backward, phase split from %lld\n",
+    std::printf("device %s, %d CPU threads, width %d, %s%s, mixing, %s, %s, %s conv backward, phase split from %lld\n",
                 o.device.c_str(), threads, o.width, sg::precision_name(o.precision),
-                o.channels_last ? ", channels-last" : "", o.synthetic ? "one resident batch (model alone)" : "LMDB batches",
+                o.channels_last ? ", channels-last" : "",
+                stylegan2 ? "StyleGAN2 (logistic, lazy R1 and path length)" : "WGAN-GP", o.synthetic ? "one resident batch (model alone)" : "LMDB batches",
                 conv_backward, static_cast<long long>(convolutions.phase_split_minimum_size));
     std::printf("%6s %6s %11s %10s %10s %14s\n", "size", "batch", "iterations", "ms/iter", "images/s", "ref. TFLOP/s");
     for (int size : sizes) {
       const sg::ThroughputPoint p = sg::measure_training_throughput(reader, size, o);
       // The operation count is the 512-wide reference's: no TFLOP/s for other widths.
       char tflops[32] = "-";
-      if (o.width == 512) std::snprintf(tflops, sizeof tflops, "%.1f", p.tflop_per_second);
+      if (o.width == 512 && !stylegan2) std::snprintf(tflops, sizeof tflops, "%.1f", p.tflop_per_second);
       std::printf("%6d %6d %11lld %10.2f %10.1f %14s\n", p.size, p.batch, static_cast<long long>(p.iterations),
                   1000.0 * p.seconds / static_cast<double>(p.iterations), p.images_per_second, tflops);
       if (o.profile_ops) {

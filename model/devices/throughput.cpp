@@ -6,7 +6,8 @@
 #include "model/training/batch_upload.hpp"
 #include "model/devices/device.hpp"
 #include "model/training/schedule.hpp"
-#include "model/training/train_step.hpp"
+#include "model/stylegan/gan.hpp"
+#include "model/stylegan2/gan.hpp"
 
 namespace sg {
 
@@ -37,19 +38,36 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   stream_options.seed = options.seed;
   BatchStream stream(reader, stream_options);
 
-  StyleGanConfig config;
-  config.max_size = size;
-  config.max_channels = options.width;
-  config.image_channels = reader.channels();
   torch::manual_seed(options.seed);
-  StepModels models = make_step_models(config, learning_rate_for(schedule, size), device);
-  if (options.channels_last) to_channels_last(models);
+  std::unique_ptr<TrainableGan> gan;
+  TrainPosition position;
+  const double lr = learning_rate_for(schedule, size);
+  if (options.arch == Architecture::StyleGan2) {
+    stylegan2::Training t;
+    t.model.size = size;
+    t.model.max_channels = options.width;
+    t.model.image_channels = reader.channels();
+    t.model.channel_multiplier = options.channel_multiplier;
+    t.saved.lr = 0.002;
+    t.saved.batch = point.batch;
+    t.saved.mixing = options.mixing ? 0.9 : 0.0;
+    gan = stylegan2::make_stylegan2(t, device);
+  } else {
+    StyleGanTraining t;
+    t.model.max_size = size;
+    t.model.max_channels = options.width;
+    t.model.image_channels = reader.channels();
+    t.lr = lr;
+    t.mixing = options.mixing;
+    t.precision = options.precision;
+    t.ema.rampup = 0;  // a stage after its fade-in: the fixed decay
+    gan = make_stylegan(t, device);
+    position.block_images.assign(static_cast<size_t>(t.model.steps() + 1), 0);
+  }
+  if (options.channels_last) gan->to_channels_last();
   std::mt19937_64 rng(options.seed);
-  StepSettings settings;
-  settings.step = step_for_size(size);
-  settings.alpha = 1.0;  // a stage after its fade-in
-  settings.mixing = options.mixing;
-  settings.precision = options.precision;
+  const int step = step_for_size(size);
+  const int64_t cycle = options.arch == Architecture::StyleGan2 ? 16 : 1;
 
   torch::Tensor resident;
   auto next_batch = [&] {
@@ -58,13 +76,22 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
     if (options.synthetic) resident = real;
     return real;
   };
-  auto wait_for_device = [&](const StepStats& stats) {
+  auto wait_for_device = [&](const IterationScalars& stats) {
     stats.d_loss.item<float>();
     if (device.is_cuda()) torch::cuda::synchronize();
   };
+  // alpha 1: a stage after its fade-in.
+  auto iterate = [&] {
+    const auto stats = gan->train_iteration(next_batch(), step, 1.0, position, rng);
+    ++position.iteration;
+    return stats;
+  };
 
-  StepStats stats;
-  for (int i = 0; i < options.warmup_iterations; ++i) stats = train_step(models, next_batch(), settings, rng);
+  IterationScalars stats;
+  for (int i = 0; i < options.warmup_iterations; ++i) stats = iterate();
+  if (stats.d_loss.defined()) wait_for_device(stats);
+  // Timed cycles start where a cycle starts.
+  while (position.iteration % cycle != 0) stats = iterate();
   if (stats.d_loss.defined()) wait_for_device(stats);
   std::unique_ptr<OpProfile> profile;
   if (options.profile_ops) profile = std::make_unique<OpProfile>();
@@ -72,8 +99,8 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   // The host queues ahead of the device; the clock is read once the device
   // has finished the last iteration.
-  while (point.iterations < options.min_iterations || elapsed() < options.min_seconds) {
-    stats = train_step(models, next_batch(), settings, rng);
+  while (point.iterations < options.min_iterations || elapsed() < options.min_seconds || point.iterations % cycle != 0) {
+    stats = iterate();
     ++point.iterations;
   }
   wait_for_device(stats);
@@ -85,7 +112,8 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
     point.top_level_host_ms = profile->top_level_host_ms();
   }
   point.images_per_second = static_cast<double>(point.iterations * point.batch) / point.seconds;
-  point.reference_gflop_per_image = reference_training_gflop_per_image(size);
+  // The operation count is the StyleGAN reference's.
+  if (options.arch == Architecture::StyleGan) point.reference_gflop_per_image = reference_training_gflop_per_image(size);
   point.tflop_per_second = point.images_per_second * point.reference_gflop_per_image / 1000.0;
   return point;
 }

@@ -9,10 +9,15 @@
 #include "datasets/lmdb_reader.hpp"
 #include "model/devices/op_profile.hpp"
 #include "model/devices/precision.hpp"
+#include "model/training/gan.hpp"
 
 namespace sg {
 
 struct ThroughputOptions {
+  // StyleGAN2: logistic loss with its lazy R1 and path-length steps, timed
+  // over whole 16-iteration cycles so that they count at their amortised rate.
+  Architecture arch = Architecture::StyleGan;
+  int channel_multiplier = 2;  // StyleGAN2
   int width = 512;            // network width cap (the reference: 512)
   int batch = 0;              // 0: the --sched batch of the size
   Precision precision = Precision::Fp32;

@@ -27,6 +27,33 @@ torch::Tensor upfirdn2d(const torch::Tensor& x, const torch::Tensor& kernel, int
   return F::conv2d(out, weight, F::Conv2dFuncOptions().stride(down).groups(channels));
 }
 
+torch::Tensor stride_two_transposed_conv3x3(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (x.is_cuda()) return F::conv_transpose2d(x, weight.transpose(0, 1), F::ConvTranspose2dFuncOptions().stride(2));
+  using torch::indexing::None;
+  using torch::indexing::Slice;
+  const int64_t batch = x.size(0), height = x.size(2), width = x.size(3);
+  // Output row 2m takes input rows m-1 and m through kernel rows 2 and 0;
+  // row 2m+1 takes row m through kernel row 1 (the same for columns).
+  const torch::Tensor even = torch::tensor({2, 0}, torch::kLong).to(weight.device());
+  const torch::Tensor odd = torch::tensor({1}, torch::kLong).to(weight.device());
+  auto taps = [&](const torch::Tensor& rows, const torch::Tensor& cols) {
+    return weight.index_select(2, rows).index_select(3, cols);
+  };
+  auto conv = [&](const torch::Tensor& kernel, int64_t pad_rows, int64_t pad_cols) {
+    return F::conv2d(x, kernel, F::Conv2dFuncOptions().padding({pad_rows, pad_cols}));
+  };
+  const torch::Tensor ee = conv(taps(even, even), 1, 1);  // [H+1, W+1]
+  const torch::Tensor eo = conv(taps(even, odd), 1, 0);   // [H+1, W]
+  const torch::Tensor oe = conv(taps(odd, even), 0, 1);   // [H, W+1]
+  const torch::Tensor oo = conv(taps(odd, odd), 0, 0);    // [H, W]
+  torch::Tensor out = torch::empty({batch, weight.size(0), 2 * height + 1, 2 * width + 1}, x.options());
+  out.index_put_({Slice(), Slice(), Slice(0, None, 2), Slice(0, None, 2)}, ee);
+  out.index_put_({Slice(), Slice(), Slice(0, None, 2), Slice(1, None, 2)}, eo);
+  out.index_put_({Slice(), Slice(), Slice(1, None, 2), Slice(0, None, 2)}, oe);
+  out.index_put_({Slice(), Slice(), Slice(1, None, 2), Slice(1, None, 2)}, oo);
+  return out;
+}
+
 torch::Tensor make_blur_kernel(const std::array<float, 4>& taps, double gain) {
   const torch::Tensor k = torch::tensor({taps[0], taps[1], taps[2], taps[3]});
   torch::Tensor kernel = k.unsqueeze(0) * k.unsqueeze(1);
@@ -116,7 +143,8 @@ torch::Tensor ModulatedConv2dImpl::forward(const torch::Tensor& x, const torch::
   const torch::Tensor s = modulation->forward(style);           // [B, in]
   torch::Tensor out = x * s.view({batch, in_channels, 1, 1});
   if (upsample) {
-    out = F::conv_transpose2d(out, w.transpose(0, 1), F::ConvTranspose2dFuncOptions().stride(2));
+    out = kernel_size == 3 ? stride_two_transposed_conv3x3(out, w)
+                           : F::conv_transpose2d(out, w.transpose(0, 1), F::ConvTranspose2dFuncOptions().stride(2));
     out = blur->forward(out);
   } else if (downsample) {
     out = F::conv2d(blur->forward(out), w, F::Conv2dFuncOptions().stride(2));

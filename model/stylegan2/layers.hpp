@@ -17,6 +17,13 @@ namespace sg::stylegan2 {
 torch::Tensor upfirdn2d(const torch::Tensor& x, const torch::Tensor& kernel, int64_t up, int64_t down, int64_t pad0,
                         int64_t pad1);
 
+// conv_transpose2d(x, weight.transpose(0, 1), stride 2) for a 3x3 `weight`
+// [out, in, 3, 3], output 2H+1 x 2W+1, as four ordinary convolutions over the
+// output's pixel phases (2x2, 2x1, 1x2 and 1x1 taps of the kernel): the same
+// multiplications, but LibTorch 1.13 runs a transposed convolution on a CPU
+// through its slow reference kernel and these through oneDNN.
+torch::Tensor stride_two_transposed_conv3x3(const torch::Tensor& x, const torch::Tensor& weight);
+
 // The normalised outer product of a 1-D kernel ([1, 3, 3, 1]: the binomial
 // blur), times `gain`.
 torch::Tensor make_blur_kernel(const std::array<float, 4>& taps = {1, 3, 3, 1}, double gain = 1.0);
