@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "model/stylegan/networks.hpp"
@@ -200,6 +201,33 @@ TEST(StyleGan2Layers, UpfirdnImpulseResponseAndConstantUpsampling) {
   const torch::Tensor big = up->forward(constant);
   EXPECT_EQ(big.sizes(), (std::vector<int64_t>{1, 2, 12, 12}));
   EXPECT_TRUE(torch::allclose(big.slice(2, 2, 10).slice(3, 2, 10), torch::full({1, 2, 8, 8}, 3.0)));
+}
+
+// upfirdn2d's own depthwise Function against the plain composition (zero
+// insertion, padding, LibTorch's grouped convolution), to second order.
+TEST(StyleGan2Layers, UpfirdnMatchesThePlainCompositionToSecondOrder) {
+  namespace F = torch::nn::functional;
+  const torch::Tensor kernel = make_blur_kernel({1, 3, 3, 1}, 4.0);
+  auto plain = [&](const torch::Tensor& x) {
+    const int64_t b = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    torch::Tensor up = F::pad(x.reshape({b, c, h, 1, w, 1}), F::PadFuncOptions({0, 1, 0, 0, 0, 1})).reshape({b, c, 2 * h, 2 * w});
+    up = F::pad(up, F::PadFuncOptions({2, 1, 2, 1}));
+    const torch::Tensor weight = kernel.flip({0, 1}).view({1, 1, 4, 4}).expand({c, 1, 4, 4});
+    return F::conv2d(up, weight, F::Conv2dFuncOptions().groups(c));
+  };
+  auto ours = [&](const torch::Tensor& x) { return upfirdn2d(x, kernel, 2, 1, 2, 1); };
+  auto run = [&](const std::function<torch::Tensor(const torch::Tensor&)>& op) {
+    torch::manual_seed(12);
+    const torch::Tensor w = torch::randn({1, 3, 1, 1}).requires_grad_();
+    const torch::Tensor x = torch::randn({2, 3, 5, 5}).requires_grad_();
+    const torch::Tensor y = op(torch::tanh(x * w));
+    const torch::Tensor probe = torch::randn_like(y);
+    const torch::Tensor gx = torch::autograd::grad({(y * probe).sum()}, {x}, {}, true, true)[0];
+    const torch::Tensor gw = torch::autograd::grad({gx.pow(2).sum()}, {w})[0];
+    return std::vector<torch::Tensor>{y.detach(), gx.detach(), gw};
+  };
+  const auto a = run(ours), b = run(plain);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-5, 1e-6)) << "order " << i;
 }
 
 TEST(StyleGan2Layers, MinibatchStddevIsPerGroupOfFour) {

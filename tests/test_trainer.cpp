@@ -10,6 +10,8 @@
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "model/evaluation/evaluate.hpp"
+#include "model/evaluation/sampler.hpp"
 #include "model/stylegan2/checkpoint.hpp"
 #include "model/training/checkpoint.hpp"
 #include "model/devices/throughput.hpp"
@@ -178,6 +180,46 @@ TEST(Trainer, StyleGan2TrainsAtOneSizeWritesEverythingAndResumesExactly) {
     ASSERT_EQ(wa.size(), wb.size());
     for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << (raw ? "g " : "g_ema ") << key;
   }
+}
+
+TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions o = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
+  o.max_iter = 3;
+  const std::string checkpoint = train(o).last_checkpoint;
+  SampleOptions s;
+  s.size = 16;
+  s.rows = 2;
+  s.cols = 3;
+  s.seed = 4;
+  s.interpolate = 2;
+  s.device = "cpu";
+  const SampleResult a = write_samples(checkpoint, dir / "a", s);
+  const SampleResult b = write_samples(checkpoint, dir / "b", s);
+  for (const auto& [x, y] : {std::pair{a.samples, b.samples}, {a.mixing, b.mixing}, {a.interpolation, b.interpolation}}) {
+    ASSERT_FALSE(x.empty());
+    EXPECT_EQ(test::read_file(x), test::read_file(y)) << x;  // the same seed, the same pictures
+  }
+  s.seed = 5;
+  EXPECT_NE(test::read_file(write_samples(checkpoint, dir / "c", s).samples), test::read_file(a.samples));
+  s.size = 8;
+  try {
+    write_samples(checkpoint, dir / "d", s);
+    ADD_FAILURE() << "a size the checkpoint was not trained at was drawn";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("draws its one size, 16x16"), std::string::npos) << e.what();
+  }
+
+  EvalOptions e;
+  e.fake = checkpoint;
+  e.real = dir / "d.lmdb";
+  e.size = 16;
+  e.n = 24;
+  e.device = "cpu";
+  const EvalReport report = evaluate(e);
+  EXPECT_GT(report.swd.average, 0.0);
+  EXPECT_NE(report.fake_kind.find("StyleGAN2"), std::string::npos) << report.fake_kind;
 }
 
 TEST(Trainer, StyleGan2RefusesWhatDoesNotFit) {

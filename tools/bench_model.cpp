@@ -2,13 +2,13 @@
 // its penalty + G step, style mixing on, EMA) at each resolution, for the
 // default width and a small one. --arch stylegan2: one StyleGAN2 iteration
 // as its train.py runs it (logistic D and G steps, mixing 0.9, EMA), with
-// the lazy R1 and path-length steps at their amortised rate: the mean over
-// a whole cycle of 16 iterations (R1 once, path length four times).
+// the lazy R1 and path-length steps at their amortised rate: each kind of
+// iteration timed apart, weighed as a 16-iteration cycle runs them (R1 once,
+// path length four times).
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
-#include <numeric>
 #include <cstdio>
 #include <thread>
 
@@ -19,14 +19,15 @@
 int main(int argc, char** argv) {
   CLI::App app{"bench_model: ms per StyleGAN training iteration"};
   std::vector<int> widths{512, 64};
-  int batch = 16, max_size = 32, iterations = 3, threads = 0, image_channels = 3;
+  int batch = 16, min_size = 8, max_size = 32, iterations = 3, threads = 0, image_channels = 3;
   std::string device_name, precision = "fp32";
   bool channels_last = false;
   std::string arch = "stylegan";
   int channel_multiplier = 2;
   app.add_option("--channels", widths, "network widths to measure");
   app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--max_size,--max-size", max_size, "largest resolution measured (from 8)");
+  app.add_option("--max_size,--max-size", max_size, "largest resolution measured");
+  app.add_option("--min_size,--min-size", min_size, "smallest resolution measured (default 8)");
   app.add_option("--iterations", iterations, "timed iterations per point (after one warm-up)")
       ->check(CLI::PositiveNumber);
   app.add_option("--image_channels,--image-channels", image_channels, "1 or 3")->check(CLI::IsMember({1, 3}));
@@ -48,14 +49,17 @@ int main(int argc, char** argv) {
       torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
       sg::configure_device(device);
       const sg::stylegan2::Regularization regularization;
-      const int cycle = std::lcm(regularization.d_every, regularization.g_every);
+      // The three kinds of iteration, timed apart and weighed by how often
+      // a 16-iteration cycle runs them: plain (12), with the path-length
+      // step (3), with both lazy steps (1).
       std::printf("device %s, %d threads, batch %d, StyleGAN2 (logistic, lazy R1 every %d, path length every %d), "
-                  "mixing 0.9, mean over %d iterations\n",
+                  "mixing 0.9; ms per iteration of each kind (%d timed each) and amortised over a cycle\n",
                   device_name.c_str(), torch::get_num_threads(), batch, regularization.d_every, regularization.g_every,
-                  cycle);
-      std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");
+                  iterations);
+      std::printf("%8s %8s %10s %10s %10s %14s %12s\n", "width", "size", "plain", "+path", "+path+R1", "ms/iteration",
+                  "images/s");
       for (int width : widths)
-        for (int size = 8; size <= max_size; size *= 2) {
+        for (int size = min_size; size <= max_size; size *= 2) {
           sg::stylegan2::Config config;
           config.size = size;
           config.max_channels = width;
@@ -69,20 +73,25 @@ int main(int argc, char** argv) {
           sg::stylegan2::StepOptions options;
           options.regularization = regularization;
           const auto real = torch::randn({batch, image_channels, size, size}, torch::TensorOptions().device(device));
-          options.iteration = 0;  // warm-up with both lazy steps
-          sg::stylegan2::train_step(models, real, options, state, rng).d_loss.item<float>();
-          if (device.is_cuda()) torch::cuda::synchronize();
-          const auto start = std::chrono::steady_clock::now();
-          sg::stylegan2::StepStats stats;
-          for (int i = 0; i < cycle * iterations; ++i) {
-            options.iteration = i;
-            stats = sg::stylegan2::train_step(models, real, options, state, rng);
-          }
-          stats.d_loss.item<float>();
-          if (device.is_cuda()) torch::cuda::synchronize();
-          const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
-                            (cycle * iterations);
-          std::printf("%8d %8d %14.1f %12.1f\n", width, size, ms, batch * 1000.0 / ms);
+          auto time_kind = [&](int64_t offset) {  // iteration numbers 16k + offset
+            options.iteration = offset;
+            sg::stylegan2::train_step(models, real, options, state, rng).d_loss.item<float>();  // warm-up
+            if (device.is_cuda()) torch::cuda::synchronize();
+            const auto start = std::chrono::steady_clock::now();
+            sg::stylegan2::StepStats stats;
+            for (int i = 1; i <= iterations; ++i) {
+              options.iteration = 16 * i + offset;
+              stats = sg::stylegan2::train_step(models, real, options, state, rng);
+            }
+            stats.d_loss.item<float>();
+            if (device.is_cuda()) torch::cuda::synchronize();
+            return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+                   iterations;
+          };
+          const double both = time_kind(0), path = time_kind(4), plain = time_kind(1);
+          const double ms = (12 * plain + 3 * path + both) / 16;
+          std::printf("%8d %8d %10.1f %10.1f %10.1f %14.1f %12.1f\n", width, size, plain, path, both, ms,
+                      batch * 1000.0 / ms);
           std::fflush(stdout);
         }
       return 0;
@@ -104,7 +113,7 @@ int main(int argc, char** argv) {
       sg::StepModels models = sg::make_step_models(config, 1e-3, device);
       if (channels_last) sg::to_channels_last(models);
       std::mt19937_64 rng(0);
-      for (int size = 8; size <= max_size; size *= 2) {
+      for (int size = min_size; size <= max_size; size *= 2) {
         sg::StepSettings settings;
         settings.step = sg::step_for_size(size);
         settings.alpha = 0.5;  // a fade-in: both paths run

@@ -1,10 +1,11 @@
 """The loop body of rosinality's stylegan2-pytorch train.py on this CPU, timed
-as bench_model --arch stylegan2 times ours: ms per iteration over whole
-cycles of 16 iterations (lazy R1 every 16, path length every 4), batch B,
-mixing 0.9, EMA, random real images (no data loading, as ours).
+as bench_model --arch stylegan2 times ours: each kind of iteration (plain,
+with the path-length step, with both lazy steps) after a warm-up, weighed as
+a 16-iteration cycle runs them (12, 3, 1); batch B, mixing 0.9, EMA, random
+real images (no data loading, as ours).
 
 usage: /usr/bin/python3 tools/bench_stylegan2_reference.py REFERENCE_CHECKOUT
-           [--size 32] [--batch 16] [--cycles 1] [--channels 3]
+           [--size 32] [--batch 16] [--iterations 1]
 
 REFERENCE_CHECKOUT is a clone of stylegan2-pytorch kept outside this project.
 Its CUDA extensions are not built: op/ falls back to its native PyTorch code
@@ -28,7 +29,7 @@ def main():
     parser.add_argument("reference")
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--cycles", type=int, default=1)
+    parser.add_argument("--iterations", type=int, default=1, help="timed per kind")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -102,15 +103,18 @@ def main():
             for p_ema, p in zip(g_ema.parameters(), generator.parameters()):
                 p_ema.mul_(accum).add_(p.data, alpha=1 - accum)
 
-    iteration(0)  # warm-up with both lazy steps, as bench_model
-    start = time.perf_counter()
-    n = 16 * args.cycles
-    for i in range(n):
-        iteration(i)
-    ms = (time.perf_counter() - start) * 1000 / n
-    print(f"reference stylegan2-pytorch, {torch.get_num_threads()} threads, width 512, size {args.size}, "
-          f"batch {args.batch}: {ms:.1f} ms/iteration, {args.batch * 1000 / ms:.1f} images/s")
+    def time_kind(offset):
+        iteration(offset)  # warm-up
+        start = time.perf_counter()
+        for k in range(1, args.iterations + 1):
+            iteration(16 * k + offset)
+        return (time.perf_counter() - start) * 1000 / args.iterations
 
+    both, path, plain = time_kind(0), time_kind(4), time_kind(1)
+    ms = (12 * plain + 3 * path + both) / 16
+    print(f"reference stylegan2-pytorch, {torch.get_num_threads()} threads, width 512, size {args.size}, "
+          f"batch {args.batch}: plain {plain:.1f}, +path {path:.1f}, +path+R1 {both:.1f}; "
+          f"{ms:.1f} ms/iteration, {args.batch * 1000 / ms:.1f} images/s")
 
 if __name__ == "__main__":
     main()

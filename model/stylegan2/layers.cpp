@@ -3,9 +3,46 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "model/stylegan/layers.hpp"
+
 namespace sg::stylegan2 {
 
 namespace F = torch::nn::functional;
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+torch::Tensor depthwise_fir(const torch::Tensor& x, const torch::Tensor& kernel);
+
+// A "valid" correlation of every channel with one 2-D kernel (a constant),
+// whose gradient is the same Function on the padded gradient with the
+// flipped kernel: differentiated again (the path-length and R1 penalties)
+// it stays depthwise convolutions, where LibTorch's double backward of a
+// grouped convolution loops over the channel groups.
+struct DepthwiseFirFunction : torch::autograd::Function<DepthwiseFirFunction> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& kernel) {
+    ctx->save_for_backward({kernel});
+    const int64_t channels = x.size(1);
+    const torch::Tensor weight =
+        kernel.to(x.scalar_type()).view({1, 1, kernel.size(0), kernel.size(1)}).expand({channels, 1, -1, -1});
+    return F::conv2d(x, weight, F::Conv2dFuncOptions().groups(channels));
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const torch::Tensor kernel = ctx->get_saved_variables()[0];
+    const int64_t kh = kernel.size(0) - 1, kw = kernel.size(1) - 1;
+    const torch::Tensor padded = F::pad(grads[0], F::PadFuncOptions({kw, kw, kh, kh}));
+    return {depthwise_fir(padded, kernel.flip({0, 1})), torch::Tensor()};
+  }
+};
+
+torch::Tensor depthwise_fir(const torch::Tensor& x, const torch::Tensor& kernel) {
+  return DepthwiseFirFunction::apply(x, kernel);
+}
+
+}  // namespace
 
 torch::Tensor upfirdn2d(const torch::Tensor& x, const torch::Tensor& kernel, int64_t up, int64_t down, int64_t pad0,
                         int64_t pad1) {
@@ -20,10 +57,11 @@ torch::Tensor upfirdn2d(const torch::Tensor& x, const torch::Tensor& kernel, int
   }
   // The correlation with the flipped kernel is upfirdn2d's convolution;
   // depthwise, one kernel per channel.
+  out = F::pad(out, F::PadFuncOptions({pad0, pad1, pad0, pad1}));
+  if (down == 1) return depthwise_fir(out, kernel.flip({0, 1}));
   const torch::Tensor weight =
       kernel.flip({0, 1}).to(out.scalar_type()).view({1, 1, kernel.size(0), kernel.size(1)}).expand(
           {channels, 1, kernel.size(0), kernel.size(1)});
-  out = F::pad(out, F::PadFuncOptions({pad0, pad1, pad0, pad1}));
   return F::conv2d(out, weight, F::Conv2dFuncOptions().stride(down).groups(channels));
 }
 
@@ -42,10 +80,12 @@ torch::Tensor stride_two_transposed_conv3x3(const torch::Tensor& x, const torch:
   auto conv = [&](const torch::Tensor& kernel, int64_t pad_rows, int64_t pad_cols) {
     return F::conv2d(x, kernel, F::Conv2dFuncOptions().padding({pad_rows, pad_cols}));
   };
-  const torch::Tensor ee = conv(taps(even, even), 1, 1);  // [H+1, W+1]
-  const torch::Tensor eo = conv(taps(even, odd), 1, 0);   // [H+1, W]
-  const torch::Tensor oe = conv(taps(odd, even), 0, 1);   // [H, W+1]
-  const torch::Tensor oo = conv(taps(odd, odd), 0, 0);    // [H, W]
+  // The square phases through stride_one_conv2d, whose own double backward
+  // is native convolutions (the path-length penalty differentiates twice).
+  const torch::Tensor ee = sg::stride_one_conv2d(x, taps(even, even), 1);  // [H+1, W+1]
+  const torch::Tensor eo = conv(taps(even, odd), 1, 0);                    // [H+1, W]
+  const torch::Tensor oe = conv(taps(odd, even), 0, 1);                    // [H, W+1]
+  const torch::Tensor oo = sg::stride_one_conv2d(x, taps(odd, odd), 0);    // [H, W]
   torch::Tensor out = torch::empty({batch, weight.size(0), 2 * height + 1, 2 * width + 1}, x.options());
   out.index_put_({Slice(), Slice(), Slice(0, None, 2), Slice(0, None, 2)}, ee);
   out.index_put_({Slice(), Slice(), Slice(0, None, 2), Slice(1, None, 2)}, eo);
@@ -149,7 +189,7 @@ torch::Tensor ModulatedConv2dImpl::forward(const torch::Tensor& x, const torch::
   } else if (downsample) {
     out = F::conv2d(blur->forward(out), w, F::Conv2dFuncOptions().stride(2));
   } else {
-    out = F::conv2d(out, w, F::Conv2dFuncOptions().padding(padding));
+    out = sg::stride_one_conv2d(out, w, padding);
   }
   if (demodulate) {
     // 1 / |W * s| per sample and output channel: sum over (in, k, k) of
