@@ -1,14 +1,17 @@
 // A checkpoint as sg_train --ckpt, sg_test and sg_eval read it: our
 // unpickler over the bytes (zip or legacy torch.save), then the metadata and
-// a full load into a small model. With SG_FUZZ_MAKE_SEEDS=DIR it writes a
-// checkpoint of that model there as a seed and exits.
+// a full load into a small model, StyleGAN and StyleGAN2. With
+// SG_FUZZ_MAKE_SEEDS=DIR it writes a checkpoint of each model there as
+// seeds and exits.
 #include <torch/torch.h>
 
 #include <cstdlib>
 #include <random>
 
 #include "fuzz_common.hpp"
+#include "model/stylegan2/checkpoint.hpp"
 #include "model/training/checkpoint.hpp"
+#include "model/training/gan.hpp"
 #include "model/training/torch_file.hpp"
 #include "pipeline/errors.hpp"
 
@@ -29,6 +32,22 @@ sg::StepModels& models() {
   return m;
 }
 
+sg::stylegan2::Config small_stylegan2_config() {
+  sg::stylegan2::Config c;
+  c.size = 8;
+  c.max_channels = 4;
+  c.image_channels = 1;
+  c.style_dim = 8;
+  c.n_mlp = 2;
+  return c;
+}
+
+sg::stylegan2::Models& stylegan2_models() {
+  static sg::stylegan2::Models m = sg::stylegan2::make_models(small_stylegan2_config(), 0.002,
+                                                              sg::stylegan2::Loss::LogisticR1, {}, torch::kCPU);
+  return m;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -42,9 +61,14 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     meta.train_config = "init_size=8";
     std::mt19937_64 rng(1);
     sg::save_checkpoint({std::string(dir) + "/small.ckpt"}, models(), position, rng, meta);
+    sg::TrainPosition stylegan2_position;
+    stylegan2_position.iteration = 3;
+    sg::stylegan2::save_checkpoint({std::string(dir) + "/small_stylegan2.ckpt"}, stylegan2_models(),
+                                   stylegan2_position, 0.5, rng, {});
     std::exit(0);
   }
   models();
+  stylegan2_models();
   return 0;
 }
 
@@ -63,6 +87,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sg::TrainPosition position;
     std::mt19937_64 rng;
     sg::load_checkpoint(path, models(), position, rng);
+  } catch (const sg::Error&) {
+  }
+  try {
+    sg::checkpoint_architecture(path);
+    sg::stylegan2::read_checkpoint_info(path);
+  } catch (const sg::Error&) {
+  }
+  try {
+    sg::TrainPosition position;
+    std::mt19937_64 rng;
+    double path_mean = 0;
+    sg::stylegan2::load_checkpoint(path, stylegan2_models(), position, path_mean, rng);
   } catch (const sg::Error&) {
   }
   return 0;
