@@ -47,6 +47,21 @@ torch::Tensor wgan_generator_loss(const torch::Tensor& fake_score) { return -fak
 
 torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score) { return F::softplus(-fake_score).mean(); }
 
+void start_ema(torch::nn::Module& ema, const torch::nn::Module& model) {
+  update_ema(ema, model, 0.0);
+  ema.eval();
+  set_requires_grad(ema, false);
+}
+
+void set_requires_grad(torch::nn::Module& module, bool flag) {
+  for (auto& p : module.parameters()) p.requires_grad_(flag);
+}
+
+void drop_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay) {
   torch::NoGradGuard no_grad;
   auto target = ema.named_parameters();

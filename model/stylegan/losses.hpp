@@ -41,6 +41,16 @@ torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score);
 
 // p_ema = decay p_ema + (1 - decay) p over parameters (buffers are constants).
 void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay = 0.999);
+// The average's start: an exact copy of model's parameters, in eval mode,
+// outside autograd.
+void start_ema(torch::nn::Module& ema, const torch::nn::Module& model);
+
+void set_requires_grad(torch::nn::Module& module, bool flag);
+// Gradients dropped rather than zeroed, as PyTorch 2's zero_grad() (the
+// references' module.zero_grad()) does: the backward pass then hands each
+// parameter its gradient instead of adding it to a zero-filled one, and
+// Adam skips parameters that this step did not use.
+void drop_gradients(torch::optim::Optimizer& optimizer);
 
 // Adam(beta1 0, beta2 0.99) with the mapping network in its own group at
 // lr * 0.01, as the reference's `mult` group.

@@ -5,8 +5,6 @@
 
 namespace sg {
 
-namespace {
-
 std::string with_commas(int64_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -15,8 +13,6 @@ std::string with_commas(int64_t n) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string model_summary(const StyleGanConfig& config) {
   StyledGenerator g(config);

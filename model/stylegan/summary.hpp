@@ -8,4 +8,7 @@ namespace sg {
 
 std::string model_summary(const StyleGanConfig& config);
 
+// 30034338 -> "30,034,338".
+std::string with_commas(int64_t n);
+
 }  // namespace sg

@@ -183,15 +183,10 @@ void save_checkpoint(const std::vector<std::string>& paths, Models& models, cons
   dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
   dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
   dict.insert("path_mean", path_mean);
-  std::ostringstream rng_state;
-  rng_state << rng;
-  dict.insert("rng", rng_state.str());
-  dict.insert("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  insert_rng_states(dict, rng);
   dict.insert("model_config", config_text(config));
   dict.insert("train_config", training.train_config);
-  const std::vector<char> bytes = torch::pickle_save(dict);
-  for (const std::string& path : paths)
-    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
+  write_checkpoint_files(dict, paths);
 }
 
 LoadReport load_checkpoint(const std::string& path, Models& models, TrainPosition& position, double& path_mean,
@@ -227,17 +222,7 @@ LoadReport load_checkpoint(const std::string& path, Models& models, TrainPositio
   position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
   position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
   path_mean = require_double(root, "path_mean", path);
-  std::istringstream rng_state(require_string(root, "rng", path));
-  rng_state >> rng;
-  if (!rng_state) throw InputError(path, "checkpoint's rng state is unreadable");
-  const PyValue& torch_rng = require(root, "torch_rng", path);
-  if (!torch_rng.is(PyValue::Kind::Tensor)) throw InputError(path, "checkpoint's torch_rng is not a tensor");
-  try {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(torch_rng.tensor.contiguous());
-  } catch (const c10::Error& e) {
-    throw InputError(path, std::string("checkpoint's torch_rng is unreadable: ") + e.what_without_backtrace());
-  }
+  restore_rng_states(root, path, rng);
   report.position = true;
   return report;
 }

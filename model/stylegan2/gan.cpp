@@ -13,8 +13,7 @@ class StyleGan2 final : public TrainableGan {
   StyleGan2(const Training& training, torch::Device device)
       : training_(training),
         models_(make_models(training.model, training.saved.lr, training.saved.loss, training.saved.regularization,
-                            device)),
-        device_(device) {}
+                            device)) {}
 
   std::vector<std::string> extra_scalar_names() const override { return {"path", "path_length", "path_mean"}; }
   int style_dim() const override { return training_.model.style_dim; }
@@ -67,7 +66,6 @@ class StyleGan2 final : public TrainableGan {
  private:
   Training training_;
   Models models_;
-  torch::Device device_;
   LazyState state_;
 };
 

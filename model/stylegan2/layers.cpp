@@ -72,11 +72,11 @@ torch::Tensor stride_two_transposed_conv3x3(const torch::Tensor& x, const torch:
   const int64_t batch = x.size(0), height = x.size(2), width = x.size(3);
   // Output row 2m takes input rows m-1 and m through kernel rows 2 and 0;
   // row 2m+1 takes row m through kernel row 1 (the same for columns).
-  const torch::Tensor even = torch::tensor({2, 0}, torch::kLong).to(weight.device());
-  const torch::Tensor odd = torch::tensor({1}, torch::kLong).to(weight.device());
-  auto taps = [&](const torch::Tensor& rows, const torch::Tensor& cols) {
-    return weight.index_select(2, rows).index_select(3, cols);
+  enum Phase { even, odd };
+  auto taps_along = [](const torch::Tensor& w, int64_t dim, Phase phase) {
+    return phase == even ? w.slice(dim, 0, 3, 2).flip({dim}) : w.slice(dim, 1, 2);
   };
+  auto taps = [&](Phase rows, Phase cols) { return taps_along(taps_along(weight, 2, rows), 3, cols).contiguous(); };
   auto conv = [&](const torch::Tensor& kernel, int64_t pad_rows, int64_t pad_cols) {
     return F::conv2d(x, kernel, F::Conv2dFuncOptions().padding({pad_rows, pad_cols}));
   };

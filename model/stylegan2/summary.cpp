@@ -3,20 +3,11 @@
 #include <cstdio>
 #include <sstream>
 
-#include "model/stylegan/networks.hpp"
+#include "model/stylegan/summary.hpp"
 
 namespace sg::stylegan2 {
 
 namespace {
-
-std::string with_commas(int64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 std::string resolution(int size) { return std::to_string(size) + "x" + std::to_string(size); }
 

@@ -9,15 +9,6 @@ namespace sg::stylegan2 {
 
 namespace {
 
-void set_requires_grad(torch::nn::Module& module, bool flag) {
-  for (auto& p : module.parameters()) p.requires_grad_(flag);
-}
-
-// As module.zero_grad() in PyTorch 2: gradients dropped, not zero-filled.
-void drop_gradients(torch::nn::Module& module) {
-  for (auto& p : module.parameters()) p.mutable_grad().reset();
-}
-
 // One latent, or two with probability `mixing` (then an inject index
 // uniform over 1 .. n_latent - 1, as the reference's random.randint).
 std::vector<torch::Tensor> draw_latents(int64_t batch, const Config& config, double mixing, std::mt19937_64& rng,
@@ -54,9 +45,7 @@ Models make_models(const Config& config, double lr, Loss loss, const Regularizat
   m.generator->to(device);
   m.discriminator->to(device);
   m.ema->to(device);
-  update_ema(*m.ema, *m.generator, 0.0);
-  m.ema->eval();
-  set_requires_grad(*m.ema, false);
+  start_ema(*m.ema, *m.generator);
   const bool lazy_path = r.path_weight > 0;
   m.g_optimizer = make_adam(*m.generator, lazy_adam_settings(lr, lazy_path ? r.g_every : 0));
   m.d_optimizer = make_adam(*m.discriminator, lazy_adam_settings(lr, loss == Loss::LogisticR1 ? r.d_every : 0));
@@ -79,7 +68,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     SynthesisOptions synthesis;
     const auto z = draw_latents(batch, config, o.mixing, rng, synthesis, options);
     const torch::Tensor fake = m.generator->forward(z, synthesis).image;
-    drop_gradients(*m.discriminator);
+    drop_gradients(*m.d_optimizer);
     if (o.loss == Loss::LogisticR1) {
       const torch::Tensor fake_score = m.discriminator->forward(fake);
       const torch::Tensor real_score = m.discriminator->forward(real);
@@ -105,7 +94,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     const torch::Tensor x = real.detach().requires_grad_(true);
     const torch::Tensor real_score = m.discriminator->forward(x);
     const torch::Tensor penalty = r1_penalty(real_score, x);
-    drop_gradients(*m.discriminator);
+    drop_gradients(*m.d_optimizer);
     (r.r1 / 2 * penalty * r.d_every + 0 * real_score[0]).sum().backward();
     m.d_optimizer->step();
     stats.penalty = penalty.detach();
@@ -120,7 +109,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     const torch::Tensor fake_score = m.discriminator->forward(m.generator->forward(z, synthesis).image);
     const torch::Tensor g_loss =
         o.loss == Loss::LogisticR1 ? logistic_generator_loss(fake_score) : wgan_generator_loss(fake_score);
-    drop_gradients(*m.generator);
+    drop_gradients(*m.g_optimizer);
     g_loss.backward();
     m.g_optimizer->step();
     stats.g_loss = g_loss.detach();
@@ -134,7 +123,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     const auto z = draw_latents(path_batch, config, o.mixing, rng, synthesis, options);
     const GeneratorOutput out = m.generator->forward(z, synthesis);
     const PathLength path = path_length_penalty(out.image, out.latent, state.path_mean, r.path_decay);
-    drop_gradients(*m.generator);
+    drop_gradients(*m.g_optimizer);
     (r.path_weight * r.g_every * path.penalty + 0 * out.image.flatten()[0]).backward();
     m.g_optimizer->step();
     state.path_mean = path.mean;

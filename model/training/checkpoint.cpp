@@ -294,17 +294,11 @@ void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, 
   c10::List<int64_t> block_images;
   for (uint64_t n : position.block_images) block_images.push_back(static_cast<int64_t>(n));
   dict.insert("ema_block_images", block_images);
-  std::ostringstream rng_state;
-  rng_state << rng;
-  dict.insert("rng", rng_state.str());
-  dict.insert("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+  insert_rng_states(dict, rng);
   dict.insert("model_config", config_text(meta.model));
   dict.insert("train_config", meta.train_config);
 
-  // Serialised once, however many names it is written under.
-  const std::vector<char> bytes = torch::pickle_save(dict);
-  for (const std::string& path : paths)
-    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
+  write_checkpoint_files(dict, paths);
 }
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) { return meta_of(open_checkpoint(path), path); }
@@ -378,17 +372,7 @@ LoadReport load_checkpoint(const std::string& path, StepModels& models, TrainPos
       position.block_images[i] = kFullyRampedImages;
     }
   }
-  std::istringstream rng_state(require_string(root, "rng", path));
-  rng_state >> rng;
-  if (!rng_state) throw InputError(path, "checkpoint's rng state is unreadable");
-  const PyValue& torch_rng = require(root, "torch_rng", path);
-  if (!torch_rng.is(PyValue::Kind::Tensor)) throw InputError(path, "checkpoint's torch_rng is not a tensor");
-  try {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(torch_rng.tensor.contiguous());
-  } catch (const c10::Error& e) {
-    throw InputError(path, std::string("checkpoint's torch_rng is unreadable: ") + e.what_without_backtrace());
-  }
+  restore_rng_states(root, path, rng);
   report.position = true;
   return report;
 }

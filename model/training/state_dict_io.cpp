@@ -5,6 +5,7 @@
 
 #include "model/training/adam_step.hpp"
 #include "model/training/state_order.hpp"
+#include "pipeline/atomic_file.hpp"
 #include "pipeline/errors.hpp"
 
 namespace sg {
@@ -183,6 +184,34 @@ void load_optimizer_state(torch::optim::Adam& optimizer, const torch::nn::Module
       s.exp_avg_sq(torch::empty_like(*p, torch::MemoryFormat::Preserve).copy_(*exp_avg_sq));
     }
   }
+}
+
+void insert_rng_states(c10::impl::GenericDict& dict, const std::mt19937_64& rng) {
+  std::ostringstream rng_state;
+  rng_state << rng;
+  dict.insert("rng", rng_state.str());
+  dict.insert("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
+}
+
+void restore_rng_states(const PyValue& root, const std::string& path, std::mt19937_64& rng) {
+  std::istringstream rng_state(require_string(root, "rng", path));
+  rng_state >> rng;
+  if (!rng_state) throw InputError(path, "checkpoint's rng state is unreadable");
+  const PyValue& torch_rng = require(root, "torch_rng", path);
+  if (!torch_rng.is(PyValue::Kind::Tensor)) throw InputError(path, "checkpoint's torch_rng is not a tensor");
+  try {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(torch_rng.tensor.contiguous());
+  } catch (const c10::Error& e) {
+    throw InputError(path, std::string("checkpoint's torch_rng is unreadable: ") + e.what_without_backtrace());
+  }
+}
+
+void write_checkpoint_files(const c10::impl::GenericDict& dict, const std::vector<std::string>& paths) {
+  // Serialised once, however many names it is written under.
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  for (const std::string& path : paths)
+    write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
 }
 
 }  // namespace sg

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -55,5 +56,15 @@ void load_module_state(torch::nn::Module& module, const PyValue& dict, const std
 // of saved group g is the parameter named groups[g][k].
 void load_optimizer_state(torch::optim::Adam& optimizer, const torch::nn::Module& model, const PyValue& saved,
                           const std::vector<Keys>& groups, const std::string& file, const std::string& what);
+
+// The trainer's RNG and torch's default CPU generator under "rng" and
+// "torch_rng", as every checkpoint of ours stores them for an exact resume.
+void insert_rng_states(c10::impl::GenericDict& dict, const std::mt19937_64& rng);
+// Restores both from a checkpoint's root dict; InputError naming the file
+// when either is missing or unreadable.
+void restore_rng_states(const PyValue& root, const std::string& path, std::mt19937_64& rng);
+
+// Serialises `dict` once and writes it atomically under each of `paths`.
+void write_checkpoint_files(const c10::impl::GenericDict& dict, const std::vector<std::string>& paths);
 
 }  // namespace sg

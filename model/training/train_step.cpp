@@ -7,19 +7,6 @@ namespace sg {
 
 namespace {
 
-void set_requires_grad(torch::nn::Module& module, bool flag) {
-  for (auto& p : module.parameters()) p.requires_grad_(flag);
-}
-
-// Gradients dropped rather than zeroed, as PyTorch 2's zero_grad() (the
-// reference's module.zero_grad()) does: the backward pass then hands each
-// parameter its gradient instead of adding it to a zero-filled one, and
-// Adam skips parameters that this step did not use.
-void drop_gradients(torch::optim::Optimizer& optimizer) {
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params()) p.mutable_grad().reset();
-}
-
 // N(0, 1) or U(0, 1) of `shape` on `options`' device, from the CPU
 // generator with host_randoms.
 torch::Tensor draw(bool uniform, at::IntArrayRef shape, const StepSettings& s, const torch::TensorOptions& options) {
@@ -71,9 +58,7 @@ StepModels make_step_models(const StyleGanConfig& config, double lr, torch::Devi
   m.generator->to(device);
   m.discriminator->to(device);
   m.ema->to(device);
-  update_ema(*m.ema, *m.generator, 0.0);
-  m.ema->eval();
-  set_requires_grad(*m.ema, false);
+  start_ema(*m.ema, *m.generator);
   m.g_optimizer = make_generator_optimizer(m.generator, lr);
   m.d_optimizer = make_discriminator_optimizer(m.discriminator, lr);
   return m;
