@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
@@ -15,6 +16,7 @@
 #include "model/stylegan2/checkpoint.hpp"
 #include "model/training/checkpoint.hpp"
 #include "model/devices/throughput.hpp"
+#include "model/training/torch_file.hpp"
 #include "model/training/trainer.hpp"
 #include "pipeline/errors.hpp"
 #include "pipeline/list_files.hpp"
@@ -180,6 +182,99 @@ TEST(Trainer, StyleGan2TrainsAtOneSizeWritesEverythingAndResumesExactly) {
     ASSERT_EQ(wa.size(), wb.size());
     for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << (raw ? "g " : "g_ema ") << key;
   }
+}
+
+// The last row's augment_p and augment_r_t columns of a run's log.csv.
+std::pair<double, double> last_augment_columns(const std::string& csv_path, std::string* header = nullptr) {
+  std::ifstream csv(csv_path);
+  std::string line, last;
+  std::getline(csv, line);
+  if (header) *header = line;
+  while (std::getline(csv, line)) last = line;
+  std::vector<std::string> cells;
+  std::stringstream row(last);
+  for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+  if (cells.size() < 2) return {-1, -1};
+  return {std::stod(cells[cells.size() - 2]), std::stod(cells.back())};
+}
+
+double checkpoint_augment_p(const std::string& checkpoint) {
+  const TorchFile file = read_torch_file(checkpoint);
+  const PyValue* p = file.root->find("ada_aug_p");
+  return p && p->is(PyValue::Kind::Float) ? p->real : -1;
+}
+
+TEST(Trainer, AugmentedRunsSteerPLogItAndResumeExactly) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  for (Architecture arch : {Architecture::StyleGan, Architecture::StyleGan2}) {
+    const std::string name = architecture_name(arch);
+    auto run = [&](const std::string& out, int64_t max_iter) {
+      TrainOptions o = arch == Architecture::StyleGan ? tiny_run(dir / "d.lmdb", dir / out)
+                                                      : tiny_stylegan2_run(dir / "d.lmdb", dir / out);
+      o.max_iter = max_iter;
+      o.augment.enabled = true;
+      o.augment.every = 8;        // an adjustment per iteration
+      o.augment.length = 200;     // of 8 / 200 = 0.04
+      o.augment.target = -0.99;   // D is "overfitting" whenever any real scores above the bar: p climbs
+      return o;
+    };
+    const TrainResult a = train(run(name + "-straight", 10));
+    std::string header;
+    const auto [p, r_t] = last_augment_columns(dir / (name + "-straight/log.csv"), &header);
+    EXPECT_NE(header.find(",augment_p,augment_r_t"), std::string::npos) << name;
+    EXPECT_GT(p, 0.1) << name;
+    EXPECT_LT(p, 1.0) << name;
+    EXPECT_GE(r_t, -1.0) << name;
+    EXPECT_LE(r_t, 1.0) << name;
+    EXPECT_NEAR(checkpoint_augment_p(a.last_checkpoint), p, 1e-5) << name;
+
+    train(run(name + "-split", 5));
+    TrainOptions second = run(name + "-split", 10);
+    second.resume = dir / (name + "-split/checkpoints/000005.ckpt");
+    const TrainResult b = train(second);
+    EXPECT_EQ(checkpoint_augment_p(b.last_checkpoint), checkpoint_augment_p(a.last_checkpoint)) << name;
+    if (arch == Architecture::StyleGan) {
+      const StyleGanConfig config = read_checkpoint_meta(a.last_checkpoint).model;
+      auto wa = ema_weights(a.last_checkpoint, config), wb = ema_weights(b.last_checkpoint, config);
+      for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << name << " " << key;
+    } else {
+      auto wa = stylegan2_weights(a.last_checkpoint, true), wb = stylegan2_weights(b.last_checkpoint, true);
+      for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << name << " " << key;
+    }
+  }
+}
+
+TEST(Trainer, AugmentationAtAFixedZeroTrainsAsWithoutIt) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions plain = tiny_run(dir / "d.lmdb", dir / "plain");
+  plain.max_iter = 6;
+  const TrainResult a = train(plain);
+  TrainOptions zero = tiny_run(dir / "d.lmdb", dir / "zero");
+  zero.max_iter = 6;
+  zero.augment.enabled = true;
+  zero.augment.fixed_p = 0.0;
+  const TrainResult b = train(zero);
+  const StyleGanConfig config = read_checkpoint_meta(a.last_checkpoint).model;
+  auto wa = ema_weights(a.last_checkpoint, config), wb = ema_weights(b.last_checkpoint, config);
+  for (const auto& [key, value] : wa) EXPECT_TRUE(torch::equal(value, wb[key])) << key;
+
+  TrainOptions fixed = tiny_run(dir / "d.lmdb", dir / "fixed");
+  fixed.max_iter = 6;
+  fixed.augment.enabled = true;
+  fixed.augment.fixed_p = 0.5;
+  train(fixed);
+  EXPECT_EQ(last_augment_columns(dir / "fixed/log.csv").first, 0.5);
+  auto wc = ema_weights(dir / "fixed/checkpoints/latest.ckpt", config);
+  bool differs = false;
+  for (const auto& [key, value] : wa) differs |= !torch::equal(value, wc[key]);
+  EXPECT_TRUE(differs);
+
+  TrainOptions bad = tiny_run(dir / "d.lmdb", dir / "bad");
+  bad.augment.enabled = true;
+  bad.augment.fixed_p = 1.0;
+  EXPECT_THROW(train(bad), std::invalid_argument);
 }
 
 TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {

@@ -87,7 +87,23 @@ int main(int argc, char** argv) {
   app.add_option("--g_reg_every,--g-reg-every", o.regularization.g_every,
                  "StyleGAN2: iterations between path-length steps")
       ->check(CLI::PositiveNumber);
+  double augment_p = 0;
+  app.add_flag("--augment", o.augment.enabled,
+               "adaptive discriminator augmentation (ADA): D sees real and generated images augmented with probability p");
+  app.add_option("--augment_p,--augment-p", augment_p, "with --augment: a fixed p in [0, 1) instead of the adaptive one");
+  app.add_option("--ada_target,--ada-target", o.augment.target,
+                 "with --augment: the E[sign D(real)] p steers to (default 0.6)");
+  app.add_option("--ada_length,--ada-length", o.augment.length,
+                 "with --augment: images over which p can move from 0 to 1 (default 500000)");
+  app.add_option("--ada_every,--ada-every", o.augment.every, "with --augment: images between adjustments of p (default 256)");
   CLI11_PARSE(app, argc, argv);
+  if (app.count("--augment_p") > 0) o.augment.fixed_p = augment_p;
+  if (!o.augment.enabled)
+    for (const char* flag : {"--augment_p", "--ada_target", "--ada_length", "--ada_every"})
+      if (app.count(flag) > 0) {
+        std::fprintf(stderr, "sg_train: error: %s needs --augment\n", flag);
+        return 1;
+      }
 
   o.arch = arch == "stylegan2" ? sg::Architecture::StyleGan2 : sg::Architecture::StyleGan;
   if (o.arch == sg::Architecture::StyleGan2) {

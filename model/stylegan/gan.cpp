@@ -31,11 +31,12 @@ class StyleGan final : public TrainableGan {
     settings.r1_gamma = training_.r1_gamma;
     settings.mixing = training_.mixing;
     settings.precision = training_.precision;
+    settings.augment_p = position.augment.p;
     const auto count = static_cast<uint64_t>(real.size(0));
     for (int i = 0; i <= step; ++i) position.block_images[static_cast<size_t>(i)] += count;
     settings.ema_decays = block_ema_decays(training_.ema, position.block_images, static_cast<int>(count));
     const StepStats stats = train_step(models_, real, settings, rng);
-    return {stats.d_loss, stats.g_loss, stats.penalty, {}};
+    return {stats.d_loss, stats.g_loss, stats.penalty, {}, stats.real_signs};
   }
 
   torch::Tensor draw_average(const torch::Tensor& z, int step, double alpha) override {

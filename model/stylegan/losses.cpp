@@ -19,6 +19,7 @@ DiscriminatorLoss wgan_gp_discriminator_loss(const Critic& critic, const torch::
   DiscriminatorLoss loss;
   auto real_pred = critic(real);
   loss.real_score = real_pred.mean();
+  loss.real_scores = real_pred.detach().flatten();
   auto real_term = loss.real_score - drift * real_pred.pow(2).mean();
   auto fake_detached = fake.detach();
   loss.fake_score = critic(fake_detached).mean();
@@ -38,6 +39,7 @@ DiscriminatorLoss r1_discriminator_loss(const Critic& critic, const torch::Tenso
   loss.penalty = (gamma / 2) * grad.reshape({grad.size(0), -1}).pow(2).sum(1).mean();
   auto fake_scores = critic(fake.detach());
   loss.real_score = real_scores.mean();
+  loss.real_scores = real_scores.detach().flatten();
   loss.fake_score = fake_scores.mean();
   loss.total = F::softplus(-real_scores).mean() + F::softplus(fake_scores).mean() + loss.penalty;
   return loss;

@@ -14,6 +14,7 @@ using Critic = std::function<torch::Tensor(const torch::Tensor&)>;
 struct DiscriminatorLoss {
   torch::Tensor total;       // what the D step backpropagates
   torch::Tensor real_score;  // mean D(real)
+  torch::Tensor real_scores; // D(real) per image, detached (ADA's overfitting measure)
   torch::Tensor fake_score;  // mean D(fake)
   torch::Tensor penalty;     // gradient penalty (WGAN-GP) or R1 term
 };

@@ -175,7 +175,7 @@ void save_checkpoint(const std::vector<std::string>& paths, Models& models, cons
   dict.insert("d_optim",
               optimizer_state_dict(*models.d_optimizer, *models.discriminator, single_group(*models.discriminator)));
   dict.insert("args", training_args(config, training));
-  dict.insert("ada_aug_p", 0.0);
+  insert_augment_state(dict, position.augment);
   dict.insert("arch", std::string("stylegan2"));
   dict.insert("format_version", kFormatVersion);
   dict.insert("iteration", position.iteration);
@@ -214,6 +214,7 @@ LoadReport load_checkpoint(const std::string& path, Models& models, TrainPositio
   report.optimizers = true;
   report.trained_step = info.config.log_size() - 2;
   position.iteration = info.iteration;
+  position.augment = read_augment_state(root, path);
   if (!o.ours) {
     report.note = info.note;
     return report;

@@ -35,9 +35,10 @@ class StyleGan2 final : public TrainableGan {
     options.loss = training_.saved.loss;
     options.regularization = training_.saved.regularization;
     options.mixing = training_.saved.mixing;
+    options.augment_p = position.augment.p;
     const StepStats stats = train_step(models_, real, options, state_, rng);
     return {stats.d_loss, stats.g_loss, stats.penalty,
-            {stats.path, stats.path_length, torch::tensor(state_.path_mean)}};
+            {stats.path, stats.path_length, torch::tensor(state_.path_mean)}, stats.real_signs};
   }
 
   torch::Tensor draw_average(const torch::Tensor& z, int, double) override {

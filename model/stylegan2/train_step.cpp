@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "model/augment/pipeline.hpp"
 #include "model/stylegan/losses.hpp"
+#include "model/training/train_step.hpp"
 #include "model/stylegan2/losses.hpp"
 
 namespace sg::stylegan2 {
@@ -60,6 +62,9 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   const Regularization& r = o.regularization;
   StepStats stats = state.last;
   if (!stats.penalty.defined()) stats.penalty = stats.path = stats.path_length = torch::zeros({}, options);
+  // D as every loss and penalty sees it: through a fresh draw of ADA's
+  // augmentations when p > 0 (gradients reach the un-augmented image).
+  const Critic judge = [&](const torch::Tensor& x) { return m.discriminator->forward(augment(x, o.augment_p, rng)); };
 
   // D step.
   set_requires_grad(*m.generator, false);
@@ -70,15 +75,16 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     const torch::Tensor fake = m.generator->forward(z, synthesis).image;
     drop_gradients(*m.d_optimizer);
     if (o.loss == Loss::LogisticR1) {
-      const torch::Tensor fake_score = m.discriminator->forward(fake);
-      const torch::Tensor real_score = m.discriminator->forward(real);
+      const torch::Tensor fake_score = judge(fake);
+      const torch::Tensor real_score = judge(real);
       stats.d_loss = logistic_discriminator_loss(real_score, fake_score);
+      stats.real_signs = real_sign_sum(real_score.detach().flatten(), {}, false);
       stats.real_score = real_score.mean().detach();
       stats.fake_score = fake_score.mean().detach();
       stats.d_loss.backward();
     } else {
-      const Critic critic = [&](const torch::Tensor& x) { return m.discriminator->forward(x); };
-      DiscriminatorLoss loss = wgan_gp_discriminator_loss(critic, real, fake.detach(), r.wgan_lambda, r.wgan_drift);
+      DiscriminatorLoss loss = wgan_gp_discriminator_loss(judge, real, fake.detach(), r.wgan_lambda, r.wgan_drift);
+      stats.real_signs = real_sign_sum(loss.real_scores, loss.fake_score.detach(), true);
       stats.d_loss = loss.total;
       stats.real_score = loss.real_score.detach();
       stats.fake_score = loss.fake_score.detach();
@@ -92,7 +98,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   // Lazy R1: every d_every iterations, weighted by r1 / 2 * d_every.
   if (o.loss == Loss::LogisticR1 && r.d_every > 0 && o.iteration % r.d_every == 0) {
     const torch::Tensor x = real.detach().requires_grad_(true);
-    const torch::Tensor real_score = m.discriminator->forward(x);
+    const torch::Tensor real_score = judge(x);
     const torch::Tensor penalty = r1_penalty(real_score, x);
     drop_gradients(*m.d_optimizer);
     (r.r1 / 2 * penalty * r.d_every + 0 * real_score[0]).sum().backward();
@@ -106,7 +112,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   {
     SynthesisOptions synthesis;
     const auto z = draw_latents(batch, config, o.mixing, rng, synthesis, options);
-    const torch::Tensor fake_score = m.discriminator->forward(m.generator->forward(z, synthesis).image);
+    const torch::Tensor fake_score = judge(m.generator->forward(z, synthesis).image);
     const torch::Tensor g_loss =
         o.loss == Loss::LogisticR1 ? logistic_generator_loss(fake_score) : wgan_generator_loss(fake_score);
     drop_gradients(*m.g_optimizer);

@@ -56,12 +56,14 @@ struct StepOptions {
   Regularization regularization;
   double mixing = 0.9;                         // probability of two latents
   double ema_decay = reference_ema_decay();
+  double augment_p = 0;                        // ADA: D sees every image augmented with this probability
 };
 
 struct StepStats {
   // Left on the device: read back only when logged. r1 and path hold the
   // last lazy step's values (zero before the first), as the reference logs.
   torch::Tensor d_loss, g_loss, penalty, path, path_length, real_score, fake_score;
+  torch::Tensor real_signs;  // ADA: sum of sign(D(real)) over the D step's batch (about mean D(fake) under WGAN-GP)
 };
 
 // What carries from one iteration to the next besides the networks.

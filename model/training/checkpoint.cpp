@@ -294,6 +294,7 @@ void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, 
   c10::List<int64_t> block_images;
   for (uint64_t n : position.block_images) block_images.push_back(static_cast<int64_t>(n));
   dict.insert("ema_block_images", block_images);
+  insert_augment_state(dict, position.augment);
   insert_rng_states(dict, rng);
   dict.insert("model_config", config_text(meta.model));
   dict.insert("train_config", meta.train_config);
@@ -372,6 +373,7 @@ LoadReport load_checkpoint(const std::string& path, StepModels& models, TrainPos
       position.block_images[i] = kFullyRampedImages;
     }
   }
+  position.augment = read_augment_state(root, path);
   restore_rng_states(root, path, rng);
   report.position = true;
   return report;

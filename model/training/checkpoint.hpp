@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "model/augment/adaptive.hpp"
 #include "model/training/schedule.hpp"
 #include "model/training/train_step.hpp"
 
@@ -31,6 +32,7 @@ struct TrainPosition {
   double alpha = 1.0;
   uint64_t data_epoch = 0, data_batch = 0;  // the next batch of the current stream
   std::vector<uint64_t> block_images;       // images each generator block has trained on (the EMA's ramp-up)
+  AugmentState augment;                     // ADA's p and what its next adjustment has gathered
 };
 
 enum class CheckpointSource {

@@ -32,6 +32,7 @@ struct IterationScalars {
   // Left on the device: read back only when logged.
   torch::Tensor d_loss, g_loss, penalty;
   std::vector<torch::Tensor> extra;  // as TrainableGan::extra_scalar_names
+  torch::Tensor real_signs;          // ADA: sum of sign(D(real)) over the batch's D step
 };
 
 class TrainableGan {
@@ -45,6 +46,7 @@ class TrainableGan {
   virtual void to_channels_last() = 0;
   // One iteration on `real` (on the device) at the schedule's step and
   // alpha; `position` is the position before it (iteration counts from 0).
+  // D sees its images augmented with probability position.augment.p.
   virtual IterationScalars train_iteration(const torch::Tensor& real, int step, double alpha,
                                            TrainPosition& position, std::mt19937_64& rng) = 0;
   // The average generator's images of latents z (on the device), in [-1, 1].

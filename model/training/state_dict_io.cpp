@@ -193,6 +193,26 @@ void insert_rng_states(c10::impl::GenericDict& dict, const std::mt19937_64& rng)
   dict.insert("torch_rng", at::detail::getDefaultCPUGenerator().get_state());
 }
 
+void insert_augment_state(c10::impl::GenericDict& dict, const AugmentState& state) {
+  dict.insert("ada_aug_p", state.p);
+  dict.insert("ada_r_t", state.r_t);
+  dict.insert("ada_sign_sum", state.sign_sum);
+  dict.insert("ada_images", state.images);
+}
+
+AugmentState read_augment_state(const PyValue& root, const std::string& path) {
+  AugmentState state;
+  if (root.find("ada_aug_p")) state.p = require_double(root, "ada_aug_p", path);
+  if (root.find("ada_r_t")) state.r_t = require_double(root, "ada_r_t", path);
+  if (root.find("ada_sign_sum")) state.sign_sum = require_double(root, "ada_sign_sum", path);
+  if (root.find("ada_images")) state.images = require_int(root, "ada_images", path);
+  if (!(state.p >= 0 && state.p <= 1) || state.images < 0)
+    throw InputError(path, "checkpoint's augmentation state is out of range (ada_aug_p " + std::to_string(state.p) + ")");
+  // stylegan2-pytorch lets p reach 1.
+  state.p = std::min(state.p, max_augment_probability());
+  return state;
+}
+
 void restore_rng_states(const PyValue& root, const std::string& path, std::mt19937_64& rng) {
   std::istringstream rng_state(require_string(root, "rng", path));
   rng_state >> rng;

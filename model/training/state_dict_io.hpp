@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/augment/adaptive.hpp"
 #include "model/training/torch_file.hpp"
 
 namespace sg {
@@ -63,6 +64,13 @@ void insert_rng_states(c10::impl::GenericDict& dict, const std::mt19937_64& rng)
 // Restores both from a checkpoint's root dict; InputError naming the file
 // when either is missing or unreadable.
 void restore_rng_states(const PyValue& root, const std::string& path, std::mt19937_64& rng);
+
+// ADA's state under "ada_aug_p" (stylegan2-pytorch's name for p), "ada_r_t",
+// "ada_sign_sum" and "ada_images".
+void insert_augment_state(c10::impl::GenericDict& dict, const AugmentState& state);
+// What the file holds of it; a file from before ADA (or the reference's
+// without our keys) leaves the rest at zero.
+AugmentState read_augment_state(const PyValue& root, const std::string& path);
 
 // Serialises `dict` once and writes it atomically under each of `paths`.
 void write_checkpoint_files(const c10::impl::GenericDict& dict, const std::vector<std::string>& paths);

@@ -1,5 +1,6 @@
 #include "model/training/train_step.hpp"
 
+#include "model/augment/pipeline.hpp"
 #include "model/training/adam_step.hpp"
 #include "model/training/ema.hpp"
 
@@ -71,12 +72,21 @@ Critic make_critic(Discriminator& discriminator, const StepSettings& settings, c
   };
 }
 
+torch::Tensor real_sign_sum(const torch::Tensor& real_scores, const torch::Tensor& fake_score_mean, bool wgan) {
+  return (wgan ? real_scores - fake_score_mean : real_scores).sign().sum();
+}
+
 StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSettings& s, std::mt19937_64& rng) {
   const int64_t batch = real.size(0);
   const int style_dim = m.generator->config.style_dim;
   auto options = real.options();
   apply_float32_math(s.precision);
-  const Critic critic = make_critic(m.discriminator, s, real.device());
+  const Critic plain_critic = make_critic(m.discriminator, s, real.device());
+  // With ADA, D judges every image (real, fake, the penalties') through a
+  // fresh draw of the augmentations, in fp32 before D's precision.
+  const Critic critic = s.augment_p <= 0 ? plain_critic : Critic([&plain_critic, &rng, p = s.augment_p](const torch::Tensor& x) {
+    return plain_critic(augment(x, p, rng));
+  });
   auto generate = [&](const std::vector<torch::Tensor>& z, const GenerateOptions& o) {
     AutocastScope autocast(real.device(), s.precision);
     return m.generator->forward(z, s.step, s.alpha, o).to(torch::kFloat);
@@ -104,6 +114,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   multi_tensor_adam_step(*m.d_optimizer);
   stats.d_loss = d.total.detach();
   stats.penalty = d.penalty.detach();
+  stats.real_signs = real_sign_sum(d.real_scores, d.fake_score.detach(), s.loss == GanLoss::WganGp);
 
   // G step against a frozen D.
   set_requires_grad(*m.discriminator, false);

@@ -23,7 +23,13 @@ struct StepModels {
 
 struct StepStats {
   torch::Tensor d_loss, g_loss, penalty;  // left on the device: read back only when logged
+  torch::Tensor real_signs;               // ADA: sum over the batch of sign(D(real)) (see real_sign_sum)
 };
+
+// ADA's overfitting measure for one batch: the sum of sign(D(real)). Under
+// the logistic loss D's decision boundary is 0; WGAN-GP scores have no fixed
+// zero, so there the signs are taken about the batch's mean D(fake).
+torch::Tensor real_sign_sum(const torch::Tensor& real_scores, const torch::Tensor& fake_score_mean, bool wgan);
 
 struct StepSettings {
   int step = 0;
@@ -41,6 +47,8 @@ struct StepSettings {
   // step on every device (the CUDA-against-CPU test). Off: drawn on the
   // device, no copies.
   bool host_randoms = false;
+  // ADA: the probability of each augmentation of what D sees (0: none).
+  double augment_p = 0;
 };
 
 // D at a step and alpha as the losses call it: forward under the step's

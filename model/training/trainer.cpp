@@ -45,6 +45,13 @@ std::string describe(const TrainOptions& o) {
     s << " channel_multiplier=" << o.channel_multiplier << " path_regularize=" << o.regularization.path_weight
       << " d_reg_every=" << o.regularization.d_every << " g_reg_every=" << o.regularization.g_every
       << " max_iter=" << o.max_iter;
+  if (o.augment.enabled) {
+    s << " augment=1";
+    if (o.augment.fixed_p)
+      s << " augment_p=" << *o.augment.fixed_p;
+    else
+      s << " ada_target=" << o.augment.target << " ada_length=" << o.augment.length << " ada_every=" << o.augment.every;
+  }
   return s.str();
 }
 
@@ -99,6 +106,7 @@ class TrainingRun {
     settle_options_against_dataset();
     build_models();
     if (!o_.resume.empty()) restore();
+    settle_augmentation();
     if (o_.channels_last) gan_->to_channels_last();
     train_config_ = describe(o_);
     open_outputs();
@@ -207,6 +215,18 @@ class TrainingRun {
     return make_stylegan(t, device_);
   }
 
+  // A fixed --augment_p holds from the first iteration, a resumed p
+  // otherwise; without --augment nothing is augmented, whatever the file had.
+  void settle_augmentation() {
+    const std::string problem = check_augment_settings(o_.augment);
+    if (!problem.empty()) throw std::invalid_argument(problem);
+    if (!o_.augment.enabled) {
+      position_.augment = AugmentState{};
+    } else if (o_.augment.fixed_p) {
+      position_.augment.p = *o_.augment.fixed_p;
+    }
+  }
+
   TrainPosition fresh_position() const {
     TrainPosition position;
     position.schedule = initial_schedule_state(o_.schedule);
@@ -258,6 +278,7 @@ class TrainingRun {
     if (new_log) {
       csv_ << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s,swd";
       for (const std::string& name : gan_->extra_scalar_names()) csv_ << ',' << name;
+      if (o_.augment.enabled) csv_ << ",augment_p,augment_r_t";
       csv_ << '\n';
     }
     events_ = std::make_unique<EventWriter>((run / "tensorboard").string());
@@ -305,9 +326,27 @@ class TrainingRun {
     const torch::Tensor real = upload_batch(batch, device_, o_.channels_last);
 
     scalars_ = gan_->train_iteration(real, step_, alpha, position_, rng_);
+    if (o_.augment.enabled) gather_real_signs(batch.count);
     end_iteration(position_.schedule, batch.count);
     ++position_.iteration;
     position_.images_seen += static_cast<uint64_t>(batch.count);
+  }
+
+  // ADA's signs stay on the device until an adjustment is due (one host
+  // read per --ada_every images, not per iteration).
+  void gather_real_signs(int count) {
+    pending_signs_ = pending_signs_.defined() ? pending_signs_ + scalars_.real_signs : scalars_.real_signs;
+    pending_images_ += count;
+    if (position_.augment.images + pending_images_ >= o_.augment.every) flush_real_signs();
+  }
+
+  // Hands the gathered signs to the controller (which adjusts p once
+  // --ada_every images have gathered).
+  void flush_real_signs() {
+    if (!pending_signs_.defined()) return;
+    observe_real_signs(position_.augment, pending_signs_.item<double>(), pending_images_, o_.augment);
+    pending_signs_ = torch::Tensor();
+    pending_images_ = 0;
   }
 
   // SWD from 16x16 up, with its time left out of the training speed.
@@ -337,12 +376,17 @@ class TrainingRun {
     std::vector<float> extra;
     for (const torch::Tensor& t : scalars_.extra) extra.push_back(t.item<float>());
     for (float v : extra) csv_ << ',' << v;
+    if (o_.augment.enabled) csv_ << ',' << position_.augment.p << ',' << position_.augment.r_t;
     csv_ << '\n';
     csv_.flush();
     events_->scalar("loss/discriminator", d, it);
     events_->scalar("loss/generator", g, it);
     events_->scalar("loss/penalty", p, it);
     for (size_t i = 0; i < extra.size() && i < extra_names.size(); ++i) events_->scalar("loss/" + extra_names[i], extra[i], it);
+    if (o_.augment.enabled) {
+      events_->scalar("augment/p", static_cast<float>(position_.augment.p), it);
+      events_->scalar("augment/r_t", static_cast<float>(position_.augment.r_t), it);
+    }
     events_->scalar("schedule/alpha", static_cast<float>(alpha), it);
     events_->scalar("schedule/resolution", static_cast<float>(size_), it);
     events_->scalar("schedule/lr", static_cast<float>(lr), it);
@@ -367,6 +411,11 @@ class TrainingRun {
                               std::to_string(p).substr(0, 6);
       for (size_t i = 0; i < extra.size() && i < extra_names.size() && i < 2; ++i)
         penalties += "  " + extra_names[i] + " " + std::to_string(extra[i]).substr(0, 6);
+      if (o_.augment.enabled) {
+        char ada[48];
+        std::snprintf(ada, sizeof ada, "  p %.3f r_t %.2f", position_.augment.p, position_.augment.r_t);
+        penalties += ada;
+      }
       std::fprintf(stderr, "\r%dx%d alpha %.3f it %lld  %.1f img/s  G %.3f D %.3f%s%s  %s %s   ", size_, size_, alpha,
                    static_cast<long long>(it), rate, g, d, penalties.c_str(), last_swd_.c_str(),
                    growing ? "next size in" : "done in", format_duration(eta).c_str());
@@ -394,6 +443,7 @@ class TrainingRun {
   }
 
   void checkpoint(const std::string& name) {
+    flush_real_signs();
     const fs::path folder = fs::path(o_.out) / "checkpoints";
     const std::string path = (folder / name).string();
     gan_->save({path, (folder / "latest.ckpt").string()}, position_, rng_, train_config_);
@@ -430,6 +480,8 @@ class TrainingRun {
   int step_ = 0, size_ = 0, batch_size_ = 0;
   std::unique_ptr<BatchStream> stream_;
   IterationScalars scalars_;
+  torch::Tensor pending_signs_;  // ADA: sign(D(real)) summed on the device since the last flush
+  int64_t pending_images_ = 0;
   std::chrono::steady_clock::time_point last_log_;
   uint64_t images_at_last_log_ = 0;
   std::string last_swd_;

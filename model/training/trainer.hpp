@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "model/augment/adaptive.hpp"
 #include "model/training/ema.hpp"
 #include "model/training/gan.hpp"
 #include "model/stylegan2/train_step.hpp"
@@ -38,6 +39,7 @@ struct TrainOptions {
   stylegan2::Regularization regularization;  // StyleGAN2 (its r1 from r1_gamma)
   StyleGanConfig model;             // image_channels taken from the LMDB
   bool mixing = false;
+  AugmentSettings augment;          // ADA (--augment): what D sees, augmented with an adaptive p
   EmaOptions ema;                   // the EMA generator's per-block ramp-up (rampup 0: the reference's fixed decay)
   GanLoss loss = GanLoss::WganGp;
   double r1_gamma = 10.0;           // with GanLoss::R1
