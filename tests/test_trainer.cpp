@@ -11,6 +11,7 @@
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "model/augment/sheet.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/sampler.hpp"
 #include "model/stylegan2/checkpoint.hpp"
@@ -275,6 +276,41 @@ TEST(Trainer, AugmentationAtAFixedZeroTrainsAsWithoutIt) {
   bad.augment.enabled = true;
   bad.augment.fixed_p = 1.0;
   EXPECT_THROW(train(bad), std::invalid_argument);
+}
+
+TEST(AugmentSheet, ShowsEachRecordBesideItsAugmentation) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  AugmentSheetOptions o;
+  o.size = 16;
+  o.count = 8;
+  o.columns = 2;
+  o.p = 0;
+  const Image8 plain = augment_sheet(dir / "d.lmdb", o);
+  EXPECT_EQ(plain.width, 4 * (16 + 2) + 2);  // 2 pairs per row
+  EXPECT_EQ(plain.height, 4 * (16 + 2) + 2);
+  // At p 0 each pair's two tiles are the same record.
+  auto tile = [](const Image8& sheet, int row, int column) {
+    std::vector<uint8_t> pixels;
+    for (int y = 0; y < 16; ++y)
+      for (int x = 0; x < 16; ++x) pixels.push_back(sheet.at(2 + column * 18 + x, 2 + row * 18 + y));
+    return pixels;
+  };
+  for (int row = 0; row < 4; ++row) EXPECT_EQ(tile(plain, row, 0), tile(plain, row, 1));
+  o.p = 0.9;
+  const Image8 augmented = augment_sheet(dir / "d.lmdb", o);
+  EXPECT_EQ(augmented, augment_sheet(dir / "d.lmdb", o));  // seeded
+  int changed = 0;
+  for (int row = 0; row < 4; ++row) {
+    EXPECT_EQ(tile(augmented, row, 0), tile(plain, row, 0));
+    changed += tile(augmented, row, 1) != tile(plain, row, 1);
+  }
+  EXPECT_GE(changed, 3);
+  o.p = 1;
+  EXPECT_THROW(augment_sheet(dir / "d.lmdb", o), std::invalid_argument);
+  o.p = 0.5;
+  o.size = 32;
+  EXPECT_THROW(augment_sheet(dir / "d.lmdb", o), InputError);
 }
 
 TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {
