@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision, "fp32, tf32 or bf16 (default: bf16 on CUDA, fp32 on a CPU)")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   app.add_flag("--channels-last", o.channels_last, "NHWC weights and batches");
+  app.add_option("--augment", o.augment_p, "ADA at this fixed p in [0, 1) (default 0: none)")->check(CLI::Range(0.0, 0.999999));
   app.add_flag("--synthetic", o.synthetic, "one resident batch, no loader: the model alone");
   app.add_option("--warmup", o.warmup_iterations, "untimed iterations per size")->check(CLI::NonNegativeNumber);
   app.add_option("--iterations", o.min_iterations, "at least this many timed iterations")->check(CLI::PositiveNumber);

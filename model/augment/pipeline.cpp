@@ -90,33 +90,34 @@ torch::Tensor reflect_index(int64_t n, int64_t pad, const torch::Device& device)
   return torch::tensor(index, torch::kLong).to(device);
 }
 
-// Source pixel (row * size + column) of every output pixel of a blit.
-std::vector<int64_t> blit_sources(const ImageAugmentation& a, int64_t size) {
-  std::vector<int64_t> sources(static_cast<size_t>(size * size));
-  for (int64_t i = 0; i < size; ++i)
-    for (int64_t j = 0; j < size; ++j) {
-      // Undo the shift (reflecting at the border), the turns, the flip.
-      int64_t r = reflect(i - a.shift_y, size), c = reflect(j - a.shift_x, size);
-      for (int t = 0; t < ((a.quarter_turns % 4) + 4) % 4; ++t) {
-        const int64_t row = c;
-        c = size - 1 - r;
-        r = row;
-      }
-      if (a.flip_x) c = size - 1 - c;
-      sources[static_cast<size_t>(i * size + j)] = r * size + c;
-    }
-  return sources;
+// Torch's reflect index of integer tensor i into [0, n), elementwise.
+torch::Tensor reflect(const torch::Tensor& i, int64_t n) {
+  if (n == 1) return torch::zeros_like(i);
+  const int64_t period = 2 * (n - 1);
+  const auto folded = torch::remainder(i, period);
+  return torch::where(folded < n, folded, period - folded);
 }
 
+// Each output pixel reads (undoing, in turn, the shift with its mirrored
+// border, the quarter turns and the flip) one input pixel: indices built on
+// the device, so nothing of image size crosses from the host.
 torch::Tensor blit(const torch::Tensor& x, const std::vector<const ImageAugmentation*>& plans) {
   const int64_t n = x.size(0), channels = x.size(1), size = x.size(2);
-  std::vector<int64_t> sources;
-  sources.reserve(static_cast<size_t>(n * size * size));
-  for (const ImageAugmentation* a : plans) {
-    const std::vector<int64_t> s = blit_sources(*a, size);
-    sources.insert(sources.end(), s.begin(), s.end());
-  }
-  const auto index = torch::tensor(sources, torch::kLong).view({n, 1, size * size}).to(x.device());
+  std::vector<int64_t> parameters;
+  for (const ImageAugmentation* a : plans)
+    for (int64_t v : {int64_t{a->shift_y}, int64_t{a->shift_x}, int64_t{((a->quarter_turns % 4) + 4) % 4}, int64_t{a->flip_x}})
+      parameters.push_back(v);
+  const auto per_image = torch::tensor(parameters, torch::kLong).view({n, 4, 1, 1}).to(x.device());
+  const auto options = torch::TensorOptions().dtype(torch::kLong).device(x.device());
+  const auto i = torch::arange(size, options).view({1, size, 1}), j = torch::arange(size, options).view({1, 1, size});
+  const auto r = reflect(i - per_image.select(1, 0), size), c = reflect(j - per_image.select(1, 1), size);
+  const auto turns = per_image.select(1, 2);
+  const int64_t last = size - 1;
+  // rot90 k times reads (r, c) from (c, S-1-r), (S-1-r, S-1-c), (S-1-c, r).
+  auto row = torch::where(turns == 1, c, torch::where(turns == 2, last - r, torch::where(turns == 3, last - c, r)));
+  auto column = torch::where(turns == 1, last - r, torch::where(turns == 2, last - c, torch::where(turns == 3, r, c)));
+  column = torch::where(per_image.select(1, 3) == 1, last - column, column);
+  const auto index = (row * size + column).view({n, 1, size * size});
   return x.reshape({n, channels, size * size}).gather(2, index.expand({n, channels, size * size})).view(x.sizes());
 }
 

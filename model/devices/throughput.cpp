@@ -65,6 +65,7 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
     position.block_images.assign(static_cast<size_t>(t.model.steps() + 1), 0);
   }
   if (options.channels_last) gan->to_channels_last();
+  position.augment.p = options.augment_p;
   std::mt19937_64 rng(options.seed);
   const int step = step_for_size(size);
   const int64_t cycle = options.arch == Architecture::StyleGan2 ? 16 : 1;

@@ -23,6 +23,7 @@ struct ThroughputOptions {
   Precision precision = Precision::Fp32;
   bool channels_last = false;
   bool mixing = true;
+  double augment_p = 0;       // ADA at this fixed p (0: none)
   bool synthetic = false;     // one resident batch instead of the LMDB: the model alone
   int warmup_iterations = 5;  // untimed (cuDNN autotuning, allocator growth)
   int min_iterations = 10;
