@@ -13,6 +13,7 @@
 #include "datasets/lmdb_writer.hpp"
 #include "model/augment/sheet.hpp"
 #include "model/evaluation/evaluate.hpp"
+#include "model/evaluation/export.hpp"
 #include "model/evaluation/sampler.hpp"
 #include "model/stylegan2/checkpoint.hpp"
 #include "model/training/checkpoint.hpp"
@@ -22,6 +23,7 @@
 #include "pipeline/errors.hpp"
 #include "pipeline/list_files.hpp"
 #include "stages/encode.hpp"
+#include "stages/image_codec.hpp"
 #include "test_util.hpp"
 
 namespace sg {
@@ -311,6 +313,65 @@ TEST(AugmentSheet, ShowsEachRecordBesideItsAugmentation) {
   o.p = 0.5;
   o.size = 32;
   EXPECT_THROW(augment_sheet(dir / "d.lmdb", o), InputError);
+}
+
+TEST(SyntheticExport, ImagesDependOnSeedAndIndexOnlyAndRestart) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions o = tiny_run(dir / "d.lmdb", dir / "run");
+  o.max_iter = 12;  // grown to 16x16
+  const TrainResult trained = train(o);
+  TrainOptions o2 = tiny_stylegan2_run(dir / "d.lmdb", dir / "run2");
+  o2.max_iter = 2;
+  const TrainResult trained2 = train(o2);
+  for (const std::string& checkpoint : {trained.last_checkpoint, trained2.last_checkpoint}) {
+    ExportOptions e;
+    e.size = 16;
+    e.n = 7;
+    e.seed = 4;
+    e.truncation = 0.7;
+    e.batch = 3;
+    e.device = "cpu";
+    const ExportResult a = export_synthetic(checkpoint, dir / "a", e);
+    EXPECT_EQ(a.written, 7);
+    e.batch = 5;
+    export_synthetic(checkpoint, dir / "b", e);
+    e.start_index = 4;
+    const ExportResult c = export_synthetic(checkpoint, dir / "c", e);
+    EXPECT_EQ(c.written, 3);
+    for (int i = 0; i < 7; ++i) {
+      char name[16];
+      std::snprintf(name, sizeof name, "%06d.png", i);
+      const std::string first = test::read_file(dir / ("a/" + std::string(name)));
+      EXPECT_EQ(first, test::read_file(dir / ("b/" + std::string(name)))) << checkpoint << " " << name;
+      EXPECT_EQ(fs::exists(dir / ("c/" + std::string(name))), i >= 4);
+      if (i >= 4) EXPECT_EQ(first, test::read_file(dir / ("c/" + std::string(name))));
+    }
+    EXPECT_NE(test::read_file(dir / "a/000000.png"), test::read_file(dir / "a/000001.png"));
+    std::ifstream csv(dir / "a/manifest.csv");
+    std::string line;
+    int rows = -1;
+    while (std::getline(csv, line)) ++rows;
+    EXPECT_EQ(rows, 7);
+    EXPECT_NE(test::read_file(dir / "a/manifest.json").find("\"checkpoint_fnv1a64\""), std::string::npos);
+
+    // The LMDB form: every size from 8, the same pixels as the PNGs.
+    e.start_index = 0;
+    e.format = ExportFormat::Lmdb;
+    export_synthetic(checkpoint, dir / "s.lmdb", e);
+    LmdbReader reader(dir / "s.lmdb");
+    EXPECT_EQ(reader.sizes(), (std::vector<int>{8, 16}));
+    EXPECT_EQ(reader.length(TRAIN), 7u);
+    const Image8 record = decode_record(reader.record(TRAIN, 16, 2), reader.encoding(), 16, 1, record_key(16, 2));
+    const std::string png = test::read_file(dir / "a/000002.png");
+    EXPECT_EQ(record, decode_png8(png, "000002.png"));
+    e.start_index = 3;
+    EXPECT_THROW(export_synthetic(checkpoint, dir / "t.lmdb", e), std::invalid_argument);
+    fs::remove_all(dir.path() / "a");
+    fs::remove_all(dir.path() / "b");
+    fs::remove_all(dir.path() / "c");
+    fs::remove_all(dir.path() / "s.lmdb");
+  }
 }
 
 TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {
