@@ -91,6 +91,12 @@ TEST(Trainer, ShortRunWritesCheckpointsSamplesAndLogs) {
   EXPECT_TRUE(fs::exists(dir / "run/checkpoints/latest.ckpt"));
   EXPECT_TRUE(fs::exists(dir / "run/samples/000005.png"));
   EXPECT_TRUE(fs::exists(dir / "run/samples/000010.png"));
+  // The readable grid: 16x16 tiles scaled to 64, a caption above; the raw one beside it.
+  const Image8 readable = decode_png8(test::read_file(dir / "run/samples/000010.png"), "readable");
+  const Image8 raw = decode_png8(test::read_file(dir / "run/samples/raw/000010.png"), "raw");
+  EXPECT_EQ(raw.width, 3 * 18 + 2);
+  EXPECT_EQ(readable.width, 3 * 66 + 2);
+  EXPECT_GE(readable.height, 2 * 66 + 2);
   std::ifstream csv(dir / "run/log.csv");
   std::string line;
   int lines = 0;

@@ -10,7 +10,7 @@ packages=(
   libtbb-dev liblmdb-dev libzip-dev
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libcli11-dev
-  libpng-dev libjpeg-dev libgif-dev zlib1g-dev
+  libpng-dev libjpeg-dev libgif-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
   mricron-data insighttoolkit5-examples
   python3-torch python3-numpy python3-pil
   clang libclang-rt-14-dev

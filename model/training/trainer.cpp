@@ -1,6 +1,9 @@
 #include "model/training/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -25,6 +28,7 @@
 #include "pipeline/list_files.hpp"
 #include "pipeline/progress.hpp"
 #include "stages/animation.hpp"
+#include "stages/chart.hpp"
 #include "stages/image_codec.hpp"
 #include "stages/image_grid.hpp"
 
@@ -55,24 +59,55 @@ std::string describe(const TrainOptions& o) {
   return s.str();
 }
 
-// loss.png from log.csv: discriminator loss red, generator loss blue.
+// loss.png from log.csv: D and G losses, the penalty, SWD and ADA's p when
+// logged, each in its own panel over iterations (images seen beneath), the
+// growth steps marked with the size they started.
 std::string write_loss_plot(const fs::path& run) {
   std::ifstream csv(run / "log.csv");
   std::string line;
-  std::getline(csv, line);  // header
-  PlotSeries d{{}, {}, 200, 30, 30}, g{{}, {}, 30, 60, 200};
-  while (std::getline(csv, line)) {
-    std::vector<double> fields;
-    std::stringstream row(line);
-    for (std::string cell; std::getline(row, cell, ',');) fields.push_back(std::strtod(cell.c_str(), nullptr));
-    if (fields.size() < 7) continue;
-    d.x.push_back(fields[0]);
-    d.y.push_back(fields[5]);
-    g.x.push_back(fields[0]);
-    g.y.push_back(fields[6]);
+  std::getline(csv, line);
+  std::map<std::string, size_t> column;
+  {
+    std::stringstream header(line);
+    size_t i = 0;
+    for (std::string name; std::getline(header, name, ',');) column[name] = i++;
   }
+  std::map<std::string, std::vector<double>> values;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  while (std::getline(csv, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    if (cells.size() < 8) continue;
+    for (const auto& [name, i] : column)
+      values[name].push_back(i < cells.size() && !cells[i].empty() ? std::strtod(cells[i].c_str(), nullptr) : nan);
+  }
+  Chart chart;
+  chart.title = "sg_train " + run.filename().string();
+  chart.secondary_label = "images";
+  chart.secondary_x = values["iteration"];
+  chart.secondary_values = values["images"];
+  const std::vector<double>& x = values["iteration"];
+  auto curve = [&](const std::string& label, const std::string& name, uint8_t r, uint8_t g, uint8_t b, bool points = false) {
+    return ChartCurve{label, x, values[name], r, g, b, points};
+  };
+  chart.panels.push_back({"loss", {curve("D loss", "d_loss", 200, 30, 30), curve("G loss", "g_loss", 30, 60, 200)}});
+  chart.panels.push_back({"penalty", {curve("penalty (GP / R1)", "penalty", 20, 140, 60)}});
+  auto logged = [&](const std::string& name) {
+    const auto& v = values[name];
+    return std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); });
+  };
+  if (logged("swd")) chart.panels.push_back({"SWD x1e3", {curve("SWD (EMA)", "swd", 120, 40, 160, true)}});
+  if (logged("augment_p"))
+    chart.panels.push_back({"augmentation", {curve("ADA p", "augment_p", 220, 120, 0), curve("r_t", "augment_r_t", 110, 110, 110)}});
+  const std::vector<double>& sizes = values["size"];
+  for (size_t i = 1; i < sizes.size() && i < x.size(); ++i)
+    if (sizes[i] != sizes[i - 1]) {
+      const int s = static_cast<int>(sizes[i]);
+      chart.markers.push_back({x[i], std::to_string(s) + "x" + std::to_string(s)});
+    }
   const std::string path = (run / "loss.png").string();
-  write_png(path, plot_lines({d, g}));
+  write_png(path, render_chart(chart));
   return path;
 }
 
@@ -272,6 +307,7 @@ class TrainingRun {
     const fs::path run(o_.out);
     create_output_folder((run / "checkpoints").string());
     create_output_folder((run / "samples").string());
+    create_output_folder((run / "samples" / "raw").string());
     const bool new_log = !fs::exists(run / "log.csv");
     csv_.open(run / "log.csv", std::ios::app);
     if (!csv_) throw OutputError(o_.out, "cannot write log.csv");
@@ -423,15 +459,28 @@ class TrainingRun {
     }
   }
 
-  // The EMA generator on the fixed latents: samples/NNNNNN.png and TensorBoard.
+  // The EMA generator on the fixed latents: samples/NNNNNN.png (tiles
+  // scaled up to at least 64 pixels, under a caption with the iteration,
+  // size and alpha; also the TensorBoard image and the GIF's frames) and
+  // samples/raw/NNNNNN.png at the training size.
   void write_samples(double alpha) {
     torch::NoGradGuard no_grad;
     auto images = tensor_to_images(gan_->draw_average(sample_z_, step_, alpha));
-    Image8 grid = make_grid(images, o_.sample_cols);
-    std::string png = encode_png(grid, 6);
     char name[64];
     std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(position_.iteration));
-    write_file_atomically((fs::path(o_.out) / "samples" / name).string(), png, "sample grid");
+    const fs::path samples = fs::path(o_.out) / "samples";
+    write_file_atomically((samples / "raw" / name).string(), encode_png(make_grid(images, o_.sample_cols), 6),
+                          "sample grid");
+    const int factor = readable_factor(size_);
+    for (Image8& image : images) image = scale_up(image, factor);
+    char caption[128];
+    std::snprintf(caption, sizeof caption, "iteration %lld   %dx%d   alpha %.3f   %s images",
+                  static_cast<long long>(position_.iteration), size_, size_, alpha,
+                  short_number(static_cast<double>(position_.images_seen)).c_str());
+    // A mid-grey separator: scans have black backgrounds.
+    const Image8 grid = add_caption(make_grid(images, o_.sample_cols, 2, 128), caption);
+    const std::string png = encode_png(grid, 6);
+    write_file_atomically((samples / name).string(), png, "sample grid");
     events_->image("samples", png, grid.width, grid.height, grid.channels, position_.iteration);
     events_->flush();
   }
@@ -448,6 +497,8 @@ class TrainingRun {
     const std::string path = (folder / name).string();
     gan_->save({path, (folder / "latest.ckpt").string()}, position_, rng_, train_config_);
     result_.last_checkpoint = path;
+    // The plot as it stands, beside every checkpoint (the run may not end).
+    result_.loss_plot = write_loss_plot(o_.out);
   }
 
   // The last checkpoint, the loss plot and the sample animation.
