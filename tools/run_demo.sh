@@ -41,7 +41,7 @@ Pictures to open:
   style mixing (coarse from top):  $here/runs/demo-test/sample_mixing.png
   walk in W space:                 $here/runs/demo-test/interpolation.gif
   training, sample grids as GIF:   $here/runs/demo-train/training.gif
-  losses (D red, G blue):          $here/runs/demo-train/loss.png
+  losses, penalty (labelled):      $here/runs/demo-train/loss.png
   closest generated/training pairs: $here/runs/demo-eval-pairs.png (report: runs/demo-eval.json)
 
 SWD x1e3 at 32x32 (sg_eval; lower is closer): samples vs the training slices $swd,

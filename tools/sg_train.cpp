@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(r.images_seen), r.final_size, r.final_size);
     std::printf("checkpoint: %s\nsamples: %s/samples\nlog: %s/log.csv, TensorBoard: %s/tensorboard\n",
                 r.last_checkpoint.c_str(), o.out.c_str(), o.out.c_str(), o.out.c_str());
-    std::printf("loss plot (D red, G blue): %s\n", r.loss_plot.c_str());
+    std::printf("loss plot: %s\n", r.loss_plot.c_str());
     if (!r.animation.empty()) std::printf("samples over training: %s\n", r.animation.c_str());
     return r.interrupted ? 130 : 0;
   } catch (const std::exception& e) {
