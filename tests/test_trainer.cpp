@@ -374,6 +374,13 @@ TEST(SyntheticExport, ImagesDependOnSeedAndIndexOnlyAndRestart) {
     EXPECT_EQ(record, decode_png8(png, "000002.png"));
     e.start_index = 3;
     EXPECT_THROW(export_synthetic(checkpoint, dir / "t.lmdb", e), std::invalid_argument);
+    // Without truncation (sg_test --n's default).
+    e.start_index = 0;
+    e.format = ExportFormat::Png;
+    e.truncation = 1.0;
+    e.n = 2;
+    EXPECT_EQ(export_synthetic(checkpoint, dir / "u", e).written, 2);
+    ASSERT_FALSE(remove_tree(dir / "u"));
     // POSIX, not std::filesystem's walk (test_linkage says why).
     for (const char* made : {"a", "b", "c", "s.lmdb"}) ASSERT_FALSE(remove_tree(dir / made));
   }

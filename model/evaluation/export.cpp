@@ -75,8 +75,10 @@ Source stylegan_source(const std::string& checkpoint, const ExportOptions& o, to
         noise[static_cast<size_t>(b)].push_back(torch::randn({1, 1, size_for_step(b), size_for_step(b)}, rng));
     }
     GenerateOptions options;
-    options.mean_style = mean_w;
-    options.style_weight = psi;
+    if (mean_w.defined()) {  // truncation; psi 1 draws without a mean style
+      options.mean_style = mean_w;
+      options.style_weight = psi;
+    }
     for (const auto& maps : noise) options.noise.push_back(torch::cat(maps).to(device));
     return (*generator)->forward({torch::cat(z).to(device)}, step, alpha, options);
   };
