@@ -352,7 +352,9 @@ TEST(SyntheticExport, ImagesDependOnSeedAndIndexOnlyAndRestart) {
       const std::string first = test::read_file(dir / ("a/" + std::string(name)));
       EXPECT_EQ(first, test::read_file(dir / ("b/" + std::string(name)))) << checkpoint << " " << name;
       EXPECT_EQ(fs::exists(dir / ("c/" + std::string(name))), i >= 4);
-      if (i >= 4) EXPECT_EQ(first, test::read_file(dir / ("c/" + std::string(name))));
+      if (i >= 4) {
+        EXPECT_EQ(first, test::read_file(dir / ("c/" + std::string(name))));
+      }
     }
     EXPECT_NE(test::read_file(dir / "a/000000.png"), test::read_file(dir / "a/000001.png"));
     std::ifstream csv(dir / "a/manifest.csv");
