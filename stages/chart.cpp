@@ -100,6 +100,14 @@ double interpolate(const std::vector<double>& xs, const std::vector<double>& ys,
 
 void set_colour(cairo_t* cr, uint8_t r, uint8_t g, uint8_t b) { cairo_set_source_rgb(cr, r / 255.0, g / 255.0, b / 255.0); }
 
+// One straight line in a grey level (the grid, ticks, zero line, markers).
+void stroke_line(cairo_t* cr, uint8_t grey, double x0, double y0, double x1, double y1) {
+  set_colour(cr, grey, grey, grey);
+  cairo_move_to(cr, x0, y0);
+  cairo_line_to(cr, x1, y1);
+  cairo_stroke(cr);
+}
+
 // Text with its anchor: horizontal 0 left, 0.5 centre, 1 right; vertical likewise (0 top).
 void text(cairo_t* cr, const std::string& s, double x, double y, double ax, double ay) {
   cairo_text_extents_t e;
@@ -175,27 +183,15 @@ Image8 render_chart(const Chart& chart, ChartLayout* layout) {
     cairo_set_line_width(cr, 1);
     for (double t : nice_ticks(y_range, 5)) {
       const double y = std::round(py(t)) + 0.5;
-      set_colour(cr, 232, 232, 232);
-      cairo_move_to(cr, plot_left, y);
-      cairo_line_to(cr, plot_right, y);
-      cairo_stroke(cr);
-      set_colour(cr, 40, 40, 40);
-      cairo_move_to(cr, plot_left - 6, y);
-      cairo_line_to(cr, plot_left, y);
-      cairo_stroke(cr);
+      stroke_line(cr, 232, plot_left, y, plot_right, y);
+      stroke_line(cr, 40, plot_left - 6, y, plot_left, y);
       text(cr, short_number(t), plot_left - 9, y, 1, 0.5);
       if (layout) layout->y_ticks.push_back({static_cast<int>(plot_left - 3), static_cast<int>(y)});
     }
     for (double t : x_ticks) {
       const double x = std::round(px(t)) + 0.5;
-      set_colour(cr, 232, 232, 232);
-      cairo_move_to(cr, x, top);
-      cairo_line_to(cr, x, bottom);
-      cairo_stroke(cr);
-      set_colour(cr, 40, 40, 40);
-      cairo_move_to(cr, x, bottom);
-      cairo_line_to(cr, x, bottom + 6);
-      cairo_stroke(cr);
+      stroke_line(cr, 232, x, top, x, bottom);
+      stroke_line(cr, 40, x, bottom, x, bottom + 6);
       if (p == panels - 1) {
         text(cr, short_number(t), x, bottom + 9, 0.5, 0);
         if (!chart.secondary_x.empty())
@@ -205,20 +201,15 @@ Image8 render_chart(const Chart& chart, ChartLayout* layout) {
     }
     // Zero line, markers, frame.
     if (y_range.low < 0 && y_range.high > 0) {
-      set_colour(cr, 150, 150, 150);
-      cairo_move_to(cr, plot_left, std::round(py(0)) + 0.5);
-      cairo_line_to(cr, plot_right, std::round(py(0)) + 0.5);
-      cairo_stroke(cr);
+      const double zero = std::round(py(0)) + 0.5;
+      stroke_line(cr, 150, plot_left, zero, plot_right, zero);
     }
     const double dash[] = {4, 3};
     for (const ChartMarker& m : chart.markers) {
       if (m.x < x_range.low || m.x > x_range.high) continue;
       const double x = std::round(px(m.x)) + 0.5;
-      set_colour(cr, 120, 120, 120);
       cairo_set_dash(cr, dash, 2, 0);
-      cairo_move_to(cr, x, top);
-      cairo_line_to(cr, x, bottom);
-      cairo_stroke(cr);
+      stroke_line(cr, 120, x, top, x, bottom);
       cairo_set_dash(cr, nullptr, 0, 0);
       if (p == 0) text(cr, m.label, x + 3, top + 3, 0, 0);
     }

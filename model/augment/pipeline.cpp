@@ -75,27 +75,18 @@ Matrix4 hue_rotation4(double theta) {                  // Rodrigues: cos I + (1 
 }
 Matrix4 saturation4(double s) { return about_luma(s, 1 - s, 0); }  // P + s (I - P)
 
-// Torch's "reflect" padding index: -1 -> 1, n -> n - 2.
-int64_t reflect(int64_t i, int64_t n) {
-  if (n == 1) return 0;
-  const int64_t period = 2 * (n - 1);
-  i %= period;
-  if (i < 0) i += period;
-  return i < n ? i : period - i;
-}
-
-torch::Tensor reflect_index(int64_t n, int64_t pad, const torch::Device& device) {
-  std::vector<int64_t> index;
-  for (int64_t t = -pad; t < n + pad; ++t) index.push_back(reflect(t, n));
-  return torch::tensor(index, torch::kLong).to(device);
-}
-
-// Torch's reflect index of integer tensor i into [0, n), elementwise.
+// Torch's "reflect" padding index of integer tensor i into [0, n),
+// elementwise: -1 -> 1, n -> n - 2.
 torch::Tensor reflect(const torch::Tensor& i, int64_t n) {
   if (n == 1) return torch::zeros_like(i);
   const int64_t period = 2 * (n - 1);
   const auto folded = torch::remainder(i, period);
   return torch::where(folded < n, folded, period - folded);
+}
+
+// The source index of each of n + 2 pad positions of a reflect padding.
+torch::Tensor reflect_index(int64_t n, int64_t pad, const torch::Device& device) {
+  return reflect(torch::arange(-pad, n + pad, torch::TensorOptions().dtype(torch::kLong).device(device)), n);
 }
 
 // Each output pixel reads (undoing, in turn, the shift with its mirrored

@@ -159,11 +159,11 @@ std::string json_string(const std::string& text) {
 }
 
 // manifest.json (how every image was made) and manifest.csv (one row each).
-std::string write_manifest(const std::string& folder, const std::string& checkpoint, const Source& source,
-                           const ExportOptions& o, bool lmdb) {
+std::string write_manifest(const std::string& folder, const std::string& checkpoint, const std::string& digest,
+                           const Source& source, const ExportOptions& o, bool lmdb) {
   std::ostringstream json;
   json << "{\n  \"checkpoint\": " << json_string(fs::absolute(checkpoint).string()) << ",\n"
-       << "  \"checkpoint_fnv1a64\": \"" << file_digest(checkpoint) << "\",\n"
+       << "  \"checkpoint_fnv1a64\": \"" << digest << "\",\n"
        << "  \"architecture\": \"" << architecture_name(source.arch) << "\",\n"
        << "  \"size\": " << source.size << ",\n  \"channels\": " << source.channels << ",\n"
        << "  \"images\": " << o.n << ",\n  \"seed\": " << o.seed << ",\n  \"truncation\": " << o.truncation << ",\n"
@@ -202,6 +202,7 @@ ExportResult export_synthetic(const std::string& checkpoint, const std::string& 
   const Source source = checkpoint_architecture(checkpoint) == Architecture::StyleGan2
                             ? stylegan2_source(checkpoint, o, device)
                             : stylegan_source(checkpoint, o, device);
+  const std::string digest = file_digest(checkpoint);
   ExportResult result;
   result.out = out;
   result.note = source.note;
@@ -243,11 +244,11 @@ ExportResult export_synthetic(const std::string& checkpoint, const std::string& 
   if (lmdb) {
     DatasetMeta meta = describe_dataset(sizes, source.channels, PNG, {static_cast<uint64_t>(o.n), 0, 0});
     meta.set_input(checkpoint);
-    meta.set_inputs_digest(file_digest(checkpoint));
+    meta.set_inputs_digest(digest);
     writer->finish(meta);
   }
   progress.finish();
-  result.manifest = write_manifest(out, checkpoint, source, o, lmdb);
+  result.manifest = write_manifest(out, checkpoint, digest, source, o, lmdb);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -501,12 +501,11 @@ class TrainingRun {
     result_.loss_plot = write_loss_plot(o_.out);
   }
 
-  // The last checkpoint, the loss plot and the sample animation.
+  // The last checkpoint (with it the loss plot) and the sample animation.
   TrainResult finish() {
     if (o_.show_progress) std::fprintf(stderr, "\n");
     checkpoint(iteration_name(position_.iteration));
     csv_.close();
-    result_.loss_plot = write_loss_plot(o_.out);
     result_.animation = write_sample_animation(o_.out);
     result_.iterations = position_.iteration;
     result_.images_seen = position_.images_seen;
