@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <stdexcept>
 #include <variant>
 
 #include "datasets/dataset_rules.hpp"
@@ -51,6 +52,9 @@ BatchStream::BatchStream(const LmdbReader& reader, BatchStreamOptions options)
   reader_.require_size(options_.size);
   length_ = reader_.length(options_.split);
   if (options_.batch <= 0) throw InputError(reader_.path(), "batch size must be positive");
+  if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards || options_.batch % options_.shards != 0)
+    throw std::invalid_argument("a batch of " + std::to_string(options_.batch) + " does not split into " +
+                                std::to_string(options_.shards) + " equal shards");
   batches_per_epoch_ = length_ / static_cast<uint64_t>(options_.batch);
   if (batches_per_epoch_ == 0)
     throw InputError(reader_.path(), "the " + std::string(split_display_name(options_.split)) + " split holds " +
@@ -67,7 +71,9 @@ BatchStream::~BatchStream() {
 }
 
 Batch BatchStream::make_batch(const std::vector<uint64_t>& order, uint64_t epoch, uint64_t batch_in_epoch) {
-  const int n = options_.batch, size = options_.size, c = reader_.channels();
+  const int n = options_.batch / options_.shards, size = options_.size, c = reader_.channels();
+  // This shard's images: positions first..first+n-1 of the global batch.
+  const uint64_t first = batch_in_epoch * static_cast<uint64_t>(options_.batch) + static_cast<uint64_t>(options_.shard) * n;
   Batch batch;
   batch.count = n;
   batch.channels = c;
@@ -80,10 +86,10 @@ Batch BatchStream::make_batch(const std::vector<uint64_t>& order, uint64_t epoch
   tbb::parallel_for(tbb::blocked_range<int>(0, n, 8), [&](const tbb::blocked_range<int>& range) {
     std::vector<std::string> keys;
     for (int i = range.begin(); i < range.end(); ++i)
-      keys.push_back(record_key(size, order[batch_in_epoch * static_cast<uint64_t>(n) + static_cast<uint64_t>(i)]));
+      keys.push_back(record_key(size, order[first + static_cast<uint64_t>(i)]));
     reader_.visit(options_.split, keys, [&](size_t k, std::string_view value) {
       const int i = range.begin() + static_cast<int>(k);
-      const uint64_t index = order[batch_in_epoch * static_cast<uint64_t>(n) + static_cast<uint64_t>(i)];
+      const uint64_t index = order[first + static_cast<uint64_t>(i)];
       Image8 image = decode_record(value, reader_.encoding(), size, c, keys[k]);
       const bool flip = options_.mirror && mirrored_in_epoch(index, options_.seed, epoch);
       float* out = &batch.pixels[static_cast<size_t>(i) * c * plane];

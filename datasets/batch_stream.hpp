@@ -19,7 +19,11 @@ namespace sg {
 struct BatchStreamOptions {
   Split split = TRAIN;
   int size = 8;
-  int batch = 32;
+  int batch = 32;         // the global batch: every shard's together
+  // Training across processes: this stream delivers part `shard` of
+  // `shards` equal parts of every global batch (the same epoch order on
+  // every rank, so the shards are disjoint and together cover the epoch).
+  int shards = 1, shard = 0;
   bool mirror = true;     // random horizontal flip, p = 0.5 per image
   uint64_t seed = 0;
   int prefetch = 4;       // batches decoded ahead
@@ -30,7 +34,7 @@ struct BatchStreamOptions {
 };
 
 struct Batch {
-  int count = 0, channels = 1, size = 0;
+  int count = 0, channels = 1, size = 0;  // count: this shard's images
   std::vector<float> pixels;  // count x channels x size x size, in [-1, 1]
   uint64_t epoch = 0, batch_in_epoch = 0;
 };

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libopenblas0-pthread
+  libtorch-dev libopenblas0-pthread libgloo-dev
   libinsighttoolkit5-dev
   libtbb-dev liblmdb-dev libzip-dev
   libprotobuf-dev protobuf-compiler

@@ -7,8 +7,12 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <memory>
+#include <thread>
 
 #include "model/devices/device.hpp"
+#include "model/distributed/collectives.hpp"
+#include "model/distributed/launch.hpp"
 #include "model/training/trainer.hpp"
 #include "pipeline/progress.hpp"
 
@@ -51,7 +55,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000000));
   app.add_option("--eval-images,--eval_images", o.eval_images, "generated and real images per SWD measurement")
       ->check(CLI::Range(2, 1000000));
-  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  app.add_option("--threads", threads,
+                 "CPU threads (default: all cores, shared among the processes a launcher started on this machine)");
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--precision", precision,
                  "fp32; tf32 (TF32 tensor cores on CUDA); or bf16 autocast for the forward passes "
@@ -96,6 +101,14 @@ int main(int argc, char** argv) {
   app.add_option("--ada_length,--ada-length", o.augment.length,
                  "with --augment: images over which p can move from 0 to 1 (default 500000)");
   app.add_option("--ada_every,--ada-every", o.augment.every, "with --augment: images between adjustments of p (default 256)");
+  std::string dist_backend;
+  int dist_timeout = 300;
+  app.add_option("--dist-backend,--dist_backend", dist_backend,
+                 "launched by torchrun or srun: the c10d backend (default: nccl on CUDA, gloo on the CPU)")
+      ->check(CLI::IsMember({"gloo", "nccl"}));
+  app.add_option("--dist-timeout,--dist_timeout", dist_timeout,
+                 "launched by torchrun or srun: seconds to wait for the other processes before giving up (default 300)")
+      ->check(CLI::Range(1, 86400));
   CLI11_PARSE(app, argc, argv);
   if (app.count("--augment_p") > 0) o.augment.fixed_p = augment_p;
   if (!o.augment.enabled)
@@ -142,11 +155,38 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   o.stop = &stop_requested;
+  std::unique_ptr<sg::Collectives> world;
+  std::string rank_prefix;  // "rank R: " on every line but rank 0's results
   try {
+    const sg::LaunchEnvironment launch = sg::read_launch_environment();
+    if (threads <= 0 && launch.distributed())
+      threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size);
     sg::configure_cpu_runtime(threads);
     o.device = sg::resolve_device_name(o.device);
     o.precision = sg::resolve_precision(precision, o.device);
+    if (launch.distributed()) {
+      rank_prefix = "rank " + std::to_string(launch.rank) + ": ";
+      sg::ProcessGroupOptions po;
+      po.backend = dist_backend;
+      po.cuda = o.device == "cuda";
+      po.timeout = std::chrono::seconds(dist_timeout);
+      // One GPU per process on each machine.
+      if (po.cuda) o.device_index = launch.local_rank;
+      world = sg::make_process_collectives(launch, po);
+      o.collectives = world.get();
+      if (launch.rank != 0) o.on_note = nullptr;
+    }
     sg::TrainResult r = sg::train(o);
+    if (world) {
+      std::printf("%s%s after %lld iterations; state digest %016llx (every rank agrees); gradients all-reduced: "
+                  "%.1f MB in %lld buckets per optimiser step, %.3f s in all\n",
+                  rank_prefix.c_str(), r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
+                  static_cast<unsigned long long>(r.state_digest),
+                  r.gradient_reduce.calls ? r.gradient_reduce.bytes / 1e6 / r.gradient_reduce.calls : 0.0,
+                  static_cast<long long>(r.gradient_reduce.calls ? r.gradient_reduce.buckets / r.gradient_reduce.calls : 0),
+                  r.gradient_reduce.seconds);
+      if (world->rank() != 0) return r.interrupted ? 130 : 0;
+    }
     std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
                 r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
                 static_cast<unsigned long long>(r.images_seen), r.final_size, r.final_size);
@@ -155,8 +195,13 @@ int main(int argc, char** argv) {
     std::printf("loss plot: %s\n", r.loss_plot.c_str());
     if (!r.animation.empty()) std::printf("samples over training: %s\n", r.animation.c_str());
     return r.interrupted ? 130 : 0;
-  } catch (const std::exception& e) {
+  } catch (const sg::DistributedError& e) {
     std::fprintf(stderr, "sg_train: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sg_train: error: %s%s\n", rank_prefix.c_str(), e.what());
+    // The other ranks' error then names this one's cause.
+    if (world) world->announce_failure(e.what());
     return 1;
   }
 }

@@ -22,8 +22,8 @@ class StyleGan final : public TrainableGan {
 
   void to_channels_last() override { sg::to_channels_last(models_); }
 
-  IterationScalars train_iteration(const torch::Tensor& real, int step, double alpha, TrainPosition& position,
-                                   std::mt19937_64& rng) override {
+  IterationScalars train_iteration(const torch::Tensor& real, int64_t images, int step, double alpha,
+                                   TrainPosition& position, std::mt19937_64& rng) override {
     StepSettings settings;
     settings.step = step;
     settings.alpha = alpha;
@@ -32,11 +32,23 @@ class StyleGan final : public TrainableGan {
     settings.mixing = training_.mixing;
     settings.precision = training_.precision;
     settings.augment_p = position.augment.p;
-    const auto count = static_cast<uint64_t>(real.size(0));
+    settings.average_gradients = hooks_.average_gradients;
+    const auto count = static_cast<uint64_t>(images);
     for (int i = 0; i <= step; ++i) position.block_images[static_cast<size_t>(i)] += count;
     settings.ema_decays = block_ema_decays(training_.ema, position.block_images, static_cast<int>(count));
     const StepStats stats = train_step(models_, real, settings, rng);
     return {stats.d_loss, stats.g_loss, stats.penalty, {}, stats.real_signs};
+  }
+
+  void set_step_hooks(const StepHooks& hooks) override { hooks_ = hooks; }
+
+  std::vector<torch::Tensor> state_tensors(bool optimizers) override {
+    std::vector<torch::Tensor> tensors =
+        module_state_tensors({models_.generator.get(), models_.discriminator.get(), models_.ema.get()});
+    if (optimizers)
+      for (torch::optim::Adam* adam : {models_.g_optimizer.get(), models_.d_optimizer.get()})
+        for (torch::Tensor& t : adam_state_tensors(*adam)) tensors.push_back(t);
+    return tensors;
   }
 
   torch::Tensor draw_average(const torch::Tensor& z, int step, double alpha) override {
@@ -63,6 +75,7 @@ class StyleGan final : public TrainableGan {
  private:
   StyleGanTraining training_;
   StepModels models_;
+  StepHooks hooks_;
 };
 
 }  // namespace

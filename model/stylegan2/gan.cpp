@@ -28,7 +28,7 @@ class StyleGan2 final : public TrainableGan {
       sg::to_channels_last(*module);
   }
 
-  IterationScalars train_iteration(const torch::Tensor& real, int, double, TrainPosition& position,
+  IterationScalars train_iteration(const torch::Tensor& real, int64_t, int, double, TrainPosition& position,
                                    std::mt19937_64& rng) override {
     StepOptions options;
     options.iteration = position.iteration;
@@ -36,9 +36,22 @@ class StyleGan2 final : public TrainableGan {
     options.regularization = training_.saved.regularization;
     options.mixing = training_.saved.mixing;
     options.augment_p = position.augment.p;
+    options.average_gradients = hooks_.average_gradients;
+    options.mean_over_ranks = hooks_.mean_over_ranks;
     const StepStats stats = train_step(models_, real, options, state_, rng);
     return {stats.d_loss, stats.g_loss, stats.penalty,
             {stats.path, stats.path_length, torch::tensor(state_.path_mean)}, stats.real_signs};
+  }
+
+  void set_step_hooks(const StepHooks& hooks) override { hooks_ = hooks; }
+
+  std::vector<torch::Tensor> state_tensors(bool optimizers) override {
+    std::vector<torch::Tensor> tensors =
+        module_state_tensors({models_.generator.get(), models_.discriminator.get(), models_.ema.get()});
+    if (optimizers)
+      for (torch::optim::Adam* adam : {models_.g_optimizer.get(), models_.d_optimizer.get()})
+        for (torch::Tensor& t : adam_state_tensors(*adam)) tensors.push_back(t);
+    return tensors;
   }
 
   torch::Tensor draw_average(const torch::Tensor& z, int, double) override {
@@ -68,6 +81,7 @@ class StyleGan2 final : public TrainableGan {
   Training training_;
   Models models_;
   LazyState state_;
+  StepHooks hooks_;
 };
 
 }  // namespace

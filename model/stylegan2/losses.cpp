@@ -17,7 +17,8 @@ torch::Tensor r1_penalty(const torch::Tensor& real_score, const torch::Tensor& r
 }
 
 PathLength path_length_penalty(const torch::Tensor& images, const torch::Tensor& latents, double running_mean,
-                               double decay, const torch::Tensor& projection) {
+                               double decay, const torch::Tensor& projection,
+                               const std::function<double(double)>& mean_over_ranks) {
   const torch::Tensor y = projection.defined()
                               ? projection
                               : torch::randn_like(images) / std::sqrt(static_cast<double>(images.size(2) * images.size(3)));
@@ -25,7 +26,9 @@ PathLength path_length_penalty(const torch::Tensor& images, const torch::Tensor&
                                                    /*create_graph=*/true)[0];
   const torch::Tensor lengths = torch::sqrt(grad.pow(2).sum(2).mean(1));
   PathLength out;
-  out.mean = running_mean + decay * (lengths.mean().item<double>() - running_mean);
+  double batch_mean = lengths.mean().item<double>();
+  if (mean_over_ranks) batch_mean = mean_over_ranks(batch_mean);
+  out.mean = running_mean + decay * (batch_mean - running_mean);
   out.penalty = (lengths - out.mean).pow(2).mean();
   out.lengths = lengths.detach();
   return out;

@@ -25,8 +25,11 @@ struct PathLength {
 // Path-length regularisation (Karras et al. 2020, 3.2): y ~ N(0, 1) / sqrt(HW)
 // (`projection`, drawn when undefined), J^T y = grad_w sum(G(w) * y), lengths
 // sqrt(mean over W+ entries of the squared norm); the running mean moves
-// towards their mean by `decay`.
+// towards their mean by `decay`. Across processes, `mean_over_ranks` turns
+// this batch's mean length into the mean over every rank's (so that every
+// rank moves the running mean alike).
 PathLength path_length_penalty(const torch::Tensor& images, const torch::Tensor& latents, double running_mean,
-                               double decay = 0.01, const torch::Tensor& projection = {});
+                               double decay = 0.01, const torch::Tensor& projection = {},
+                               const std::function<double(double)>& mean_over_ranks = {});
 
 }  // namespace sg::stylegan2

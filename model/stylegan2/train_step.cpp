@@ -92,6 +92,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
       loss.total.backward();
     }
     stats.d_loss = stats.d_loss.detach();
+    if (o.average_gradients) o.average_gradients(*m.d_optimizer);
     m.d_optimizer->step();
   }
 
@@ -102,6 +103,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     const torch::Tensor penalty = r1_penalty(real_score, x);
     drop_gradients(*m.d_optimizer);
     (r.r1 / 2 * penalty * r.d_every + 0 * real_score[0]).sum().backward();
+    if (o.average_gradients) o.average_gradients(*m.d_optimizer);
     m.d_optimizer->step();
     stats.penalty = penalty.detach();
   }
@@ -117,6 +119,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
         o.loss == Loss::LogisticR1 ? logistic_generator_loss(fake_score) : wgan_generator_loss(fake_score);
     drop_gradients(*m.g_optimizer);
     g_loss.backward();
+    if (o.average_gradients) o.average_gradients(*m.g_optimizer);
     m.g_optimizer->step();
     stats.g_loss = g_loss.detach();
   }
@@ -128,9 +131,10 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     SynthesisOptions synthesis;
     const auto z = draw_latents(path_batch, config, o.mixing, rng, synthesis, options);
     const GeneratorOutput out = m.generator->forward(z, synthesis);
-    const PathLength path = path_length_penalty(out.image, out.latent, state.path_mean, r.path_decay);
+    const PathLength path = path_length_penalty(out.image, out.latent, state.path_mean, r.path_decay, {}, o.mean_over_ranks);
     drop_gradients(*m.g_optimizer);
     (r.path_weight * r.g_every * path.penalty + 0 * out.image.flatten()[0]).backward();
+    if (o.average_gradients) o.average_gradients(*m.g_optimizer);
     m.g_optimizer->step();
     state.path_mean = path.mean;
     stats.path = path.penalty.detach();

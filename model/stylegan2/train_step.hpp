@@ -5,6 +5,7 @@
 // iterations, then the EMA.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <random>
 
@@ -57,6 +58,11 @@ struct StepOptions {
   double mixing = 0.9;                         // probability of two latents
   double ema_decay = reference_ema_decay();
   double augment_p = 0;                        // ADA: D sees every image augmented with this probability
+  // Training across processes (unset: one process): called between every
+  // backward pass and its optimiser step to average the gradients over
+  // ranks, and on the path-length batch mean to average it likewise.
+  std::function<void(torch::optim::Optimizer&)> average_gradients;
+  std::function<double(double)> mean_over_ranks;
 };
 
 struct StepStats {

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "model/training/adam_step.hpp"
 #include "model/training/torch_file.hpp"
 
 namespace sg {
@@ -18,6 +19,27 @@ Architecture checkpoint_architecture(const std::string& path) {
   const TorchFile file = read_torch_file(path);
   return file.root->is(PyValue::Kind::Dict) && file.root->find("g_ema") ? Architecture::StyleGan2
                                                                          : Architecture::StyleGan;
+}
+
+std::vector<torch::Tensor> module_state_tensors(const std::vector<torch::nn::Module*>& modules) {
+  std::vector<torch::Tensor> tensors;
+  for (torch::nn::Module* module : modules) {
+    for (const torch::Tensor& p : module->parameters()) tensors.push_back(p);
+    for (const torch::Tensor& b : module->buffers()) tensors.push_back(b);
+  }
+  return tensors;
+}
+
+std::vector<torch::Tensor> adam_state_tensors(torch::optim::Adam& optimizer) {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& group : optimizer.param_groups())
+    for (const torch::Tensor& p : group.params())
+      if (const torch::optim::AdamParamState* state = find_adam_state(optimizer, p)) {
+        tensors.push_back(torch::tensor(static_cast<int64_t>(state->step())));
+        tensors.push_back(state->exp_avg());
+        tensors.push_back(state->exp_avg_sq());
+      }
+  return tensors;
 }
 
 }  // namespace sg

@@ -5,6 +5,7 @@
 // schedule, data, logs, samples and evaluation are shared.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -35,6 +36,13 @@ struct IterationScalars {
   torch::Tensor real_signs;          // ADA: sum of sign(D(real)) over the batch's D step
 };
 
+// Training across processes: how a step averages over ranks (both unset:
+// one process).
+struct StepHooks {
+  std::function<void(torch::optim::Optimizer&)> average_gradients;  // before every optimiser step
+  std::function<double(double)> mean_over_ranks;                    // of a running statistic's batch value
+};
+
 class TrainableGan {
  public:
   virtual ~TrainableGan() = default;
@@ -45,10 +53,15 @@ class TrainableGan {
   virtual void set_learning_rate(double lr) = 0;
   virtual void to_channels_last() = 0;
   // One iteration on `real` (on the device) at the schedule's step and
-  // alpha; `position` is the position before it (iteration counts from 0).
-  // D sees its images augmented with probability position.augment.p.
-  virtual IterationScalars train_iteration(const torch::Tensor& real, int step, double alpha,
+  // alpha; `position` is the position before it (iteration counts from 0);
+  // `images` the iteration's images over every rank (real's batch in one
+  // process). D sees its images augmented with probability position.augment.p.
+  virtual IterationScalars train_iteration(const torch::Tensor& real, int64_t images, int step, double alpha,
                                            TrainPosition& position, std::mt19937_64& rng) = 0;
+  virtual void set_step_hooks(const StepHooks& hooks) = 0;
+  // G's, D's and the average generator's parameters and buffers (what rank 0
+  // hands to every rank), then with `optimizers` the optimisers' state.
+  virtual std::vector<torch::Tensor> state_tensors(bool optimizers) = 0;
   // The average generator's images of latents z (on the device), in [-1, 1].
   virtual torch::Tensor draw_average(const torch::Tensor& z, int step, double alpha) = 0;
   // SWD of the average generator against the monitor's real sample.
@@ -58,5 +71,11 @@ class TrainableGan {
   // Restores what the file holds; position from the file when report.position.
   virtual LoadReport load(const std::string& path, TrainPosition& position, std::mt19937_64& rng) = 0;
 };
+
+// Parameters then buffers of each module, in order.
+std::vector<torch::Tensor> module_state_tensors(const std::vector<torch::nn::Module*>& modules);
+// For each parameter with Adam state, in the optimiser's order: its step
+// count, exp_avg and exp_avg_sq.
+std::vector<torch::Tensor> adam_state_tensors(torch::optim::Adam& optimizer);
 
 }  // namespace sg

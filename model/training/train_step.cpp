@@ -111,6 +111,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
                                        s.host_randoms ? draw(true, {batch, 1, 1, 1}, s, options) : torch::Tensor())
           : r1_discriminator_loss(critic, real, fake, s.r1_gamma);
   d.total.backward();
+  if (s.average_gradients) s.average_gradients(*m.d_optimizer);
   multi_tensor_adam_step(*m.d_optimizer);
   stats.d_loss = d.total.detach();
   stats.penalty = d.penalty.detach();
@@ -126,6 +127,7 @@ StepStats train_step(StepModels& m, const torch::Tensor& real, const StepSetting
   auto score = critic(generate(z_g, o));
   auto g_loss = s.loss == GanLoss::WganGp ? wgan_generator_loss(score) : logistic_generator_loss(score);
   g_loss.backward();
+  if (s.average_gradients) s.average_gradients(*m.g_optimizer);
   multi_tensor_adam_step(*m.g_optimizer);
   set_requires_grad(*m.discriminator, true);
   if (s.ema_decays.empty())

@@ -3,6 +3,7 @@
 // (loss with its penalty) and a G step, with style mixing, then the EMA.
 #include <torch/torch.h>
 
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct StepSettings {
   bool host_randoms = false;
   // ADA: the probability of each augmentation of what D sees (0: none).
   double augment_p = 0;
+  // Training across processes (unset: one process): called between each
+  // backward pass and its optimiser step to average the gradients over ranks.
+  std::function<void(torch::optim::Optimizer&)> average_gradients;
 };
 
 // D at a step and alpha as the losses call it: forward under the step's

@@ -10,10 +10,13 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+
+#include <c10/core/DeviceGuard.h>
 #include <stdexcept>
 #include <sstream>
 
 #include "datasets/batch_stream.hpp"
+#include "datasets/dataset_rules.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "model/training/batch_upload.hpp"
 #include "model/training/checkpoint.hpp"
@@ -45,6 +48,7 @@ std::string describe(const TrainOptions& o) {
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp") << " r1_gamma=" << o.r1_gamma
     << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision)
     << " channels_last=" << o.channels_last << " ema_decay=" << o.ema.decay << " ema_rampup=" << o.ema.rampup;
+  if (o.collectives && o.collectives->size() > 1) s << " world_size=" << o.collectives->size();
   if (o.arch == Architecture::StyleGan2)
     s << " channel_multiplier=" << o.channel_multiplier << " path_regularize=" << o.regularization.path_weight
       << " d_reg_every=" << o.regularization.d_every << " g_reg_every=" << o.regularization.g_every
@@ -138,13 +142,19 @@ std::string write_sample_animation(const fs::path& run) {
 class TrainingRun {
  public:
   explicit TrainingRun(const TrainOptions& options) : options_(options), reader_(options.lmdb), o_(options) {
+    if (o_.collectives && o_.collectives->size() > 1) {
+      world_ = o_.collectives;
+      rank_ = world_->rank();
+      world_size_ = world_->size();
+    }
     settle_options_against_dataset();
     build_models();
     if (!o_.resume.empty()) restore();
     settle_augmentation();
     if (o_.channels_last) gan_->to_channels_last();
+    if (world_) join_world();
     train_config_ = describe(o_);
-    open_outputs();
+    if (writer()) open_outputs();
     enter_stage(position_.schedule.step, position_.data_epoch, position_.data_batch);
   }
 
@@ -153,7 +163,10 @@ class TrainingRun {
     last_log_ = start;
     images_at_last_log_ = position_.images_seen;
     while (true) {
-      if (o_.stop && o_.stop->load()) {
+      bool stop = o_.stop && o_.stop->load();
+      // Every rank stops at the same iteration, whichever was asked.
+      if (world_) stop = any_rank(*world_, stop);
+      if (stop) {
         result_.interrupted = true;
         break;
       }
@@ -163,9 +176,12 @@ class TrainingRun {
       if (plan.grew) grow(plan.step);
       position_.alpha = plan.alpha;
       train_one_iteration(plan.alpha);
-      const std::optional<SwdResult> swd = evaluate_if_due(plan.alpha);
-      if (position_.iteration % o_.log_every == 0 || swd) log_iteration(plan.alpha, swd);
-      if (o_.sample_every > 0 && position_.iteration % o_.sample_every == 0) write_samples(plan.alpha);
+      const bool evaluation_due = o_.eval_every > 0 && position_.iteration % o_.eval_every == 0;
+      const std::optional<SwdResult> swd = evaluation_due && writer() ? evaluate(plan.alpha) : std::nullopt;
+      // Across processes every rank must know when a row is due (it takes an
+      // all-reduce); one process logs an evaluation only when it measured.
+      if (position_.iteration % o_.log_every == 0 || (evaluation_due && (swd || world_))) log_iteration(plan.alpha, swd);
+      if (writer() && o_.sample_every > 0 && position_.iteration % o_.sample_every == 0) write_samples(plan.alpha);
       if (o_.checkpoint_every > 0 && position_.iteration % o_.checkpoint_every == 0)
         checkpoint(iteration_name(position_.iteration));
     }
@@ -173,8 +189,35 @@ class TrainingRun {
   }
 
  private:
+  bool writer() const { return rank_ == 0; }
+
+  // Rank 0's weights on every rank, the step's averaging hooks, and each
+  // rank's own random draws.
+  void join_world() {
+    broadcast_from_rank0(*world_, gan_->state_tensors(false));
+    averager_ = std::make_unique<GradientAverager>(*world_);
+    StepHooks hooks;
+    hooks.average_gradients = [this](torch::optim::Optimizer& optimizer) { averager_->average(optimizer); };
+    hooks.mean_over_ranks = [this](double value) { return average_values(*world_, {value}, device_)[0]; };
+    gan_->set_step_hooks(hooks);
+    reseed_rank();
+  }
+
+  // Latents, noise, mixing and augmentation per rank: rank 0 keeps the
+  // run's own streams (one process trains exactly as before); another rank
+  // draws from a seed of (seed, iteration, rank), taken afresh at every
+  // checkpoint, so that a run resumed from one continues as it would have.
+  void reseed_rank() {
+    if (rank_ == 0) return;
+    const uint64_t values[3] = {o_.seed, static_cast<uint64_t>(position_.iteration), static_cast<uint64_t>(rank_)};
+    const uint64_t seed = fnv1a64(values, sizeof values);
+    torch::manual_seed(seed);
+    rng_.seed(seed ^ 0x72616e6b73656564ull);
+  }
+
   // --max_size from the LMDB, every size of the schedule present, the image
-  // channels and mirroring as the dataset has them.
+  // channels and mirroring as the dataset has them; every stage's batch
+  // splits evenly over the ranks.
   void settle_options_against_dataset() {
     const std::vector<int> sizes = reader_.sizes();
     if (sizes.empty()) throw InputError(options_.lmdb, "the LMDB holds no records");
@@ -189,16 +232,24 @@ class TrainingRun {
         throw std::invalid_argument("--size " + std::to_string(size) + " is not a power of two from 8 to 1024");
       // D's minibatch standard deviation takes groups of 4 (or the whole
       // batch when smaller), in the D steps and in the path-length step.
-      const int batch = batch_for(o_.schedule, size);
+      const int batch = batch_for(o_.schedule, size) / world_size_;
       const int path_batch = std::max(1, batch / std::max(1, o_.regularization.path_batch_shrink));
       for (int b : {batch, path_batch})
         if (b % std::min(b, 4) != 0)
           throw std::invalid_argument("a batch of " + std::to_string(b) + (b == batch ? "" : " (the path-length step's)") +
-                                      " does not divide into the discriminator's groups of 4: use a multiple of 4");
+                                      (world_size_ > 1 ? " per process" : "") +
+                                      " does not divide into the discriminator's groups of 4: use a multiple of 4" +
+                                      (world_size_ > 1 ? " per process" : ""));
       o_.schedule.init_size = size;
       o_.schedule.progressive = false;
       if (o_.max_iter == 0) o_.max_iter = 800000;
     }
+    for (int s = o_.schedule.init_size; s <= o_.schedule.max_size; s *= 2)
+      if (batch_for(o_.schedule, s) % world_size_ != 0)
+        throw std::invalid_argument("the batch of " + std::to_string(batch_for(o_.schedule, s)) + " at " +
+                                    std::to_string(s) + "x" + std::to_string(s) + " does not split evenly over " +
+                                    std::to_string(world_size_) + " processes (--batch and the --sched batches are " +
+                                    "global): use a multiple of " + std::to_string(world_size_));
     const bool fixed = o_.arch == Architecture::StyleGan2;
     for (int s = o_.schedule.init_size; s <= o_.schedule.max_size; s *= 2)
       if (!has_size(s))
@@ -214,6 +265,10 @@ class TrainingRun {
 
   void build_models() {
     device_ = resolve_device(o_.device);
+    if (device_.is_cuda() && o_.device_index >= 0) {
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(o_.device_index));
+      device_guard_.emplace(device_);
+    }
     configure_device(device_);
     torch::manual_seed(o_.seed);
     gan_ = make_gan();
@@ -274,7 +329,7 @@ class TrainingRun {
     if (loaded.position) return;
     if (o_.arch == Architecture::StyleGan) {
       position_from_flags(loaded);
-    } else if (o_.on_note) {
+    } else if (o_.on_note && writer()) {
       o_.on_note(o_.resume + ": " + loaded.note + "; continuing from iteration " + std::to_string(position_.iteration));
     }
   }
@@ -292,7 +347,7 @@ class TrainingRun {
     position_.schedule.first_stage_without_fade = start <= loaded.trained_step;
     for (int i = 0; i <= std::min(loaded.trained_step, o_.model.steps()); ++i)
       position_.block_images[static_cast<size_t>(i)] = kFullyRampedImages;
-    if (!o_.on_note) return;
+    if (!o_.on_note || !writer()) return;
     const std::string size = std::to_string(o_.schedule.init_size) + "x" + std::to_string(o_.schedule.init_size);
     const int trained = size_for_step(loaded.trained_step);
     o_.on_note(o_.resume + ": " + loaded.note + "; trained to " + std::to_string(trained) + "x" +
@@ -334,6 +389,8 @@ class TrainingRun {
     BatchStreamOptions so;
     so.size = size_;
     so.batch = batch_size_;
+    so.shards = world_size_;
+    so.shard = rank_;
     so.mirror = o_.mirror;
     so.seed = o_.seed + static_cast<uint64_t>(step) * 1000003ull;
     so.start_epoch = epoch;
@@ -360,12 +417,14 @@ class TrainingRun {
       ++position_.data_epoch;
     }
     const torch::Tensor real = upload_batch(batch, device_, o_.channels_last);
+    // Every rank's share of the global batch.
+    const int images = batch.count * world_size_;
 
-    scalars_ = gan_->train_iteration(real, step_, alpha, position_, rng_);
-    if (o_.augment.enabled) gather_real_signs(batch.count);
-    end_iteration(position_.schedule, batch.count);
+    scalars_ = gan_->train_iteration(real, images, step_, alpha, position_, rng_);
+    if (o_.augment.enabled) gather_real_signs(images);
+    end_iteration(position_.schedule, images);
     ++position_.iteration;
-    position_.images_seen += static_cast<uint64_t>(batch.count);
+    position_.images_seen += static_cast<uint64_t>(images);
   }
 
   // ADA's signs stay on the device until an adjustment is due (one host
@@ -376,18 +435,22 @@ class TrainingRun {
     if (position_.augment.images + pending_images_ >= o_.augment.every) flush_real_signs();
   }
 
-  // Hands the gathered signs to the controller (which adjusts p once
-  // --ada_every images have gathered).
+  // Hands the gathered signs (every rank's) to the controller (which adjusts
+  // p once --ada_every images have gathered).
   void flush_real_signs() {
     if (!pending_signs_.defined()) return;
+    if (world_) {
+      std::vector<torch::Tensor> sums{pending_signs_.to(torch::kDouble)};
+      world_->sum(sums);
+      pending_signs_ = sums[0];
+    }
     observe_real_signs(position_.augment, pending_signs_.item<double>(), pending_images_, o_.augment);
     pending_signs_ = torch::Tensor();
     pending_images_ = 0;
   }
 
   // SWD from 16x16 up, with its time left out of the training speed.
-  std::optional<SwdResult> evaluate_if_due(double alpha) {
-    if (o_.eval_every <= 0 || position_.iteration % o_.eval_every != 0) return std::nullopt;
+  std::optional<SwdResult> evaluate(double alpha) {
     const auto eval_start = std::chrono::steady_clock::now();
     std::optional<SwdResult> swd = gan_->measure_swd(*monitor_, step_, alpha, device_);
     last_log_ += std::chrono::steady_clock::now() - eval_start;
@@ -395,9 +458,15 @@ class TrainingRun {
   }
 
   // A row of log.csv, the TensorBoard scalars and the live line. The losses
-  // are read back (a host sync) only here.
+  // are read back (a host sync) only here; across processes they are the
+  // mean over ranks, and the other ranks stop after averaging them.
   void log_iteration(double alpha, const std::optional<SwdResult>& swd) {
-    const float d = scalars_.d_loss.item<float>(), g = scalars_.g_loss.item<float>(), p = scalars_.penalty.item<float>();
+    std::vector<double> losses{scalars_.d_loss.item<double>(), scalars_.g_loss.item<double>(),
+                               scalars_.penalty.item<double>()};
+    for (const torch::Tensor& t : scalars_.extra) losses.push_back(t.item<double>());
+    if (world_) losses = average_values(*world_, losses, device_);
+    if (!writer()) return;
+    const auto d = static_cast<float>(losses[0]), g = static_cast<float>(losses[1]), p = static_cast<float>(losses[2]);
     const auto now = std::chrono::steady_clock::now();
     const double seconds = std::chrono::duration<double>(now - last_log_).count();
     const double rate = seconds > 0 ? static_cast<double>(position_.images_seen - images_at_last_log_) / seconds : 0;
@@ -410,7 +479,7 @@ class TrainingRun {
     if (swd) csv_ << swd->average;
     const std::vector<std::string> extra_names = gan_->extra_scalar_names();
     std::vector<float> extra;
-    for (const torch::Tensor& t : scalars_.extra) extra.push_back(t.item<float>());
+    for (size_t i = 3; i < losses.size(); ++i) extra.push_back(static_cast<float>(losses[i]));
     for (float v : extra) csv_ << ',' << v;
     if (o_.augment.enabled) csv_ << ',' << position_.augment.p << ',' << position_.augment.r_t;
     csv_ << '\n';
@@ -491,8 +560,14 @@ class TrainingRun {
     return name;
   }
 
+  // Every rank comes here at the same iterations: rank 0 writes, the others
+  // take their fresh random streams.
   void checkpoint(const std::string& name) {
     flush_real_signs();
+    if (!writer()) {
+      reseed_rank();
+      return;
+    }
     const fs::path folder = fs::path(o_.out) / "checkpoints";
     const std::string path = (folder / name).string();
     gan_->save({path, (folder / "latest.ckpt").string()}, position_, rng_, train_config_);
@@ -503,20 +578,37 @@ class TrainingRun {
 
   // The last checkpoint (with it the loss plot) and the sample animation.
   TrainResult finish() {
-    if (o_.show_progress) std::fprintf(stderr, "\n");
+    if (o_.show_progress && writer()) std::fprintf(stderr, "\n");
     checkpoint(iteration_name(position_.iteration));
-    csv_.close();
-    result_.animation = write_sample_animation(o_.out);
+    if (writer()) {
+      csv_.close();
+      result_.animation = write_sample_animation(o_.out);
+    }
+    if (world_) confirm_ranks_agree();
     result_.iterations = position_.iteration;
     result_.images_seen = position_.images_seen;
     result_.final_size = size_;
     return result_;
   }
 
+  // Every rank ends with the same state: the digests compared.
+  void confirm_ranks_agree() {
+    result_.gradient_reduce = averager_->stats();
+    result_.state_digest = state_digest(gan_->state_tensors(true));
+    if (!ranks_agree(*world_, result_.state_digest))
+      throw DistributedError("rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) +
+                             ": the ranks' weights differ after " + std::to_string(position_.iteration) +
+                             " iterations (a nondeterministic all-reduce or a rank that skipped a step)");
+  }
+
   const TrainOptions& options_;  // as given (error messages name its LMDB)
   LmdbReader reader_;
   TrainOptions o_;               // settled against the dataset and the resumed file
   torch::Device device_{torch::kCPU};
+  std::optional<c10::DeviceGuard> device_guard_;  // this process's CUDA device, current for the run
+  Collectives* world_ = nullptr;                   // set across processes only
+  int rank_ = 0, world_size_ = 1;
+  std::unique_ptr<GradientAverager> averager_;
   std::unique_ptr<TrainableGan> gan_;
   std::mt19937_64 rng_;
   TrainPosition position_;

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "model/augment/adaptive.hpp"
+#include "model/distributed/collectives.hpp"
+#include "model/distributed/gradient_sync.hpp"
 #include "model/training/ema.hpp"
 #include "model/training/gan.hpp"
 #include "model/stylegan2/train_step.hpp"
@@ -56,7 +58,12 @@ struct TrainOptions {
   bool channels_last = false;       // NHWC weights and batches
   bool mirror = true;               // unless the dataset config turns random_mirror off
   bool show_progress = false;
-  const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM
+  const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM (on any rank: every rank stops at the same iteration)
+  // Training across processes (nullptr or a world of one: one process).
+  // --batch and the --sched batches stay global, split evenly over ranks;
+  // rank 0 alone writes the run folder.
+  Collectives* collectives = nullptr;
+  int device_index = -1;            // the CUDA device of this process (-1: the current one)
   std::function<void(const std::string&)> on_note;  // one-line notices (e.g. what a resumed file lacked)
 };
 
@@ -68,6 +75,10 @@ struct TrainResult {
   std::string loss_plot;   // PNG of D and G losses over iterations
   std::string animation;   // GIF of the fixed-latent samples over training
   bool interrupted = false;
+  // Across processes: FNV-1a of this rank's G, D, EMA and optimiser state
+  // at the end (every rank agreed on it, or train threw DistributedError).
+  uint64_t state_digest = 0;
+  ReduceStats gradient_reduce;      // what averaging the gradients cost
 };
 
 TrainResult train(const TrainOptions& options);

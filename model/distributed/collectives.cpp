@@ -1,0 +1,220 @@
+#include "model/distributed/collectives.hpp"
+
+#include <torch/version.h>
+
+#include <thread>
+
+#ifdef SG_HAVE_GLOO
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO
+#endif
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef SG_HAVE_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+namespace sg {
+
+bool have_gloo() {
+#ifdef SG_HAVE_GLOO
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool have_nccl() {
+#ifdef SG_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+#ifdef SG_HAVE_GLOO
+namespace {
+
+// LibTorch 2 split the process group into ProcessGroup and its Backend;
+// the Gloo and NCCL classes derive from the latter there.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
+
+std::string first_line(const std::string& text) {
+  const size_t end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+class ProcessCollectives final : public Collectives {
+ public:
+  ProcessCollectives(const LaunchEnvironment& launch, const ProcessGroupOptions& options)
+      : launch_(launch), timeout_(options.timeout) {
+    const std::string backend = options.backend.empty() ? (options.cuda && have_nccl() ? "nccl" : "gloo") : options.backend;
+    if (backend != "gloo" && backend != "nccl")
+      throw std::invalid_argument("--dist-backend " + backend + ": gloo or nccl");
+    if (backend == "nccl" && !have_nccl())
+      throw std::invalid_argument("--dist-backend nccl: this build's LibTorch has no NCCL (a CPU build); use gloo");
+    if (backend == "nccl" && !options.cuda)
+      throw std::invalid_argument("--dist-backend nccl needs --device cuda; on the CPU use gloo");
+    const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
+    try {
+      c10d::TCPStoreOptions store_options;
+      store_options.port = static_cast<uint16_t>(launch.master_port);
+      store_options.isServer = launch.rank == 0;
+      store_options.numWorkers = static_cast<size_t>(launch.world_size);
+      store_options.waitWorkers = true;
+      store_options.timeout = timeout_;
+      store_ = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, store_options);
+      control_ = make_gloo(c10::make_intrusive<c10d::PrefixStore>("sg/control", store_));
+      if (backend == "gloo") {
+        data_ = make_gloo(c10::make_intrusive<c10d::PrefixStore>("sg/data", store_));
+      } else {
+#ifdef SG_HAVE_NCCL
+        auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+        nccl_options->timeout = timeout_;
+        data_ = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("sg/data", store_),
+                                                            launch.rank, launch.world_size, nccl_options);
+#endif
+      }
+    } catch (const std::exception& e) {
+      throw DistributedError("rank " + std::to_string(launch.rank) + " of " + std::to_string(launch.world_size) +
+                             " could not join the group at " + where + " within " + seconds(timeout_) + ": " +
+                             first_line(e.what()));
+    }
+    backend_ = backend;
+  }
+
+  int rank() const override { return launch_.rank; }
+  int size() const override { return launch_.world_size; }
+
+  void sum(std::vector<at::Tensor>& tensors) override {
+    std::vector<c10::intrusive_ptr<c10d::Work>> pending;
+    run("an all-reduce", [&] {
+      for (at::Tensor& t : tensors) {
+        std::vector<at::Tensor> one{t};
+        pending.push_back(data_->allreduce(one));
+      }
+      for (auto& work : pending) work->wait();
+    });
+  }
+
+  void broadcast(std::vector<at::Tensor>& tensors) override {
+    run("a broadcast", [&] {
+      for (at::Tensor& t : tensors) {
+        std::vector<at::Tensor> one{t};
+        data_->broadcast(one)->wait();
+      }
+    });
+  }
+
+  std::vector<int64_t> max(const std::vector<int64_t>& values) override {
+    at::Tensor t = at::tensor(values, at::kLong);
+    run("an all-reduce of flags", [&] {
+      std::vector<at::Tensor> one{t};
+      c10d::AllreduceOptions o;
+      o.reduceOp = c10d::ReduceOp::MAX;
+      control_->allreduce(one, o)->wait();
+    });
+    const int64_t* p = t.data_ptr<int64_t>();
+    return std::vector<int64_t>(p, p + t.numel());
+  }
+
+  void announce_failure(const std::string& reason) override {
+    try {
+      store_->set(failure_key(launch_.rank), std::vector<uint8_t>(reason.begin(), reason.end()));
+      // As in diagnose: rank 0's store must outlive the others' reading it.
+      if (launch_.rank == 0) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(6)));
+    } catch (const std::exception&) {
+      // the store may be what failed
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<GroupBase> make_gloo(const c10::intrusive_ptr<c10d::Store>& store) const {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout_);
+    // The address other ranks reach this one at: the hostname's, or
+    // loopback when the rendezvous itself is local.
+    const bool local = launch_.master_addr == "127.0.0.1" || launch_.master_addr == "localhost";
+    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(store, launch_.rank, launch_.world_size, options);
+  }
+
+  static std::string seconds(std::chrono::milliseconds t) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t).count()) + " s";
+  }
+  static std::string failure_key(int rank) { return "sg/failed/" + std::to_string(rank); }
+  static std::string alive_key(int rank) { return "sg/alive/" + std::to_string(rank); }
+
+  template <typename F>
+  void run(const char* what, F&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      throw DistributedError(diagnose(what, first_line(e.what())));
+    }
+  }
+
+  // After a failed collective: the survivors check in at the store, wait a
+  // moment for each other, and name the ranks that did not (or the one that
+  // announced its own failure). Without the store, rank 0 (its server) is gone.
+  std::string diagnose(const char* what, const std::string& reason) {
+    const std::string me = "rank " + std::to_string(launch_.rank) + " of " + std::to_string(launch_.world_size);
+    std::string lost, causes;
+    try {
+      store_->set(alive_key(launch_.rank), {1});
+      const auto grace = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3));
+      std::this_thread::sleep_for(grace);
+      for (int r = 0; r < launch_.world_size; ++r) {
+        if (r == launch_.rank) continue;
+        if (store_->check({failure_key(r)})) {
+          const std::vector<uint8_t> text = store_->get(failure_key(r));
+          causes += (causes.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + " stopped: " +
+                    std::string(text.begin(), text.end());
+        } else if (!store_->check({alive_key(r)})) {
+          lost += (lost.empty() ? "" : ", ") + std::to_string(r);
+        }
+      }
+    } catch (const std::exception&) {
+      if (launch_.rank != 0) lost = "0 (it held the rendezvous store)";
+    }
+    // Rank 0 serves the store: it stays a moment longer so that the others
+    // can still read who checked in.
+    if (launch_.rank == 0) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3)));
+    std::string message = me + ": " + what + " failed";
+    if (!causes.empty()) return message + " (" + causes + ")";
+    if (!lost.empty()) message += " (lost rank " + lost + ")";
+    return message + ": " + reason;
+  }
+
+  LaunchEnvironment launch_;
+  std::chrono::milliseconds timeout_;
+  std::string backend_;
+  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<GroupBase> control_, data_;
+};
+
+}  // namespace
+#endif
+
+std::unique_ptr<Collectives> make_process_collectives(const LaunchEnvironment& launch,
+                                                      const ProcessGroupOptions& options) {
+#ifdef SG_HAVE_GLOO
+  return std::make_unique<ProcessCollectives>(launch, options);
+#else
+  (void)options;
+  throw std::invalid_argument("launched as rank " + std::to_string(launch.rank) + " of " +
+                              std::to_string(launch.world_size) +
+                              ", but this build has no c10d Gloo (install libgloo-dev and rebuild)");
+#endif
+}
+
+}  // namespace sg

@@ -1,0 +1,29 @@
+#pragma once
+// Where this process stands in a torchrun or SLURM launch: read from the
+// environment variables those launchers set, with nothing of LibTorch.
+#include <functional>
+#include <string>
+
+namespace sg {
+
+struct LaunchEnvironment {
+  int rank = 0, world_size = 1, local_rank = 0;
+  int local_world_size = 1;  // processes on this machine (LOCAL_WORLD_SIZE, SLURM_NTASKS_PER_NODE; 1 when unknown)
+  std::string master_addr;  // the rendezvous store's host (rank 0)
+  int master_port = 0;
+  std::string launcher;     // "torchrun" (RANK, WORLD_SIZE, ...), "slurm" (SLURM_PROCID, ...) or "" (one process)
+  bool distributed() const { return world_size > 1; }
+};
+
+using EnvironmentLookup = std::function<const char*(const char*)>;
+
+// torchrun's RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT first;
+// else srun's SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID with MASTER_ADDR and
+// MASTER_PORT given by the job script; else one process. A launch with a
+// world of more than one process must name the store (MASTER_ADDR,
+// MASTER_PORT). Throws std::invalid_argument naming the variable that is
+// missing, not a number or out of range.
+LaunchEnvironment read_launch_environment(const EnvironmentLookup& lookup);
+LaunchEnvironment read_launch_environment();  // from this process's environment
+
+}  // namespace sg
