@@ -48,9 +48,11 @@ class StyleGan2 final : public TrainableGan {
   std::vector<torch::Tensor> state_tensors(bool optimizers) override {
     std::vector<torch::Tensor> tensors =
         module_state_tensors({models_.generator.get(), models_.discriminator.get(), models_.ema.get()});
-    if (optimizers)
+    if (optimizers) {
       for (torch::optim::Adam* adam : {models_.g_optimizer.get(), models_.d_optimizer.get()})
         for (torch::Tensor& t : adam_state_tensors(*adam)) tensors.push_back(t);
+      tensors.push_back(torch::tensor(state_.path_mean, torch::kDouble));  // checkpointed state too
+    }
     return tensors;
   }
 

@@ -594,7 +594,10 @@ class TrainingRun {
   // Every rank ends with the same state: the digests compared.
   void confirm_ranks_agree() {
     result_.gradient_reduce = averager_->stats();
-    result_.state_digest = state_digest(gan_->state_tensors(true));
+    std::vector<torch::Tensor> state = gan_->state_tensors(true);
+    state.push_back(torch::tensor({position_.augment.p, position_.augment.r_t, static_cast<double>(position_.images_seen)},
+                                  torch::kDouble));
+    result_.state_digest = state_digest(state);
     if (!ranks_agree(*world_, result_.state_digest))
       throw DistributedError("rank " + std::to_string(rank_) + " of " + std::to_string(world_size_) +
                              ": the ranks' weights differ after " + std::to_string(position_.iteration) +
