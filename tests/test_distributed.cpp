@@ -23,6 +23,8 @@
 #include <sstream>
 #include <thread>
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
@@ -80,8 +82,9 @@ struct RankResult {
 // sg_train as `world` ranks with torchrun's variables; `during` (if given)
 // is called with the pids while they run. Waits for every rank.
 std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::vector<std::string>& args,
-                                  const std::function<void(const std::vector<pid_t>&)>& during = {}) {
-  const std::string port = std::to_string(free_port());
+                                  const std::function<void(const std::vector<pid_t>&)>& during = {},
+                                  const std::map<std::string, std::string>& extra_env = {}, int store_port = 0) {
+  const std::string port = std::to_string(store_port > 0 ? store_port : free_port());
   std::vector<pid_t> pids;
   const auto start = std::chrono::steady_clock::now();
   for (int rank = 0; rank < world; ++rank) {
@@ -100,6 +103,7 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
       ::setenv("LOCAL_WORLD_SIZE", std::to_string(world).c_str(), 1);
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", port.c_str(), 1);
+      for (const auto& [name, value] : extra_env) ::setenv(name.c_str(), value.c_str(), 1);
       if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) ::_exit(126);
       ::execv(c_args[0], c_args.data());
       ::_exit(127);
@@ -187,6 +191,16 @@ TEST(Launch, ReadsTorchrunsVariables) {
   EXPECT_EQ(e.local_world_size, 2);
   EXPECT_EQ(e.master_addr, "node0");
   EXPECT_EQ(e.master_port, 29500);
+}
+
+TEST(Launch, PyTorch2sTorchrunMayServeTheStoreItself) {
+  const LaunchEnvironment e = read_launch_environment(lookup_of({{"RANK", "0"}, {"WORLD_SIZE", "2"},
+      {"MASTER_ADDR", "h"}, {"MASTER_PORT", "29400"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+      {"TORCHELASTIC_RESTART_COUNT", "2"}}));
+  EXPECT_TRUE(e.agent_store);
+  EXPECT_EQ(e.restart_count, 2);
+  EXPECT_FALSE(read_launch_environment(lookup_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "h"},
+      {"MASTER_PORT", "1"}, {"TORCHELASTIC_USE_AGENT_STORE", "False"}})).agent_store);
 }
 
 TEST(Launch, ReadsSlurmsVariablesWithAGivenStore) {
@@ -560,6 +574,25 @@ TEST(Distributed, TwoAndThreeRanksEndWithTheSameWeightsAndOneWriter) {
     EXPECT_NE(ranks[0].out.find("(84 images)"), std::string::npos) << ranks[0].out;  // global images: 14 x 6
     for (size_t r = 1; r < ranks.size(); ++r) EXPECT_EQ(ranks[r].out.find("checkpoint:"), std::string::npos);
   }
+}
+
+TEST(Distributed, UnderTorchrunsOwnStoreEveryRankIsItsClient) {
+  // PyTorch 2's torchrun: its agent serves the store, the workers' keys
+  // under /worker/attempt_N. The test plays the agent.
+  TempDir dir;
+  write_dataset(dir / "d.lmdb");
+  const int port = free_port();
+  c10d::TCPStoreOptions agent;
+  agent.port = static_cast<uint16_t>(port);
+  agent.isServer = true;
+  agent.waitWorkers = false;
+  auto store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", agent);
+  const auto ranks = run_ranks(dir.path(), 2, tiny_run(dir, dir / "run", 6, 4), {},
+                               {{"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "1"}}, port);
+  ASSERT_EQ(ranks[0].status, 0) << describe(ranks);
+  ASSERT_EQ(ranks[1].status, 0) << describe(ranks);
+  EXPECT_EQ(digest_of(ranks[0]), digest_of(ranks[1]));
+  EXPECT_GT(store->getNumKeys(), 0);  // the ranks met in the agent's store
 }
 
 TEST(Distributed, ResumesWithAnyWorldSizeAndContinuesTheSchedule) {

@@ -1,14 +1,78 @@
 // bench_train LMDB: end-to-end training speed (real LMDB batches through full
 // iterations, --sched batches, mixing, WGAN-GP) at each resolution, in
 // images/s and in TFLOP/s of the reference model's operation count.
+//
+// bench_train LMDB --world N: the same over N processes on this machine
+// (started as torchrun would, Gloo over loopback; or run it under torchrun
+// or srun yourself): the batch global, each iteration split into compute
+// and the gradients' all-reduce, with the bytes all-reduced.
 #include <CLI/CLI.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <memory>
+#include <thread>
 
 #include "model/devices/device.hpp"
+#include "model/distributed/collectives.hpp"
+#include "model/distributed/launch.hpp"
 #include "model/stylegan/layers.hpp"
 #include "model/stylegan/networks.hpp"
 #include "model/devices/throughput.hpp"
+
+namespace {
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    throw std::runtime_error("cannot find a free port on 127.0.0.1");
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// This program again as ranks 0..world-1 of a local launch (torchrun's
+// variables, `threads` each); the first failing rank's status.
+int launch_ranks(int world, int threads, const std::vector<std::string>& args) {
+  const std::string port = std::to_string(free_port());
+  std::vector<pid_t> pids;
+  for (int rank = 0; rank < world; ++rank) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::vector<std::string> argv{"/proc/self/exe"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      argv.insert(argv.end(), {"--threads", std::to_string(threads)});
+      std::vector<char*> c_args;
+      for (auto& a : argv) c_args.push_back(a.data());
+      c_args.push_back(nullptr);
+      for (const auto& [name, value] : std::vector<std::pair<const char*, std::string>>{
+               {"RANK", std::to_string(rank)}, {"LOCAL_RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(world)},
+               {"LOCAL_WORLD_SIZE", std::to_string(world)}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}})
+        ::setenv(name, value.c_str(), 1);
+      ::execv(c_args[0], c_args.data());
+      ::_exit(127);
+    }
+    pids.push_back(pid);
+  }
+  int result = 0;
+  for (pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    if (result == 0) result = code;
+  }
+  return result;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_train: end-to-end StyleGAN training speed per resolution"};
@@ -45,8 +109,44 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"stylegan", "stylegan2"}));
   app.add_option("--channel_multiplier,--channel-multiplier", o.channel_multiplier, "StyleGAN2: 2 or 1")
       ->check(CLI::IsMember({1, 2}));
+  int world_size = 1;
+  app.add_option("--world", world_size,
+                 "run as this many processes on this machine (Gloo over loopback), the batch split among them; "
+                 "--threads then counts per process (default: the cores shared out)")
+      ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   o.arch = sg::parse_architecture(arch);
+  std::unique_ptr<sg::Collectives> world;
+  bool quiet = false;  // ranks other than 0 print nothing
+  try {
+    const sg::LaunchEnvironment launch = sg::read_launch_environment();
+    if (world_size > 1 && !launch.distributed()) {
+      std::vector<std::string> args;
+      for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--world" || a == "--threads") {
+          ++i;
+          continue;
+        }
+        if (a.rfind("--world=", 0) == 0 || a.rfind("--threads=", 0) == 0) continue;
+        args.push_back(a);
+      }
+      const int per_rank = threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / world_size);
+      return launch_ranks(world_size, per_rank, args);
+    }
+    if (launch.distributed()) {
+      if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size);
+      sg::ProcessGroupOptions po;
+      po.cuda = sg::resolve_device_name(o.device) == "cuda";
+      world = sg::make_process_collectives(launch, po);
+      o.collectives = world.get();
+      quiet = launch.rank != 0;
+      if (quiet && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_train: error: %s\n", e.what());
+    return 1;
+  }
   const bool stylegan2 = o.arch == sg::Architecture::StyleGan2;
 
   try {
@@ -70,16 +170,27 @@ int main(int argc, char** argv) {
                 o.channels_last ? ", channels-last" : "",
                 stylegan2 ? "StyleGAN2 (logistic, lazy R1 and path length)" : "WGAN-GP", o.synthetic ? "one resident batch (model alone)" : "LMDB batches",
                 conv_backward, static_cast<long long>(convolutions.phase_split_minimum_size));
-    std::printf("%6s %6s %11s %10s %10s %14s\n", "size", "batch", "iterations", "ms/iter", "images/s", "ref. TFLOP/s");
+    const bool across = world != nullptr;
+    if (across)
+      std::printf("%d processes (%s), the batch global: each iteration's time split into compute and the gradients' "
+                  "all-reduce\n",
+                  world->size(), "c10d");
+    std::printf("%6s %6s %11s %10s %10s %14s", "size", "batch", "iterations", "ms/iter", "images/s", "ref. TFLOP/s");
+    if (across) std::printf(" %12s %14s %12s", "compute ms", "all-reduce ms", "MB reduced");
+    std::printf("\n");
     for (int size : sizes) {
       const sg::ThroughputPoint p = sg::measure_training_throughput(reader, size, o);
       // The operation count is the 512-wide reference's: no TFLOP/s for other widths.
       char tflops[32] = "-";
       if (o.width == 512 && !stylegan2) std::snprintf(tflops, sizeof tflops, "%.1f", p.tflop_per_second);
-      std::printf("%6d %6d %11lld %10.2f %10.1f %14s\n", p.size, p.batch, static_cast<long long>(p.iterations),
-                  1000.0 * p.seconds / static_cast<double>(p.iterations), p.images_per_second, tflops);
+      const double n = static_cast<double>(p.iterations);
+      std::printf("%6d %6d %11lld %10.2f %10.1f %14s", p.size, p.batch, static_cast<long long>(p.iterations),
+                  1000.0 * p.seconds / n, p.images_per_second, tflops);
+      if (across)
+        std::printf(" %12.2f %14.2f %12.2f", 1000.0 * (p.seconds - p.allreduce_seconds) / n, 1000.0 * p.allreduce_seconds / n,
+                    p.allreduce_bytes_per_iteration / 1e6);
+      std::printf("\n");
       if (o.profile_ops) {
-        const double n = static_cast<double>(p.iterations);
         std::printf("        %.0f operators per iteration at top level, %.2f ms of host time in them\n",
                     static_cast<double>(p.top_level_operators) / n, p.top_level_host_ms / n);
         std::printf("        %10s %12s %12s  %s\n", "calls/it", "top-level/it", "host ms/it", "operator (inclusive)");

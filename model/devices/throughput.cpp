@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "datasets/batch_stream.hpp"
+#include "model/distributed/gradient_sync.hpp"
 #include "model/training/batch_upload.hpp"
 #include "model/devices/device.hpp"
 #include "model/training/schedule.hpp"
@@ -36,6 +37,10 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   stream_options.size = size;
   stream_options.batch = point.batch;
   stream_options.seed = options.seed;
+  Collectives* world = options.collectives && options.collectives->size() > 1 ? options.collectives : nullptr;
+  point.world = world ? world->size() : 1;
+  stream_options.shards = point.world;
+  stream_options.shard = world ? world->rank() : 0;
   BatchStream stream(reader, stream_options);
 
   torch::manual_seed(options.seed);
@@ -65,6 +70,15 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
     position.block_images.assign(static_cast<size_t>(t.model.steps() + 1), 0);
   }
   if (options.channels_last) gan->to_channels_last();
+  std::unique_ptr<GradientAverager> averager;
+  if (world) {
+    broadcast_from_rank0(*world, gan->state_tensors(false));
+    averager = std::make_unique<GradientAverager>(*world);
+    StepHooks hooks;
+    hooks.average_gradients = [&](torch::optim::Optimizer& optimizer) { averager->average(optimizer); };
+    hooks.mean_over_ranks = [&](double value) { return average_values(*world, {value}, device)[0]; };
+    gan->set_step_hooks(hooks);
+  }
   position.augment.p = options.augment_p;
   std::mt19937_64 rng(options.seed);
   const int step = step_for_size(size);
@@ -84,7 +98,7 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   // alpha 1: a stage after its fade-in.
   auto iterate = [&] {
     const torch::Tensor real = next_batch();
-    const auto stats = gan->train_iteration(real, real.size(0), step, 1.0, position, rng);
+    const auto stats = gan->train_iteration(real, real.size(0) * point.world, step, 1.0, position, rng);
     ++position.iteration;
     return stats;
   };
@@ -101,12 +115,24 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   // The host queues ahead of the device; the clock is read once the device
   // has finished the last iteration.
-  while (point.iterations < options.min_iterations || elapsed() < options.min_seconds || point.iterations % cycle != 0) {
+  const ReduceStats reduce_before = averager ? averager->stats() : ReduceStats{};
+  auto more = [&] {
+    const bool wanted = point.iterations < options.min_iterations || elapsed() < options.min_seconds;
+    // Every rank runs the same iterations (as sg_train's per-iteration stop check).
+    return (world ? any_rank(*world, wanted) : wanted) || point.iterations % cycle != 0;
+  };
+  while (more()) {
     stats = iterate();
     ++point.iterations;
   }
   wait_for_device(stats);
   point.seconds = elapsed();
+  if (averager) {
+    const ReduceStats& after = averager->stats();
+    point.allreduce_seconds = after.seconds - reduce_before.seconds;
+    point.allreduce_bytes_per_iteration =
+        static_cast<double>(after.bytes - reduce_before.bytes) / static_cast<double>(point.iterations);
+  }
   if (profile) {
     profile->stop();
     point.operators = profile->entries();

@@ -9,6 +9,7 @@
 #include "datasets/lmdb_reader.hpp"
 #include "model/devices/op_profile.hpp"
 #include "model/devices/precision.hpp"
+#include "model/distributed/collectives.hpp"
 #include "model/training/gan.hpp"
 
 namespace sg {
@@ -31,6 +32,9 @@ struct ThroughputOptions {
   uint64_t seed = 0;
   std::string device;         // "", "cpu", "cuda"
   bool profile_ops = false;   // count the timed iterations' operators (slows them)
+  // Across processes (as sg_train under torchrun): the batch is global, split
+  // over the ranks, and gradients are averaged before every optimiser step.
+  Collectives* collectives = nullptr;
 };
 
 struct ThroughputPoint {
@@ -46,6 +50,12 @@ struct ThroughputPoint {
   std::vector<OpProfileEntry> operators;
   int64_t top_level_operators = 0;
   double top_level_host_ms = 0;
+  // Across processes: the world's size, the time of the timed iterations
+  // spent averaging gradients (flattening, all-reduce, copying back) and the
+  // bytes each rank all-reduced per iteration.
+  int world = 1;
+  double allreduce_seconds = 0;
+  double allreduce_bytes_per_iteration = 0;
 };
 
 // GFLOP of one reference training iteration per image at `size` (8..256),

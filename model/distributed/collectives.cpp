@@ -68,11 +68,14 @@ class ProcessCollectives final : public Collectives {
     try {
       c10d::TCPStoreOptions store_options;
       store_options.port = static_cast<uint16_t>(launch.master_port);
-      store_options.isServer = launch.rank == 0;
+      store_options.isServer = launch.rank == 0 && !launch.agent_store;
       store_options.numWorkers = static_cast<size_t>(launch.world_size);
       store_options.waitWorkers = true;
       store_options.timeout = timeout_;
       store_ = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, store_options);
+      // The keys torch.distributed's workers use under torchrun's own store.
+      if (launch.agent_store)
+        store_ = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(launch.restart_count), store_);
       control_ = make_gloo(c10::make_intrusive<c10d::PrefixStore>("sg/control", store_));
       if (backend == "gloo") {
         data_ = make_gloo(c10::make_intrusive<c10d::PrefixStore>("sg/data", store_));
@@ -131,7 +134,7 @@ class ProcessCollectives final : public Collectives {
     try {
       store_->set(failure_key(launch_.rank), std::vector<uint8_t>(reason.begin(), reason.end()));
       // As in diagnose: rank 0's store must outlive the others' reading it.
-      if (launch_.rank == 0) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(6)));
+      if (launch_.rank == 0 && !launch_.agent_store) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(6)));
     } catch (const std::exception&) {
       // the store may be what failed
     }
@@ -184,11 +187,14 @@ class ProcessCollectives final : public Collectives {
         }
       }
     } catch (const std::exception&) {
-      if (launch_.rank != 0) lost = "0 (it held the rendezvous store)";
+      if (launch_.agent_store)
+        lost = "? (torchrun's rendezvous store is gone)";
+      else if (launch_.rank != 0)
+        lost = "0 (it held the rendezvous store)";
     }
     // Rank 0 serves the store: it stays a moment longer so that the others
     // can still read who checked in.
-    if (launch_.rank == 0) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3)));
+    if (launch_.rank == 0 && !launch_.agent_store) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3)));
     std::string message = me + ": " + what + " failed";
     if (!causes.empty()) return message + " (" + causes + ")";
     if (!lost.empty()) message += " (lost rank " + lost + ")";

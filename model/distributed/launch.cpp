@@ -50,6 +50,12 @@ LaunchEnvironment read_launch_environment(const EnvironmentLookup& lookup) {
   const long count = local_world ? std::strtol(local_world, &end, 10) : 0;
   if (local_world && *end == '\0' && count >= 1 && count <= e.world_size) e.local_world_size = static_cast<int>(count);
   if (e.world_size == 1) return e;
+  if (e.launcher == "torchrun") {
+    const char* agent = lookup("TORCHELASTIC_USE_AGENT_STORE");
+    e.agent_store = agent && (std::string(agent) == "True" || std::string(agent) == "true" || std::string(agent) == "1");
+    if (is_set(lookup, "TORCHELASTIC_RESTART_COUNT"))
+      e.restart_count = read_int(lookup, "TORCHELASTIC_RESTART_COUNT", 0, 1 << 20);
+  }
   if (!is_set(lookup, "MASTER_ADDR"))
     throw std::invalid_argument(std::string("MASTER_ADDR is not set: a ") + e.launcher +
                                 " launch of " + std::to_string(e.world_size) +

@@ -12,6 +12,11 @@ struct LaunchEnvironment {
   std::string master_addr;  // the rendezvous store's host (rank 0)
   int master_port = 0;
   std::string launcher;     // "torchrun" (RANK, WORLD_SIZE, ...), "slurm" (SLURM_PROCID, ...) or "" (one process)
+  // PyTorch 2's torchrun may serve the store itself (its agent's, under
+  // /worker/attempt_N): TORCHELASTIC_USE_AGENT_STORE=True; then every rank
+  // is a client. Otherwise rank 0 serves it, as torch.distributed's env://.
+  bool agent_store = false;
+  int restart_count = 0;    // TORCHELASTIC_RESTART_COUNT
   bool distributed() const { return world_size > 1; }
 };
 
