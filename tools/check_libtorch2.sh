@@ -43,6 +43,8 @@ flags=(-std=c++17 -Wall -Wextra -Wno-unused-parameter -D_GLIBCXX_USE_CXX11_ABI=1
        -I"$include" -I"$include/torch/csrc/api/include"
        -I"$root_dir" -I"$build/configs" -I"$root_dir/tests"
        -DSG_SOURCE_DIR=\"$root_dir\" -DSG_BIN_DIR=\"$build/bin\")
+# The c10d Gloo branch too when Gloo's headers are here (libgloo-dev).
+[ -f /usr/include/gloo/config.h ] && flags+=(-DSG_HAVE_GLOO)
 
 version=$(printf '#include <torch/version.h>\nTORCH_VERSION\n' | g++ -E -P "${flags[@]}" -x c++ - | tail -1)
 case "$version" in

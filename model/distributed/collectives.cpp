@@ -173,7 +173,7 @@ class ProcessCollectives final : public Collectives {
     const std::string me = "rank " + std::to_string(launch_.rank) + " of " + std::to_string(launch_.world_size);
     std::string lost, causes;
     try {
-      store_->set(alive_key(launch_.rank), {1});
+      store_->set(alive_key(launch_.rank), std::vector<uint8_t>{1});
       const auto grace = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3));
       std::this_thread::sleep_for(grace);
       for (int r = 0; r < launch_.world_size; ++r) {
