@@ -83,7 +83,8 @@ struct RankResult {
 // is called with the pids while they run. Waits for every rank.
 std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::vector<std::string>& args,
                                   const std::function<void(const std::vector<pid_t>&)>& during = {},
-                                  const std::map<std::string, std::string>& extra_env = {}, int store_port = 0) {
+                                  const std::map<std::string, std::string>& extra_env = {}, int store_port = 0,
+                                  const std::function<std::vector<std::string>(int)>& args_of_rank = {}) {
   const std::string port = std::to_string(store_port > 0 ? store_port : free_port());
   std::vector<pid_t> pids;
   const auto start = std::chrono::steady_clock::now();
@@ -93,7 +94,8 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
     const pid_t pid = ::fork();
     if (pid == 0) {
       std::vector<std::string> argv{program("sg_train")};
-      argv.insert(argv.end(), args.begin(), args.end());
+      const std::vector<std::string> own = args_of_rank ? args_of_rank(rank) : args;
+      argv.insert(argv.end(), own.begin(), own.end());
       std::vector<char*> c_args;
       for (auto& a : argv) c_args.push_back(a.data());
       c_args.push_back(nullptr);
@@ -689,6 +691,59 @@ TEST(Distributed, AKilledRankStopsTheOthersWithOneLineAndKeepsTheLastCheckpoint)
     for (const std::string& f : files) EXPECT_EQ(f.find(".tmp"), std::string::npos) << f;
     EXPECT_NO_THROW(read_torch_file(out + "/checkpoints/latest.ckpt"));
   }
+}
+
+TEST(Distributed, AHungRankStopsTheOthersAfterTheTimeout) {
+  TempDir dir;
+  write_dataset(dir / "d.lmdb");
+  const std::string out = dir / "run";
+  std::vector<std::string> args = long_run(dir, out);
+  args.back() = "4";  // --dist-timeout 4
+  double stopped_at = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const auto ranks = run_ranks(dir.path(), 2, args, [&](const std::vector<pid_t>& pids) {
+    wait_for(fs::path(out) / "checkpoints" / "latest.ckpt", std::chrono::seconds(60));
+    ::kill(pids[1], SIGSTOP);
+    stopped_at = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Rank 0 gives up by itself (its error line is its last act); then the
+    // hung rank is cleared away.
+    const fs::path error = dir.path() / "rank0.err";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((!fs::exists(error) || fs::file_size(error) == 0) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ::kill(pids[1], SIGKILL);
+    ::kill(pids[1], SIGCONT);
+  });
+  EXPECT_EQ(ranks[0].status, 1) << describe(ranks);
+  EXPECT_LT(ranks[0].seconds - stopped_at, 4 + 10.0) << "the timeout, then the check-in's grace";
+  EXPECT_NE(ranks[0].err.find("lost rank 1"), std::string::npos) << ranks[0].err;
+  EXPECT_NO_THROW(read_torch_file(out + "/checkpoints/latest.ckpt"));
+}
+
+TEST(Distributed, ARankThatFailsOnItsOwnTellsTheOthersWhy) {
+  TempDir dir;
+  write_dataset(dir / "d.lmdb");
+  // Rank 1 alone is pointed at an LMDB without the 16x16 records.
+  {
+    LmdbWriter writer(dir / "small.lmdb", {});
+    std::vector<LmdbRecord> records;
+    for (int i = 0; i < 24; ++i)
+      records.push_back({TRAIN, record_key(8, static_cast<uint64_t>(i)),
+                         encode_record(test::synthetic_slice(8, 8, i), RAW, 1, 1)});
+    writer.write(records);
+    writer.finish(describe_dataset({8}, 1, RAW, {24, 0, 0}));
+  }
+  const auto ranks = run_ranks(dir.path(), 2, {}, {}, {}, 0, [&](int rank) {
+    std::vector<std::string> args = tiny_run(dir, dir / "run", 6, 4);
+    if (rank == 1) args[0] = dir / "small.lmdb";
+    return args;
+  });
+  EXPECT_EQ(ranks[1].status, 1);
+  EXPECT_NE(ranks[1].err.find("holds no 16x16 records"), std::string::npos) << ranks[1].err;
+  EXPECT_EQ(ranks[0].status, 1);
+  EXPECT_NE(ranks[0].err.find("rank 1 stopped:"), std::string::npos) << ranks[0].err;
+  EXPECT_NE(ranks[0].err.find("holds no 16x16 records"), std::string::npos) << ranks[0].err;
+  EXPECT_EQ(std::count(ranks[0].err.begin(), ranks[0].err.end(), '\n'), 1) << ranks[0].err;
 }
 
 TEST(Distributed, SigtermOnOneRankStopsEveryRankAtOneIterationWithOneCheckpoint) {
