@@ -597,6 +597,20 @@ TEST(Distributed, UnderTorchrunsOwnStoreEveryRankIsItsClient) {
   EXPECT_GT(store->getNumKeys(), 0);  // the ranks met in the agent's store
 }
 
+TEST(Distributed, GlooListensOnTheInterfaceGlooSocketIfnameNames) {
+  TempDir dir;
+  write_dataset(dir / "d.lmdb");
+  const auto ranks = run_ranks(dir.path(), 2, tiny_run(dir, dir / "run", 6, 2), {}, {{"GLOO_SOCKET_IFNAME", "lo"}});
+  ASSERT_EQ(ranks[0].status, 0) << describe(ranks);
+  EXPECT_EQ(digest_of(ranks[0]), digest_of(ranks[1]));
+  const auto missing = run_ranks(dir.path(), 2, tiny_run(dir, dir / "run2", 6, 2), {},
+                                 {{"GLOO_SOCKET_IFNAME", "no-such-interface0"}});
+  for (const RankResult& r : missing) {
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("could not join the group"), std::string::npos) << r.err;
+  }
+}
+
 TEST(Distributed, ResumesWithAnyWorldSizeAndContinuesTheSchedule) {
   TempDir dir;
   write_dataset(dir / "d.lmdb");

@@ -2,6 +2,8 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <thread>
 
 #ifdef SG_HAVE_GLOO
@@ -143,11 +145,23 @@ class ProcessCollectives final : public Collectives {
  private:
   c10::intrusive_ptr<GroupBase> make_gloo(const c10::intrusive_ptr<c10d::Store>& store) const {
     auto options = c10d::ProcessGroupGloo::Options::create(timeout_);
-    // The address other ranks reach this one at: the hostname's, or
-    // loopback when the rendezvous itself is local.
+    // The address other ranks reach this one at: the interfaces named by
+    // GLOO_SOCKET_IFNAME (as torch.distributed reads it: a machine whose
+    // hostname resolves to loopback needs it across machines), loopback when
+    // the rendezvous itself is local, else the hostname's.
+    const char* interfaces = std::getenv("GLOO_SOCKET_IFNAME");
     const bool local = launch_.master_addr == "127.0.0.1" || launch_.master_addr == "localhost";
-    options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                     : c10d::ProcessGroupGloo::createDefaultDevice());
+    if (interfaces && *interfaces) {
+      std::string list = interfaces;
+      for (size_t start = 0; start <= list.size();) {
+        const size_t end = std::min(list.find(',', start), list.size());
+        if (end > start) options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(list.substr(start, end - start)));
+        start = end + 1;
+      }
+    }
+    if (options->devices.empty())
+      options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                       : c10d::ProcessGroupGloo::createDefaultDevice());
     return c10::make_intrusive<c10d::ProcessGroupGloo>(store, launch_.rank, launch_.world_size, options);
   }
 
