@@ -91,7 +91,7 @@ class ProcessCollectives final : public Collectives {
       }
     } catch (const std::exception& e) {
       throw DistributedError("rank " + std::to_string(launch.rank) + " of " + std::to_string(launch.world_size) +
-                             " could not join the group at " + where + " within " + seconds(timeout_) + ": " +
+                             " could not join the group at " + where + " (--dist-timeout " + seconds(timeout_) + "): " +
                              first_line(e.what()));
     }
     backend_ = backend;
