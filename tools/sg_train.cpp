@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -170,8 +171,14 @@ int main(int argc, char** argv) {
       po.backend = dist_backend;
       po.cuda = o.device == "cuda";
       po.timeout = std::chrono::seconds(dist_timeout);
+      po.end_process = [](const std::string& reason) {
+        std::fprintf(stderr, "sg_train: error: %s\n", reason.c_str());
+        std::fflush(stderr);
+        std::_Exit(1);
+      };
       // One GPU per process on each machine.
       if (po.cuda) o.device_index = launch.local_rank;
+      o.loader_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size);
       world = sg::make_process_collectives(launch, po);
       o.collectives = world.get();
       if (launch.rank != 0) o.on_note = nullptr;

@@ -3,7 +3,10 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #ifdef SG_HAVE_GLOO
@@ -58,7 +61,7 @@ std::string first_line(const std::string& text) {
 class ProcessCollectives final : public Collectives {
  public:
   ProcessCollectives(const LaunchEnvironment& launch, const ProcessGroupOptions& options)
-      : launch_(launch), timeout_(options.timeout) {
+      : launch_(launch), timeout_(options.timeout), end_process_(options.end_process) {
     const std::string backend = options.backend.empty() ? (options.cuda && have_nccl() ? "nccl" : "gloo") : options.backend;
     if (backend != "gloo" && backend != "nccl")
       throw std::invalid_argument("--dist-backend " + backend + ": gloo or nccl");
@@ -75,9 +78,16 @@ class ProcessCollectives final : public Collectives {
       store_options.waitWorkers = true;
       store_options.timeout = timeout_;
       store_ = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, store_options);
+      // The watcher's own connection, so that it never waits behind the
+      // main thread's store calls.
+      store_options.isServer = false;
+      watch_store_ = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, store_options);
       // The keys torch.distributed's workers use under torchrun's own store.
-      if (launch.agent_store)
-        store_ = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(launch.restart_count), store_);
+      if (launch.agent_store) {
+        const std::string prefix = "/worker/attempt_" + std::to_string(launch.restart_count);
+        store_ = c10::make_intrusive<c10d::PrefixStore>(prefix, store_);
+        watch_store_ = c10::make_intrusive<c10d::PrefixStore>(prefix, watch_store_);
+      }
       control_ = make_gloo(c10::make_intrusive<c10d::PrefixStore>("sg/control", store_));
       if (backend == "gloo") {
         data_ = make_gloo(c10::make_intrusive<c10d::PrefixStore>("sg/data", store_));
@@ -95,6 +105,12 @@ class ProcessCollectives final : public Collectives {
                              first_line(e.what()));
     }
     backend_ = backend;
+    watcher_ = std::thread([this] { watch(); });
+  }
+
+  ~ProcessCollectives() override {
+    stopping_ = true;
+    if (watcher_.joinable()) watcher_.join();
   }
 
   int rank() const override { return launch_.rank; }
@@ -135,8 +151,9 @@ class ProcessCollectives final : public Collectives {
   void announce_failure(const std::string& reason) override {
     try {
       store_->set(failure_key(launch_.rank), std::vector<uint8_t>(reason.begin(), reason.end()));
-      // As in diagnose: rank 0's store must outlive the others' reading it.
-      if (launch_.rank == 0 && !launch_.agent_store) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(6)));
+      const std::string told = "rank " + std::to_string(launch_.rank) + " stopped: " + reason;
+      store_->set(abort_key(), std::vector<uint8_t>(told.begin(), told.end()));
+      linger_as_store_server();
     } catch (const std::exception&) {
       // the store may be what failed
     }
@@ -169,34 +186,85 @@ class ProcessCollectives final : public Collectives {
     return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t).count()) + " s";
   }
   static std::string failure_key(int rank) { return "sg/failed/" + std::to_string(rank); }
-  static std::string alive_key(int rank) { return "sg/alive/" + std::to_string(rank); }
+  // Rank 0 serves the store (unless torchrun's agent does): before it ends,
+  // it stays until the others' watchers (once a second) have read why.
+  void linger_as_store_server() const {
+    if (launch_.rank == 0 && !launch_.agent_store)
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::milliseconds(2500)));
+  }
+
+  static std::string beat_key(int rank) { return "sg/beat/" + std::to_string(rank); }
+  static std::string abort_key() { return "sg/abort"; }
 
   template <typename F>
   void run(const char* what, F&& f) {
+    if (aborted_) throw DistributedError(abort_reason());
+    in_collective_ = true;
     try {
       f();
     } catch (const std::exception& e) {
+      in_collective_ = false;
+      if (aborted_) throw DistributedError(abort_reason());
       throw DistributedError(diagnose(what, first_line(e.what())));
+    }
+    in_collective_ = false;
+  }
+
+  std::string abort_reason() {
+    std::lock_guard<std::mutex> lock(abort_mutex_);
+    return abort_reason_;
+  }
+
+  // Every second: this rank's heartbeat in the store, and whether another
+  // rank has declared the world broken. A rank blocked in a collective on a
+  // live peer (which is itself stuck or diagnosing) would otherwise wait
+  // for the whole timeout and then find the store gone with rank 0.
+  void watch() {
+    while (!stopping_) {
+      for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (stopping_) break;
+      try {
+        watch_store_->add(beat_key(launch_.rank), 1);
+        if (!aborted_ && watch_store_->check({abort_key()})) {
+          const std::vector<uint8_t> text = watch_store_->get(abort_key());
+          {
+            std::lock_guard<std::mutex> lock(abort_mutex_);
+            abort_reason_ = "rank " + std::to_string(launch_.rank) + " of " + std::to_string(launch_.world_size) +
+                            ": stopped with the others (" + std::string(text.begin(), text.end()) + ")";
+          }
+          aborted_ = true;
+        }
+        if (aborted_ && in_collective_) {
+          linger_as_store_server();
+          if (end_process_) end_process_(abort_reason());
+          std::fprintf(stderr, "error: %s\n", abort_reason().c_str());
+          std::fflush(stderr);
+          std::_Exit(1);
+        }
+      } catch (const std::exception&) {
+        // The store is gone (rank 0 ended): the collective in progress fails by itself.
+      }
     }
   }
 
-  // After a failed collective: the survivors check in at the store, wait a
-  // moment for each other, and name the ranks that did not (or the one that
-  // announced its own failure). Without the store, rank 0 (its server) is gone.
+  // After a failed collective: which ranks stopped beating (every rank's
+  // watcher adds to its counter once a second) or announced their own
+  // failure. The finding goes into the store for the ranks still blocked.
+  // Without the store, rank 0 (its server) is gone.
   std::string diagnose(const char* what, const std::string& reason) {
     const std::string me = "rank " + std::to_string(launch_.rank) + " of " + std::to_string(launch_.world_size);
     std::string lost, causes;
     try {
-      store_->set(alive_key(launch_.rank), std::vector<uint8_t>{1});
-      const auto grace = std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3));
-      std::this_thread::sleep_for(grace);
+      std::vector<int64_t> before(static_cast<size_t>(launch_.world_size));
+      for (int r = 0; r < launch_.world_size; ++r) before[static_cast<size_t>(r)] = store_->add(beat_key(r), 0);
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::milliseconds(2500)));
       for (int r = 0; r < launch_.world_size; ++r) {
         if (r == launch_.rank) continue;
         if (store_->check({failure_key(r)})) {
           const std::vector<uint8_t> text = store_->get(failure_key(r));
           causes += (causes.empty() ? "" : "; ") + std::string("rank ") + std::to_string(r) + " stopped: " +
                     std::string(text.begin(), text.end());
-        } else if (!store_->check({alive_key(r)})) {
+        } else if (store_->add(beat_key(r), 0) == before[static_cast<size_t>(r)]) {
           lost += (lost.empty() ? "" : ", ") + std::to_string(r);
         }
       }
@@ -206,19 +274,29 @@ class ProcessCollectives final : public Collectives {
       else if (launch_.rank != 0)
         lost = "0 (it held the rendezvous store)";
     }
-    // Rank 0 serves the store: it stays a moment longer so that the others
-    // can still read who checked in.
-    if (launch_.rank == 0 && !launch_.agent_store) std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(timeout_, std::chrono::seconds(3)));
-    std::string message = me + ": " + what + " failed";
-    if (!causes.empty()) return message + " (" + causes + ")";
-    if (!lost.empty()) message += " (lost rank " + lost + ")";
-    return message + ": " + reason;
+    std::string finding = std::string(what) + " failed";
+    if (!causes.empty())
+      finding += " (" + causes + ")";
+    else
+      finding += (lost.empty() ? "" : " (lost rank " + lost + ")") + std::string(": ") + reason;
+    try {
+      const std::string told = "rank " + std::to_string(launch_.rank) + " found: " + finding;
+      store_->set(abort_key(), std::vector<uint8_t>(told.begin(), told.end()));
+      linger_as_store_server();
+    } catch (const std::exception&) {
+    }
+    return me + ": " + finding;
   }
 
   LaunchEnvironment launch_;
   std::chrono::milliseconds timeout_;
+  std::function<void(const std::string&)> end_process_;
   std::string backend_;
-  c10::intrusive_ptr<c10d::Store> store_;
+  c10::intrusive_ptr<c10d::Store> store_, watch_store_;
+  std::thread watcher_;
+  std::atomic<bool> stopping_{false}, in_collective_{false}, aborted_{false};
+  std::mutex abort_mutex_;
+  std::string abort_reason_;
   c10::intrusive_ptr<GroupBase> control_, data_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -44,6 +45,12 @@ struct ProcessGroupOptions {
   std::string backend;  // "gloo", "nccl"; "": NCCL when training on CUDA, Gloo otherwise
   bool cuda = false;    // the training device
   std::chrono::milliseconds timeout = std::chrono::minutes(5);
+  // When another rank has found the world broken while this one is blocked
+  // in a collective (waiting on a live peer that will never send): called
+  // with the one-line reason from a watcher thread; it must end the process
+  // (default: the reason on stderr, exit status 1). A rank not blocked gets
+  // DistributedError from its next collective instead.
+  std::function<void(const std::string&)> end_process;
 };
 
 // Joins the launch's world through c10d: a TCPStore at MASTER_ADDR:PORT

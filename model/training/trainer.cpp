@@ -393,6 +393,7 @@ class TrainingRun {
     so.shard = rank_;
     so.mirror = o_.mirror;
     so.seed = o_.seed + static_cast<uint64_t>(step) * 1000003ull;
+    so.threads = o_.loader_threads;
     so.start_epoch = epoch;
     so.start_batch = first_batch;
     stream_ = std::make_unique<BatchStream>(reader_, so);

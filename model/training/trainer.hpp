@@ -64,6 +64,7 @@ struct TrainOptions {
   // rank 0 alone writes the run folder.
   Collectives* collectives = nullptr;
   int device_index = -1;            // the CUDA device of this process (-1: the current one)
+  int loader_threads = 0;           // batch decoding threads (0: all cores; a machine's ranks share them)
   std::function<void(const std::string&)> on_note;  // one-line notices (e.g. what a resumed file lacked)
 };
 
