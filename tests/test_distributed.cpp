@@ -4,9 +4,7 @@
 // runs the same ranks in one process and averages their gradients by plain
 // addition; shards of the batch stream; the launch environment.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,20 +45,6 @@ using test::TempDir;
 
 std::string program(const std::string& name) { return std::string(SG_BIN_DIR) + "/" + name; }
 
-// A port nothing listens on now (the kernel's choice).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // A dataset LMDB of `n` synthetic slices at 8x8 and 16x16.
 void write_dataset(const std::string& path, int n = 24) {
   LmdbWriter writer(path, {});
@@ -85,7 +69,7 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
                                   const std::function<void(const std::vector<pid_t>&)>& during = {},
                                   const std::map<std::string, std::string>& extra_env = {}, int store_port = 0,
                                   const std::function<std::vector<std::string>(int)>& args_of_rank = {}) {
-  const std::string port = std::to_string(store_port > 0 ? store_port : free_port());
+  const std::string port = std::to_string(store_port > 0 ? store_port : free_loopback_port());
   std::vector<pid_t> pids;
   const auto start = std::chrono::steady_clock::now();
   for (int rank = 0; rank < world; ++rank) {
@@ -583,7 +567,7 @@ TEST(Distributed, UnderTorchrunsOwnStoreEveryRankIsItsClient) {
   // under /worker/attempt_N. The test plays the agent.
   TempDir dir;
   write_dataset(dir / "d.lmdb");
-  const int port = free_port();
+  const int port = free_loopback_port();
   c10d::TCPStoreOptions agent;
   agent.port = static_cast<uint16_t>(port);
   agent.isServer = true;

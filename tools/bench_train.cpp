@@ -8,8 +8,6 @@
 // and the gradients' all-reduce, with the bytes all-reduced.
 #include <CLI/CLI.hpp>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,23 +24,10 @@
 
 namespace {
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-    throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // This program again as ranks 0..world-1 of a local launch (torchrun's
 // variables, `threads` each); the first failing rank's status.
 int launch_ranks(int world, int threads, const std::vector<std::string>& args) {
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(sg::free_loopback_port());
   std::vector<pid_t> pids;
   for (int rank = 0; rank < world; ++rank) {
     const pid_t pid = ::fork();

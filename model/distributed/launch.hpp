@@ -31,4 +31,9 @@ using EnvironmentLookup = std::function<const char*(const char*)>;
 LaunchEnvironment read_launch_environment(const EnvironmentLookup& lookup);
 LaunchEnvironment read_launch_environment();  // from this process's environment
 
+// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick),
+// for a local world's store (bench_train --world, the tests). Throws
+// std::runtime_error when there is none.
+int free_loopback_port();
+
 }  // namespace sg
