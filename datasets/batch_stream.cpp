@@ -7,6 +7,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <stdexcept>
 #include <variant>
@@ -66,7 +67,16 @@ BatchStream::BatchStream(const LmdbReader& reader, BatchStreamOptions options)
 
 BatchStream::~BatchStream() {
   stop_ = true;
-  queue_->items.abort();  // wakes a producer blocked on a full queue
+  // abort() wakes a producer blocked on a full queue, but not one that is
+  // still decoding and pushes afterwards: keep making room until it has
+  // seen stop_ and ended.
+  while (!producer_done_) {
+    Queue::Item item;
+    while (queue_->items.try_pop(item)) {
+    }
+    queue_->items.abort();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (producer_.joinable()) producer_.join();
 }
 
@@ -106,6 +116,10 @@ Batch BatchStream::make_batch(const std::vector<uint64_t>& order, uint64_t epoch
 }
 
 void BatchStream::produce() {
+  struct Done {
+    std::atomic<bool>& flag;
+    ~Done() { flag = true; }
+  } done{producer_done_};
   try {
     const int threads = options_.threads > 0 ? options_.threads : tbb::info::default_concurrency();
     tbb::task_arena arena(threads);

@@ -68,6 +68,7 @@ class BatchStream {
   uint64_t length_ = 0, batches_per_epoch_ = 0;
   std::unique_ptr<Queue> queue_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> producer_done_{false};
   std::thread producer_;
 };
 
