@@ -69,7 +69,7 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
                                   const std::function<void(const std::vector<pid_t>&)>& during = {},
                                   const std::map<std::string, std::string>& extra_env = {}, int store_port = 0,
                                   const std::function<std::vector<std::string>(int)>& args_of_rank = {}) {
-  const std::string port = std::to_string(store_port > 0 ? store_port : free_loopback_port());
+  const int port = store_port > 0 ? store_port : free_loopback_port();
   std::vector<pid_t> pids;
   const auto start = std::chrono::steady_clock::now();
   for (int rank = 0; rank < world; ++rank) {
@@ -83,12 +83,7 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
       std::vector<char*> c_args;
       for (auto& a : argv) c_args.push_back(a.data());
       c_args.push_back(nullptr);
-      ::setenv("RANK", std::to_string(rank).c_str(), 1);
-      ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-      ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
-      ::setenv("LOCAL_WORLD_SIZE", std::to_string(world).c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-      ::setenv("MASTER_PORT", port.c_str(), 1);
+      for (const auto& [name, value] : local_launch_variables(rank, world, port)) ::setenv(name.c_str(), value.c_str(), 1);
       for (const auto& [name, value] : extra_env) ::setenv(name.c_str(), value.c_str(), 1);
       if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) ::_exit(126);
       ::execv(c_args[0], c_args.data());

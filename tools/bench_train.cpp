@@ -13,7 +13,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "model/devices/device.hpp"
 #include "model/distributed/collectives.hpp"
@@ -27,7 +26,7 @@ namespace {
 // This program again as ranks 0..world-1 of a local launch (torchrun's
 // variables, `threads` each); the first failing rank's status.
 int launch_ranks(int world, int threads, const std::vector<std::string>& args) {
-  const std::string port = std::to_string(sg::free_loopback_port());
+  const int port = sg::free_loopback_port();
   std::vector<pid_t> pids;
   for (int rank = 0; rank < world; ++rank) {
     const pid_t pid = ::fork();
@@ -38,10 +37,8 @@ int launch_ranks(int world, int threads, const std::vector<std::string>& args) {
       std::vector<char*> c_args;
       for (auto& a : argv) c_args.push_back(a.data());
       c_args.push_back(nullptr);
-      for (const auto& [name, value] : std::vector<std::pair<const char*, std::string>>{
-               {"RANK", std::to_string(rank)}, {"LOCAL_RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(world)},
-               {"LOCAL_WORLD_SIZE", std::to_string(world)}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}})
-        ::setenv(name, value.c_str(), 1);
+      for (const auto& [name, value] : sg::local_launch_variables(rank, world, port))
+        ::setenv(name.c_str(), value.c_str(), 1);
       ::execv(c_args[0], c_args.data());
       ::_exit(127);
     }
@@ -116,11 +113,11 @@ int main(int argc, char** argv) {
         if (a.rfind("--world=", 0) == 0 || a.rfind("--threads=", 0) == 0) continue;
         args.push_back(a);
       }
-      const int per_rank = threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / world_size);
+      const int per_rank = threads > 0 ? threads : sg::cores_per_process(world_size);
       return launch_ranks(world_size, per_rank, args);
     }
     if (launch.distributed()) {
-      if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size);
+      if (threads <= 0) threads = sg::cores_per_process(launch.local_world_size);
       sg::ProcessGroupOptions po;
       po.cuda = sg::resolve_device_name(o.device) == "cuda";
       world = sg::make_process_collectives(launch, po);

@@ -9,7 +9,6 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
-#include <thread>
 
 #include "model/devices/device.hpp"
 #include "model/distributed/collectives.hpp"
@@ -161,7 +160,7 @@ int main(int argc, char** argv) {
   try {
     const sg::LaunchEnvironment launch = sg::read_launch_environment();
     if (threads <= 0 && launch.distributed())
-      threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size);
+      threads = sg::cores_per_process(launch.local_world_size);
     sg::configure_cpu_runtime(threads);
     o.device = sg::resolve_device_name(o.device);
     o.precision = sg::resolve_precision(precision, o.device);
@@ -178,7 +177,7 @@ int main(int argc, char** argv) {
       };
       // One GPU per process on each machine.
       if (po.cuda) o.device_index = launch.local_rank;
-      o.loader_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch.local_world_size);
+      o.loader_threads = sg::cores_per_process(launch.local_world_size);
       world = sg::make_process_collectives(launch, po);
       o.collectives = world.get();
       if (launch.rank != 0) o.on_note = nullptr;

@@ -71,14 +71,7 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   }
   if (options.channels_last) gan->to_channels_last();
   std::unique_ptr<GradientAverager> averager;
-  if (world) {
-    broadcast_from_rank0(*world, gan->state_tensors(false));
-    averager = std::make_unique<GradientAverager>(*world);
-    StepHooks hooks;
-    hooks.average_gradients = [&](torch::optim::Optimizer& optimizer) { averager->average(optimizer); };
-    hooks.mean_over_ranks = [&](double value) { return average_values(*world, {value}, device)[0]; };
-    gan->set_step_hooks(hooks);
-  }
+  if (world) averager = join_data_parallel(*world, *gan, device);
   position.augment.p = options.augment_p;
   std::mt19937_64 rng(options.seed);
   const int step = step_for_size(size);

@@ -70,6 +70,16 @@ void broadcast_from_rank0(Collectives& collectives, const std::vector<torch::Ten
   for (size_t i = 0; i < tensors.size(); ++i) const_cast<torch::Tensor&>(tensors[i]).copy_(flats[i]);
 }
 
+std::unique_ptr<GradientAverager> join_data_parallel(Collectives& collectives, TrainableGan& gan, torch::Device device) {
+  broadcast_from_rank0(collectives, gan.state_tensors(false));
+  auto averager = std::make_unique<GradientAverager>(collectives);
+  StepHooks hooks;
+  hooks.average_gradients = [a = averager.get()](torch::optim::Optimizer& optimizer) { a->average(optimizer); };
+  hooks.mean_over_ranks = [&collectives, device](double value) { return average_values(collectives, {value}, device)[0]; };
+  gan.set_step_hooks(hooks);
+  return averager;
+}
+
 std::vector<double> average_values(Collectives& collectives, const std::vector<double>& values, torch::Device device) {
   std::vector<torch::Tensor> sums{torch::tensor(values, torch::kDouble).to(device)};
   collectives.sum(sums);

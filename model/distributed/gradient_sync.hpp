@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/distributed/collectives.hpp"
+#include "model/training/gan.hpp"
 
 namespace sg {
 
@@ -38,6 +39,11 @@ class GradientAverager {
 // Every tensor replaced by rank 0's (parameters and buffers: the initial
 // weights of every rank).
 void broadcast_from_rank0(Collectives& collectives, const std::vector<torch::Tensor>& tensors);
+
+// Makes `gan` one replica of a data-parallel world: rank 0's weights
+// broadcast, and its steps averaging gradients (and running statistics)
+// over the ranks. The averager returned must outlive the gan's training.
+std::unique_ptr<GradientAverager> join_data_parallel(Collectives& collectives, TrainableGan& gan, torch::Device device);
 
 // The mean over ranks of each value (the same on every rank: a sum in
 // double on the CPU group is not needed; these go through the data group).

@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 #include <stdexcept>
 
 namespace sg {
@@ -71,6 +73,16 @@ LaunchEnvironment read_launch_environment(const EnvironmentLookup& lookup) {
 
 LaunchEnvironment read_launch_environment() {
   return read_launch_environment([](const char* name) { return std::getenv(name); });
+}
+
+int cores_per_process(int processes) {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, processes));
+}
+
+std::vector<std::pair<std::string, std::string>> local_launch_variables(int rank, int world, int port) {
+  return {{"RANK", std::to_string(rank)},         {"LOCAL_RANK", std::to_string(rank)},
+          {"WORLD_SIZE", std::to_string(world)},  {"LOCAL_WORLD_SIZE", std::to_string(world)},
+          {"MASTER_ADDR", "127.0.0.1"},           {"MASTER_PORT", std::to_string(port)}};
 }
 
 int free_loopback_port() {

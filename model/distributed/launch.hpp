@@ -3,6 +3,8 @@
 // environment variables those launchers set, with nothing of LibTorch.
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sg {
 
@@ -30,6 +32,15 @@ using EnvironmentLookup = std::function<const char*(const char*)>;
 // missing, not a number or out of range.
 LaunchEnvironment read_launch_environment(const EnvironmentLookup& lookup);
 LaunchEnvironment read_launch_environment();  // from this process's environment
+
+// The threads each of `processes` processes on this machine gets when they
+// share its cores (at least 1).
+int cores_per_process(int processes);
+
+// The variables torchrun sets for `rank` of a `world` started on this
+// machine alone, its store at 127.0.0.1:`port` (bench_train --world, the
+// tests).
+std::vector<std::pair<std::string, std::string>> local_launch_variables(int rank, int world, int port);
 
 // A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick),
 // for a local world's store (bench_train --world, the tests). Throws

@@ -194,12 +194,7 @@ class TrainingRun {
   // Rank 0's weights on every rank, the step's averaging hooks, and each
   // rank's own random draws.
   void join_world() {
-    broadcast_from_rank0(*world_, gan_->state_tensors(false));
-    averager_ = std::make_unique<GradientAverager>(*world_);
-    StepHooks hooks;
-    hooks.average_gradients = [this](torch::optim::Optimizer& optimizer) { averager_->average(optimizer); };
-    hooks.mean_over_ranks = [this](double value) { return average_values(*world_, {value}, device_)[0]; };
-    gan_->set_step_hooks(hooks);
+    averager_ = join_data_parallel(*world_, *gan_, device_);
     reseed_rank();
   }
 
