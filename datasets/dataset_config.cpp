@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "datasets/dataset_rules.hpp"
 #include "pipeline/errors.hpp"
 
 namespace sg {
@@ -81,6 +82,8 @@ class Checker {
 void check_regex(const Checker& check, std::initializer_list<const char*> path, const PathPattern& pattern,
                  int index = -1) {
   if (pattern.regex().empty()) check.fail(path, "an empty regex matches everything; give one", index);
+  std::string problem = regex_pattern_problem(pattern.regex());
+  if (!problem.empty()) check.fail(path, "regex " + problem, index);
   try {
     std::regex re(pattern.regex(), std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

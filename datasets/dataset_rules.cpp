@@ -1,6 +1,9 @@
 #include "datasets/dataset_rules.hpp"
 
+#include <algorithm>
+
 #include "datasets/glob.hpp"
+#include "pipeline/errors.hpp"
 
 namespace sg {
 
@@ -13,7 +16,64 @@ uint64_t fnv1a64(const void* data, size_t size, uint64_t hash) {
   return hash;
 }
 
+std::string regex_pattern_problem(const std::string& regex) {
+  constexpr size_t kMaxLength = 1024;
+  constexpr int kMaxDepth = 32;
+  constexpr long kMaxCount = 1000;
+  if (regex.size() > kMaxLength)
+    return "longer than " + std::to_string(kMaxLength) + " characters (" + std::to_string(regex.size()) + ")";
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  // Reads the digit run at `i` (advancing it); false when its value passes kMaxCount.
+  auto count_fits = [&](size_t& i) {
+    long value = 0;
+    for (; i < regex.size() && is_digit(regex[i]); ++i) {
+      value = value * 10 + (regex[i] - '0');
+      if (value > kMaxCount) return false;
+    }
+    return true;
+  };
+  int depth = 0;
+  bool in_class = false;
+  for (size_t i = 0; i < regex.size();) {
+    char c = regex[i];
+    if (c == '\\') {
+      ++i;
+      if (i < regex.size() && is_digit(regex[i]) && !in_class) {
+        if (!count_fits(i)) return "a back-reference past \\" + std::to_string(kMaxCount);
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    ++i;
+    if (in_class) {
+      if (c == ']') in_class = false;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      if (i < regex.size() && regex[i] == '^') ++i;
+      if (i < regex.size() && regex[i] == ']') ++i;  // a leading ']' is a member
+    } else if (c == '(') {
+      if (++depth > kMaxDepth) return "groups nested deeper than " + std::to_string(kMaxDepth);
+    } else if (c == ')') {
+      depth = std::max(0, depth - 1);
+    } else if (c == '{') {
+      while (i < regex.size() && (is_digit(regex[i]) || regex[i] == ',')) {
+        if (regex[i] == ',') {
+          ++i;
+        } else if (!count_fits(i)) {
+          return "a repeat count past " + std::to_string(kMaxCount);
+        }
+      }
+    }
+  }
+  return "";
+}
+
 std::regex DatasetRules::compile(const PathPattern& pattern) {
+  std::string problem = regex_pattern_problem(pattern.regex());
+  if (!problem.empty()) throw ConfigError(pattern.regex(), "regex " + problem);
   auto flags = std::regex::ECMAScript;
   if (pattern.ignore_case()) flags |= std::regex::icase;
   return std::regex(pattern.regex(), flags);
@@ -36,7 +96,14 @@ bool DatasetRules::selects(const std::string& path, bool is_supported) const {
   return true;
 }
 
+void DatasetRules::check_length(const std::string& path) {
+  if (path.size() > kMaxPathBytes)
+    throw InputError(path.substr(0, 64) + "...", "path longer than " + std::to_string(kMaxPathBytes) + " bytes (" +
+                                                     std::to_string(path.size()) + ")");
+}
+
 std::string DatasetRules::subject_of(const std::string& path) const {
+  check_length(path);
   if (subject_) {
     std::smatch m;
     if (std::regex_search(path, m, *subject_)) return m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
@@ -59,6 +126,7 @@ Split DatasetRules::hash_split(const std::string& subject, Split otherwise) cons
 }
 
 std::optional<Split> DatasetRules::split_of(const std::string& path, const std::string& subject) const {
+  check_length(path);
   switch (config_.split().mode()) {
     case SplitRule::SUBJECT_HASH:
       return hash_split(subject, TRAIN);
@@ -77,6 +145,7 @@ std::optional<Split> DatasetRules::split_of(const std::string& path, const std::
 }
 
 bool DatasetRules::mirrors(const std::string& path) const {
+  check_length(path);
   for (const std::regex& r : mirror_)
     if (std::regex_search(path, r)) return true;
   return false;

@@ -12,6 +12,12 @@ namespace sg {
 
 class DatasetRules {
  public:
+  // libstdc++'s regex search recurses per character: a rule like
+  // "([^/_]+)_" overflows the stack on a name of some 30,000 characters (a zip
+  // member name may hold 65,535). Longer paths are refused (InputError); no
+  // file system opens one anyway (PATH_MAX).
+  static constexpr size_t kMaxPathBytes = 4096;
+
   explicit DatasetRules(const DatasetConfig& config);
 
   // Include/exclude globs over the relative path; without includes, every
@@ -29,6 +35,7 @@ class DatasetRules {
 
  private:
   static std::regex compile(const PathPattern& pattern);
+  static void check_length(const std::string& path);
   Split hash_split(const std::string& subject, Split otherwise) const;
 
   DatasetConfig config_;
@@ -36,6 +43,14 @@ class DatasetRules {
   std::vector<std::pair<std::regex, Split>> folders_;
   std::vector<std::regex> mirror_;
 };
+
+// Why libstdc++'s std::regex must not be given `regex`, or "" when it may:
+// its compiler multiplies a repeat count or back-reference number digit by
+// digit in an int (undefined past 2^31) and recurses once per term and per
+// nesting level, so a long or deeply nested pattern exhausts the stack.
+// Bounds generous for path rules: 1,024 characters, 32 nested groups, counts
+// and back-references up to 1,000.
+std::string regex_pattern_problem(const std::string& regex);
 
 // fnv1a 64-bit, for seeded splits and input digests.
 uint64_t fnv1a64(const void* data, size_t size, uint64_t hash = 1469598103934665603ull);

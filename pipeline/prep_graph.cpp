@@ -32,6 +32,14 @@ using namespace tbb::flow;
 
 // Batches records into LMDB write transactions, assigning each split's
 // indices in input order.
+// A name as one line of a report shows it: a hostile archive's 60,000-byte
+// member name is cut.
+std::string shown_name(const std::string& name) {
+  constexpr size_t kShown = 120;
+  if (name.size() <= kShown) return name;
+  return name.substr(0, kShown) + "... (" + std::to_string(name.size()) + " bytes)";
+}
+
 class RecordSink {
  public:
   RecordSink(LmdbWriter& writer, std::vector<int> sizes, OnError on_error, PrepSummary& summary)
@@ -39,11 +47,12 @@ class RecordSink {
 
   void consume(PrepItem& item) {
     digest_input(item);
-    for (const std::string& w : item.warnings) summary_.warnings.push_back(item.entry.name + ": " + w);
+    const std::string name = shown_name(item.entry.name);
+    for (const std::string& w : item.warnings) summary_.warnings.push_back(name + ": " + w);
     if (item.failed()) {
-      if (on_error_ == OnError::Fail) throw InputError(item.entry.name, item.error);
+      if (on_error_ == OnError::Fail) throw InputError(name, item.error);
       ++summary_.inputs_skipped;
-      summary_.skipped.push_back(item.entry.name + ": " + item.error);
+      summary_.skipped.push_back(name + ": " + item.error);
       return;
     }
     ++summary_.inputs_read;
@@ -118,6 +127,10 @@ class EntrySource {
     const std::string& name = item.entry.name;
     if (!item.entry.refusal.empty()) {
       item.error = item.entry.refusal;
+      return;
+    }
+    if (name.size() > DatasetRules::kMaxPathBytes) {
+      item.error = "path longer than " + std::to_string(DatasetRules::kMaxPathBytes) + " bytes";
       return;
     }
     item.subject = rules_.subject_of(name);

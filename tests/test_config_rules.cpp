@@ -66,6 +66,35 @@ TEST(Config, UnknownFieldsAndBadValuesNameFileLineAndReason) {
   EXPECT_NE(e.find("c.textproto:1"), std::string::npos) << e;
 }
 
+// libstdc++'s regex compiler overflows an int on long repeat counts and
+// back-references and recurses per term: such patterns are refused before it
+// sees them (found by fuzz_config).
+TEST(Config, RegexesStdRegexCannotTakeAreRefusedInOneLine) {
+  auto subject = [](const std::string& regex) {
+    return config_error("subject {\n  pattern { regex: \"" + regex + "\" }\n}\n");
+  };
+  std::string e = subject("^a{99999999999}");
+  EXPECT_NE(e.find("c.textproto:2"), std::string::npos) << e;
+  EXPECT_NE(e.find("repeat count past 1000"), std::string::npos) << e;
+  e = subject("(a)\\\\99999999999");
+  EXPECT_NE(e.find("back-reference"), std::string::npos) << e;
+  e = subject(std::string(40, '(') + "a" + std::string(40, ')'));
+  EXPECT_NE(e.find("nested deeper than 32"), std::string::npos) << e;
+  e = subject(std::string(2000, 'a'));
+  EXPECT_NE(e.find("longer than 1024"), std::string::npos) << e;
+
+  // Digits elsewhere, braces in a class, escaped braces and real rules stay fine.
+  for (const char* fine : {"^ADNI_(\\\\d{3}_S_\\\\d{4})_MR_.*_20110602123456", "^(OAS1_[0-9]{4})_MR[0-9]+",
+                           "[{]99999999999", "\\\\{99999999999\\\\}", "^(a)\\\\1$", "x{2,1000}"})
+    EXPECT_EQ(subject(fine), "") << fine;
+  EXPECT_EQ(regex_pattern_problem("a{1001}"), "a repeat count past 1000");
+  EXPECT_EQ(regex_pattern_problem("[\\](((((((((((((((((((((((((((((((((((]"), "");
+
+  DatasetConfig direct;
+  direct.mutable_subject()->mutable_pattern()->set_regex("a{4294967296}");
+  EXPECT_THROW(DatasetRules{direct}, ConfigError);
+}
+
 TEST(Rules, OasisTakesImagesSkipsMasksAndSplitsByFolder) {
   DatasetRules rules(load_dataset_config(test::source_path("configs/oasis.textproto")));
   for (const char* root : {"", "keras_png_slices_data/", "keras_png_slices_data/keras_png_slices_data/"}) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "datasets/dataset_config.hpp"
+#include "datasets/dataset_rules.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "pipeline/errors.hpp"
@@ -97,6 +98,29 @@ TEST(PrepGraph, SyntheticZipEndToEndSkippingBadMembers) {
   EXPECT_EQ(r32, half_box(original));
   EXPECT_FALSE(reader.get(TRAIN, "64-00006").has_value());
   EXPECT_EQ(*reader.get(TRAIN, "length"), "6");  // decimal text, as the reference reads it
+}
+
+// libstdc++'s regex search recurses per character: a member name of 40,000
+// bytes under a greedy subject rule (ADNI's shape) used to overflow the stack.
+TEST(PrepGraph, OverlongMemberNameIsSkippedNotACrash) {
+  TempDir dir;
+  auto members = oasis_members(false);
+  const std::string good = test::png_bytes(test::synthetic_slice(64, 64, 7));
+  members.push_back({"keras_png_slices_data/keras_png_slices_train/case_" + std::string(40000, 'x') + "_slice_0.nii.png",
+                     good});
+  test::write_zip(dir / "long.zip", members);
+  DatasetConfig config = oasis_like_config();
+  config.mutable_subject()->mutable_pattern()->set_regex("([^/_]+)_slice_\\d+\\.nii\\.png$");
+  PrepSummary s = run_prep(config, options_for(dir / "long.zip", dir / "out.lmdb"));
+  EXPECT_EQ(s.records[TRAIN], 6u);
+  ASSERT_EQ(s.skipped.size(), 1u);
+  EXPECT_NE(s.skipped[0].find("path longer than 4096 bytes"), std::string::npos) << s.skipped[0].substr(0, 300);
+  EXPECT_NE(s.skipped[0].find("(40066 bytes)"), std::string::npos) << s.skipped[0].substr(0, 300);
+  EXPECT_LT(s.skipped[0].size(), 300u);
+
+  DatasetRules rules(config);
+  EXPECT_THROW(rules.subject_of(std::string(5000, 'x') + "_slice_0.nii.png"), InputError);
+  EXPECT_EQ(rules.subject_of("a/case_100_slice_0.nii.png"), "100");
 }
 
 TEST(PrepGraph, FailPolicyStopsAndLeavesNoOutput) {
