@@ -320,6 +320,32 @@ TEST(Truncation, PngCutWithoutIendOrWithABadCrcIsRefused) {
   EXPECT_NE(reason_of([&] { decode_png(bad_idat, "idat.png", 1 << 24); }), "");
 }
 
+// A PNG chunk: length, type, data, CRC over type and data.
+std::string png_chunk(const std::string& type, const std::string& data) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  };
+  const std::string body = type + data;
+  const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
+  return be32(static_cast<uint32_t>(data.size())) + body + be32(crc);
+}
+
+// Metadata chunks never change a pixel: libpng skips them instead of
+// allocating their declared length (a 2 GB sCAL in a 200-byte file, found by
+// fuzz_image; the fuzz regression replay holds the allocation under 1 GB).
+TEST(Codec, PngMetadataChunksAreSkippedWhateverTheyDeclare) {
+  Image8 image = test::synthetic_slice(20, 12, 5);
+  const std::string png = encode_png(image, 6);
+  const std::string metadata = png_chunk("tEXt", std::string("Title\0brain", 11)) +
+                               png_chunk("sCAL", std::string("\x01" "1.5\0" "1.5", 8)) +
+                               png_chunk("pHYs", std::string(9, '\x01'));
+  const std::string with_metadata = png.substr(0, 33) + metadata + png.substr(33);
+  EXPECT_EQ(decode_png8(with_metadata, "meta.png"), image);
+
+  std::string huge = png.substr(0, 33) + std::string("\x78\0\0\x06sCAL", 8) + "1.0" + png.substr(33);
+  EXPECT_NE(reason_of([&] { decode_png(huge, "huge-scal.png", 1 << 20); }), "");
+}
+
 TEST(Truncation, JpegCutShortIsRefused) {
   const std::string jpeg = test::jpeg_bytes([] {
     Image8 rgb(48, 40, 3);
