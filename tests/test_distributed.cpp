@@ -557,6 +557,36 @@ TEST(Distributed, TwoAndThreeRanksEndWithTheSameWeightsAndOneWriter) {
   }
 }
 
+// Rank 0 measures SWD from 16x16 on; the others learn whether it did, so an
+// evaluation at 8x8 adds no row (iterations 4 to 16 here: 16x16 from 97
+// images on), as in one process.
+TEST(Distributed, EvaluationRowsOnlyWhereRankZeroMeasured) {
+  TempDir dir;
+  write_dataset(dir / "d.lmdb");
+  const std::string out = dir / "eval";
+  std::vector<std::string> args = tiny_run(dir, out, 6, 24);
+  args.insert(args.end(), {"--eval-every", "4", "--eval-images", "16", "--log-every", "100"});
+  const auto ranks = run_ranks(dir.path(), 2, args);
+  for (const RankResult& r : ranks) ASSERT_EQ(r.status, 0) << describe(ranks);
+  std::ifstream in(fs::path(out) / "log.csv");
+  std::string header, line;
+  std::getline(in, header);
+  std::vector<std::string> columns;
+  std::stringstream names(header);
+  for (std::string name; std::getline(names, name, ',');) columns.push_back(name);
+  const auto swd_column = std::find(columns.begin(), columns.end(), "swd") - columns.begin();
+  ASSERT_LT(static_cast<size_t>(swd_column), columns.size()) << header;
+  std::vector<std::string> iterations;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    iterations.push_back(cells.at(0));
+    EXPECT_TRUE(static_cast<size_t>(swd_column) < cells.size() && !cells[static_cast<size_t>(swd_column)].empty()) << line;
+  }
+  EXPECT_EQ(iterations, (std::vector<std::string>{"20", "24"}));
+}
+
 TEST(Distributed, UnderTorchrunsOwnStoreEveryRankIsItsClient) {
   // PyTorch 2's torchrun: its agent serves the store, the workers' keys
   // under /worker/attempt_N. The test plays the agent.

@@ -178,9 +178,11 @@ class TrainingRun {
       train_one_iteration(plan.alpha);
       const bool evaluation_due = o_.eval_every > 0 && position_.iteration % o_.eval_every == 0;
       const std::optional<SwdResult> swd = evaluation_due && writer() ? evaluate(plan.alpha) : std::nullopt;
-      // Across processes every rank must know when a row is due (it takes an
-      // all-reduce); one process logs an evaluation only when it measured.
-      if (position_.iteration % o_.log_every == 0 || (evaluation_due && (swd || world_))) log_iteration(plan.alpha, swd);
+      // A row takes an all-reduce, so every rank must know when one is due:
+      // an evaluation's row only where rank 0 measured (it does not at 8x8).
+      bool measured = swd.has_value();
+      if (evaluation_due && world_) measured = any_rank(*world_, measured);
+      if (position_.iteration % o_.log_every == 0 || measured) log_iteration(plan.alpha, swd);
       if (writer() && o_.sample_every > 0 && position_.iteration % o_.sample_every == 0) write_samples(plan.alpha);
       if (o_.checkpoint_every > 0 && position_.iteration % o_.checkpoint_every == 0)
         checkpoint(iteration_name(position_.iteration));
