@@ -30,8 +30,6 @@ namespace {
 
 using namespace tbb::flow;
 
-// Batches records into LMDB write transactions, assigning each split's
-// indices in input order.
 // A name as one line of a report shows it: a hostile archive's 60,000-byte
 // member name is cut.
 std::string shown_name(const std::string& name) {
@@ -40,6 +38,8 @@ std::string shown_name(const std::string& name) {
   return name.substr(0, kShown) + "... (" + std::to_string(name.size()) + " bytes)";
 }
 
+// Batches records into LMDB write transactions, assigning each split's
+// indices in input order.
 class RecordSink {
  public:
   RecordSink(LmdbWriter& writer, std::vector<int> sizes, OnError on_error, PrepSummary& summary)
