@@ -83,7 +83,7 @@ void check_regex(const Checker& check, std::initializer_list<const char*> path, 
                  int index = -1) {
   if (pattern.regex().empty()) check.fail(path, "an empty regex matches everything; give one", index);
   std::string problem = regex_pattern_problem(pattern.regex());
-  if (!problem.empty()) check.fail(path, "regex " + problem, index);
+  if (!problem.empty()) check.fail(path, "regex refused: " + problem, index);
   try {
     std::regex re(pattern.regex(), std::regex::ECMAScript);
   } catch (const std::regex_error& e) {

@@ -75,7 +75,7 @@ std::regex DatasetRules::compile(const PathPattern& pattern) {
   std::string problem = regex_pattern_problem(pattern.regex());
   if (!problem.empty())
     throw ConfigError(pattern.regex().size() > 64 ? pattern.regex().substr(0, 64) + "..." : pattern.regex(),
-                      "regex " + problem);
+                      "regex refused: " + problem);
   auto flags = std::regex::ECMAScript;
   if (pattern.ignore_case()) flags |= std::regex::icase;
   return std::regex(pattern.regex(), flags);

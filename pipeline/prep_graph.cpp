@@ -129,18 +129,19 @@ class EntrySource {
       item.error = item.entry.refusal;
       return;
     }
-    if (name.size() > DatasetRules::kMaxPathBytes) {
-      item.error = "path longer than " + std::to_string(DatasetRules::kMaxPathBytes) + " bytes";
+    try {  // the rules refuse a path too long for their regexes
+      item.subject = rules_.subject_of(name);
+      auto split = rules_.split_of(name, item.subject);
+      if (!split) {
+        item.error = "no split folder in the path (the config's split rules name none of its folders)";
+        return;
+      }
+      item.split = *split;
+      item.mirror = rules_.mirrors(name);
+    } catch (const InputError& e) {
+      item.error = e.reason();
       return;
     }
-    item.subject = rules_.subject_of(name);
-    auto split = rules_.split_of(name, item.subject);
-    if (!split) {
-      item.error = "no split folder in the path (the config's split rules name none of its folders)";
-      return;
-    }
-    item.split = *split;
-    item.mirror = rules_.mirrors(name);
     if (archive_) {
       try {
         item.bytes = archive_->read_member(item.entry, config_.limits().max_input_bytes());

@@ -75,20 +75,11 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
   for (int rank = 0; rank < world; ++rank) {
     const std::string out = (folder / ("rank" + std::to_string(rank) + ".out")).string();
     const std::string err = (folder / ("rank" + std::to_string(rank) + ".err")).string();
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      std::vector<std::string> argv{program("sg_train")};
-      const std::vector<std::string> own = args_of_rank ? args_of_rank(rank) : args;
-      argv.insert(argv.end(), own.begin(), own.end());
-      std::vector<char*> c_args;
-      for (auto& a : argv) c_args.push_back(a.data());
-      c_args.push_back(nullptr);
-      for (const auto& [name, value] : local_launch_variables(rank, world, port)) ::setenv(name.c_str(), value.c_str(), 1);
-      for (const auto& [name, value] : extra_env) ::setenv(name.c_str(), value.c_str(), 1);
-      if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) ::_exit(126);
-      ::execv(c_args[0], c_args.data());
-      ::_exit(127);
-    }
+    const pid_t pid =
+        start_local_rank(program("sg_train"), args_of_rank ? args_of_rank(rank) : args, rank, world, port, [&] {
+          for (const auto& [name, value] : extra_env) ::setenv(name.c_str(), value.c_str(), 1);
+          if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) ::_exit(126);
+        });
     pids.push_back(pid);
   }
   if (during) during(pids);

@@ -9,7 +9,6 @@
 #include <CLI/CLI.hpp>
 
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -28,22 +27,9 @@ namespace {
 int launch_ranks(int world, int threads, const std::vector<std::string>& args) {
   const int port = sg::free_loopback_port();
   std::vector<pid_t> pids;
-  for (int rank = 0; rank < world; ++rank) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      std::vector<std::string> argv{"/proc/self/exe"};
-      argv.insert(argv.end(), args.begin(), args.end());
-      argv.insert(argv.end(), {"--threads", std::to_string(threads)});
-      std::vector<char*> c_args;
-      for (auto& a : argv) c_args.push_back(a.data());
-      c_args.push_back(nullptr);
-      for (const auto& [name, value] : sg::local_launch_variables(rank, world, port))
-        ::setenv(name.c_str(), value.c_str(), 1);
-      ::execv(c_args[0], c_args.data());
-      ::_exit(127);
-    }
-    pids.push_back(pid);
-  }
+  std::vector<std::string> rank_args = args;
+  rank_args.insert(rank_args.end(), {"--threads", std::to_string(threads)});
+  for (int rank = 0; rank < world; ++rank) pids.push_back(sg::start_local_rank("/proc/self/exe", rank_args, rank, world, port));
   int result = 0;
   for (pid_t pid : pids) {
     int status = 0;

@@ -85,6 +85,21 @@ std::vector<std::pair<std::string, std::string>> local_launch_variables(int rank
           {"MASTER_ADDR", "127.0.0.1"},           {"MASTER_PORT", std::to_string(port)}};
 }
 
+pid_t start_local_rank(const std::string& program, const std::vector<std::string>& args, int rank, int world, int port,
+                       const std::function<void()>& in_child) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  std::vector<std::string> argv{program};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> c_args;
+  for (auto& a : argv) c_args.push_back(a.data());
+  c_args.push_back(nullptr);
+  for (const auto& [name, value] : local_launch_variables(rank, world, port)) ::setenv(name.c_str(), value.c_str(), 1);
+  if (in_child) in_child();
+  ::execv(c_args[0], c_args.data());
+  ::_exit(127);
+}
+
 int free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

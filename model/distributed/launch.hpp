@@ -1,6 +1,8 @@
 #pragma once
 // Where this process stands in a torchrun or SLURM launch: read from the
 // environment variables those launchers set, with nothing of LibTorch.
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 #include <utility>
@@ -41,6 +43,13 @@ int cores_per_process(int processes);
 // machine alone, its store at 127.0.0.1:`port` (bench_train --world, the
 // tests).
 std::vector<std::pair<std::string, std::string>> local_launch_variables(int rank, int world, int port);
+
+// Starts `program` with `args` as `rank` of such a local world (its
+// variables set in the child); `in_child` runs in the child just before the
+// exec (more variables, redirections). Returns the child's pid; a child whose
+// exec fails exits with 127.
+pid_t start_local_rank(const std::string& program, const std::vector<std::string>& args, int rank, int world, int port,
+                       const std::function<void()>& in_child = {});
 
 // A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick),
 // for a local world's store (bench_train --world, the tests). Throws
