@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <set>
 
 #include "datasets/batch_stream.hpp"
@@ -164,6 +165,27 @@ TEST(BatchStream, ClearErrors) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("8-00002"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LmdbReader, CutShortFileIsRefusedNotASigbus) {
+  TempDir dir;
+  write_lmdb(dir / "d.lmdb", 200, RAW, {8, 16, 32});
+  const std::string data = dir / "d.lmdb/data.mdb";
+  const uintmax_t whole = std::filesystem::file_size(data);
+  ASSERT_GT(whole, 16u * 4096u);
+  // Cut through the records, then just short of the last page: liblmdb
+  // maps the file and would touch the missing pages.
+  for (uintmax_t size : {whole / 2, whole - 1, uintmax_t{0}}) {
+    std::filesystem::resize_file(data, size);
+    try {
+      LmdbReader reader(dir / "d.lmdb");
+      for (uint64_t i = 0; i < 200; ++i) reader.record(TRAIN, 32, i);
+      FAIL() << "a " << size << "-byte data.mdb was read";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(size ? "truncated" : "empty"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("data.mdb"), std::string::npos) << e.what();
+    }
   }
 }
 
