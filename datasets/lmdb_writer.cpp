@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,6 +54,22 @@ MDB_env* as_env(void* p) { return static_cast<MDB_env*>(p); }
 
 void check(int rc, const std::string& path, const char* what) {
   if (rc != MDB_SUCCESS) throw OutputError(path, std::string(what) + ": " + mdb_strerror(rc));
+}
+
+// liblmdb reports a write cut short by a full disk as EIO: say how much
+// room was left, so that the line names the likely cause.
+void check_write(int rc, const std::string& path, const std::string& folder, const char* what) {
+  if (rc == MDB_SUCCESS) return;
+  std::string reason = std::string(what) + ": " + mdb_strerror(rc);
+  struct statvfs fs_stats;
+  if ((rc == EIO || rc == ENOSPC) && ::statvfs(folder.c_str(), &fs_stats) == 0) {
+    const double free_mib = static_cast<double>(fs_stats.f_bavail) * static_cast<double>(fs_stats.f_frsize) / (1 << 20);
+    char room[96];
+    std::snprintf(room, sizeof room, " (%.1f MiB free on its file system%s)", free_mib,
+                  free_mib < 64 ? ": the disk is full?" : "");
+    reason += room;
+  }
+  throw OutputError(path, reason);
 }
 
 void fsync_directory(const fs::path& dir) {
@@ -150,7 +167,7 @@ void LmdbWriter::put_all(const std::vector<LmdbRecord>& batch) {
       check(mdb_env_set_mapsize(env, map_size_), path_, "growing the map");
       continue;
     }
-    check(rc, path_, "writing records");
+    check_write(rc, path_, temp_path_, "writing records");
     bytes_written_ += bytes;
     return;
   }
@@ -171,7 +188,7 @@ void LmdbWriter::finish(const DatasetMeta& meta) {
   tail.push_back({TRAIN, "meta", std::move(meta_bytes)});
   put_all(tail);
 
-  check(mdb_env_sync(as_env(env_), 1), path_, "mdb_env_sync");
+  check_write(mdb_env_sync(as_env(env_), 1), path_, temp_path_, "mdb_env_sync");
   mdb_env_close(as_env(env_));
   env_ = nullptr;
 

@@ -3,8 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "pipeline/errors.hpp"
 
@@ -34,20 +35,33 @@ void write_file_atomically(const std::string& path, std::string_view bytes, cons
   const fs::path final_path(path);
   const std::string folder = final_path.parent_path().empty() ? "." : final_path.parent_path().string();
   create_output_folder(folder);
-  std::error_code ec;
   const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) {
-      fs::remove(temp, ec);
-      throw OutputError(temp, "cannot write " + what);
-    }
+  // Every call checked, fsync and close included: a network or quota file
+  // system may report a full disk only there, and the rename must not put
+  // a short file in place of a good one.
+  auto fail = [&](int fd, const char* doing) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(temp.c_str());
+    throw OutputError(temp, "cannot write " + what + " (" + doing + "): " + std::strerror(error));
+  };
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(-1, "open");
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(fd, "write");
+    done += static_cast<size_t>(n);
   }
-  fsync_path(temp, O_RDONLY);
+  if (::fsync(fd) != 0) fail(fd, "fsync");
+  if (::close(fd) != 0) fail(-1, "close");
+  std::error_code ec;
   fs::rename(temp, final_path, ec);
-  if (ec) throw OutputError(path, "cannot rename " + what + " into place: " + ec.message());
+  if (ec) {
+    const std::string reason = ec.message();
+    fs::remove(temp, ec);
+    throw OutputError(path, "cannot rename " + what + " into place: " + reason);
+  }
   fsync_path(folder, O_RDONLY | O_DIRECTORY);
 }
 

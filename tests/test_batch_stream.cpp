@@ -2,6 +2,11 @@
 // errors, and independence from thread timing.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -187,6 +192,37 @@ TEST(LmdbReader, CutShortFileIsRefusedNotASigbus) {
       EXPECT_NE(std::string(e.what()).find("data.mdb"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST(LmdbWriter, AWriteThatFailsLeavesNoOutputAndSaysWhy) {
+  TempDir dir;
+  const std::string path = dir / "d.lmdb";
+  // In a child, its files capped at 1 MiB: liblmdb's writes past that fail
+  // as on a full disk.
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit cap{1 << 20, 1 << 20};
+    ::setrlimit(RLIMIT_FSIZE, &cap);
+    try {
+      write_lmdb(path, 2000, RAW, {8, 16, 32});
+    } catch (const OutputError& e) {
+      const bool named = std::string(e.what()).find("writing records: ") != std::string::npos &&
+                         std::string(e.what()).find("MiB free on its file system") != std::string::npos;
+      ::_exit(named ? 0 : 2);
+    } catch (...) {
+      ::_exit(3);
+    }
+    ::_exit(4);  // written whole past the cap
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the writer died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // Neither the output nor its temporary folder is left.
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 }  // namespace

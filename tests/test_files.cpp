@@ -156,6 +156,25 @@ TEST(AtomicFile, ReplacesTheWholeFileOrReportsTheFailure) {
   EXPECT_THROW(write_file_atomically((dir.path() / "a-file" / "grid.png").string(), "x", "sample grid"), OutputError);
 }
 
+TEST(AtomicFile, AFullDiskKeepsTheOldFileAndSaysWhy) {
+  test::TempDir dir;
+  const std::string path = dir / "000100.ckpt";
+  write_file_atomically(path, "the good one");
+  // The temporary name leads to /dev/full: every write fails with ENOSPC.
+  fs::create_symlink("/dev/full", path + ".tmp");
+  try {
+    write_file_atomically(path, std::string(1 << 20, 'x'), "checkpoint");
+    FAIL() << "wrote to a full disk";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write checkpoint (write): No space left on device"), std::string::npos)
+        << e.what();
+  }
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "the good one");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(path + ".tmp")));  // the temporary is gone
+}
+
 TEST(AtomicFile, OutputFolderCreatedOrAClearError) {
   test::TempDir dir;
   create_output_folder(dir / "run/checkpoints");
