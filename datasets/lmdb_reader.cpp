@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "datasets/lmdb_keys.hpp"
+#include "datasets/lmdb_pages.hpp"
 #include "pipeline/errors.hpp"
 
 namespace sg {
@@ -51,6 +52,9 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   if (!std::filesystem::exists(data, ec)) throw InputError(path, "not an LMDB directory (no data.mdb)");
   // liblmdb would take an empty file for a new environment it may not write.
   if (std::filesystem::file_size(data, ec) == 0 && !ec) throw InputError(data, "empty (an incomplete copy?)");
+  // liblmdb maps data.mdb and trusts its pages (a damaged one is a SIGSEGV,
+  // a missing one a SIGBUS): they are checked, by reads, before it opens it.
+  check_lmdb_pages(data);
   auto open = [&](unsigned extra) {
     MDB_env* env = nullptr;
     mdb_env_create(&env);
@@ -66,8 +70,19 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   // file, as Caffe does under ALLOW_LMDB_NOLOCK.
   if (rc == EACCES || rc == EROFS) rc = open(MDB_NOLOCK);
   if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot open the LMDB: ") + mdb_strerror(rc));
-  refuse_truncated_file();
+  // A constructor that throws runs no destructor: the environment (its map
+  // and lock file) is closed here.
+  try {
+    open_databases();
+  } catch (...) {
+    mdb_env_close(as_env(env_));
+    env_ = nullptr;
+    throw;
+  }
+}
 
+void LmdbReader::open_databases() {
+  const std::string& path = path_;
   {
     // Handles opened in a transaction stay valid for the environment only
     // once that transaction commits (an abort closes them).
@@ -86,24 +101,6 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   if (!has_dbi_[TRAIN]) throw InputError(path, "the LMDB has no main database");
   if (auto bytes = get(TRAIN, "meta")) meta_ = parse_dataset_meta(*bytes, path);
   if (!get(TRAIN, "length")) throw InputError(path, "no \"length\" record: not a dataset LMDB");
-}
-
-// liblmdb maps data.mdb and trusts it to hold every page its meta page
-// names: a page past the end of a cut-short file (a copy that stopped, a
-// full disk) is a SIGBUS on first touch, not an error code.
-void LmdbReader::refuse_truncated_file() const {
-  MDB_envinfo info;
-  MDB_stat stat;
-  if (mdb_env_info(as_env(env_), &info) != MDB_SUCCESS || mdb_env_stat(as_env(env_), &stat) != MDB_SUCCESS)
-    throw InputError(path_, "cannot read the LMDB's meta page");
-  const std::string data = (std::filesystem::path(path_) / "data.mdb").string();
-  std::error_code ec;
-  const uintmax_t have = std::filesystem::file_size(data, ec);
-  if (ec) throw InputError(data, "cannot size it: " + ec.message());
-  const uintmax_t need = (static_cast<uintmax_t>(info.me_last_pgno) + 1) * stat.ms_psize;
-  if (have < need)
-    throw InputError(data, "truncated: " + std::to_string(have) + " bytes where its pages need " + std::to_string(need) +
-                               " (an incomplete copy?)");
 }
 
 LmdbReader::~LmdbReader() {

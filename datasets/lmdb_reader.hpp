@@ -54,7 +54,7 @@ class LmdbReader {
   int channels() const { return meta_ && meta_->has_channels() ? meta_->channels() : 1; }
 
  private:
-  void refuse_truncated_file() const;
+  void open_databases();  // the split databases, the meta and length records
   std::string path_;
   void* env_ = nullptr;  // MDB_env*
   unsigned dbis_[3] = {0, 0, 0};

@@ -6,6 +6,7 @@
 #   fuzz_zip          zip listing and member reads (slips, bombs, encryption)
 #   fuzz_config       dataset configs (protobuf text format)
 #   fuzz_lmdb_record  the LMDB meta record and record values
+#   fuzz_lmdb_file    whole LMDB files (the page check before liblmdb maps them)
 #   fuzz_checkpoint   checkpoints (our unpickler, the metadata, a full load)
 # Builds them in build-fuzz/, makes the seed corpora there from real files
 # (mricron-data, the ITK examples) and files made here, and prints each
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_volume fuzz_image fuzz_zip fuzz_config fuzz_lmdb_record fuzz_checkpoint)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_volume fuzz_image fuzz_zip fuzz_config fuzz_lmdb_record fuzz_lmdb_file fuzz_checkpoint)
 root=$(pwd)
 build=$root/build-fuzz
 
@@ -56,6 +57,7 @@ make_seeds() {
     fuzz_zip) /usr/bin/python3 "$root/tests/fuzz/make_zip_seeds.py" "$dir" ;;
     fuzz_config) cp configs/*.textproto "$dir/" ;;
     fuzz_lmdb_record) /usr/bin/python3 "$root/tests/fuzz/make_record_seeds.py" "$dir" ;;
+    fuzz_lmdb_file) SG_FUZZ_MAKE_SEEDS=$dir "$build/bin/fuzz_lmdb_file" >/dev/null 2>&1 ;;
     fuzz_checkpoint)
       SG_FUZZ_MAKE_SEEDS=$dir "$build/bin/fuzz_checkpoint" >/dev/null 2>&1
       /usr/bin/python3 "$root/tests/fuzz/make_checkpoint_seeds.py" "$dir"
