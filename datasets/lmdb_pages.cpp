@@ -173,6 +173,13 @@ LmdbPageSummary check_lmdb_pages(const std::string& data_file) {
   if (read_meta(page_size, other) && load<uint32_t>(other + kPageHeader) == kMagic &&
       load<uint64_t>(other + kMetaTxnId) > load<uint64_t>(head + kMetaTxnId))
     meta = other;
+  // liblmdb writes transaction t's meta to page t & 1, and a reader with a
+  // lock file takes the meta at that page of the newest id: a damaged id
+  // would send it to the other page, unchecked.
+  const uint64_t meta_page = meta == head ? 0 : 1;
+  if ((load<uint64_t>(meta + kMetaTxnId) & 1) != meta_page)
+    throw InputError(data_file, "corrupt LMDB: meta page " + std::to_string(meta_page) + " holds transaction " +
+                                    std::to_string(load<uint64_t>(meta + kMetaTxnId)));
 
   const uint64_t last_page = load<uint64_t>(meta + kMetaLastPage);
   if (last_page < 1 || last_page > file_size)  // also keeps (last_page + 1) * page_size from overflowing
