@@ -41,6 +41,13 @@ struct Database {
   uint64_t root = kNoPage;
 };
 
+// A named database's key as a message shows it: a damaged one may hold anything.
+std::string shown_name(const uint8_t* key, size_t size) {
+  std::string name;
+  for (size_t i = 0; i < size && i < 64; ++i) name += (key[i] >= 0x20 && key[i] < 0x7f) ? static_cast<char>(key[i]) : '?';
+  return size > 64 ? name + "..." : name;
+}
+
 Database database_at(const uint8_t* record) {
   return {load<uint16_t>(record + 6), load<uint64_t>(record + 40)};
 }
@@ -126,7 +133,7 @@ class PageWalker {
       if (node_flags & kSubData) {
         if (!main || data_size != kDbRecord) fail(page, "node " + std::to_string(i) + ": a misplaced named database");
         databases.push_back(database_at(node + kNodeHeader + key_size));
-        names.emplace_back(reinterpret_cast<const char*>(node + kNodeHeader), key_size);
+        names.push_back(shown_name(node + kNodeHeader, key_size));
       }
     }
     for (uint64_t child : children) walk_page(child, level + 1, depth, main, name);
