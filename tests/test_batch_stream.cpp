@@ -9,7 +9,6 @@
 #include <csignal>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <filesystem>
 #include <set>
 
@@ -224,15 +223,6 @@ std::vector<uint64_t> leaf_pages(const std::string& bytes, size_t page_size) {
   return leaves;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
 TEST(LmdbPages, AValidFileIsWalkedWhole) {
   TempDir dir;
   // Small values stay on leaf pages: a tree three levels deep.
@@ -248,7 +238,7 @@ TEST(LmdbPages, ADamagedPageIsRefusedByItsNumber) {
   TempDir dir;
   write_lmdb(dir / "d.lmdb", 20000, RAW, {4, 8});
   const std::string data = dir / "d.lmdb/data.mdb";
-  const std::string good = read_bytes(data);
+  const std::string good = test::read_file(data);
   const LmdbPageSummary summary = check_lmdb_pages(data);
   const std::vector<uint64_t> leaves = leaf_pages(good, summary.page_size);
   ASSERT_GT(leaves.size(), 100u);
@@ -268,7 +258,7 @@ TEST(LmdbPages, ADamagedPageIsRefusedByItsNumber) {
                                Damage{first_node + 6u, 60000, "node 0's key runs past the page"}}) {
     std::string bytes = good;
     std::memcpy(&bytes[at + damage.offset], &damage.value, 2);
-    write_bytes(data, bytes);
+    test::write_file(data, bytes);
     try {
       LmdbReader reader(dir / "d.lmdb");
       for (uint64_t i = 0; i < 20000; ++i) reader.record(TRAIN, 8, i);
@@ -278,7 +268,7 @@ TEST(LmdbPages, ADamagedPageIsRefusedByItsNumber) {
       EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
     }
   }
-  write_bytes(data, good);
+  test::write_file(data, good);
   EXPECT_NO_THROW(LmdbReader reader(dir / "d.lmdb"));
 }
 
