@@ -102,42 +102,41 @@ class PageWalker {
     // Children are walked after this page's checks, from a copy: the walk
     // reuses the page buffer.
     std::vector<uint64_t> children;
-    std::vector<Database> databases;
-    std::vector<std::string> names;
+    std::vector<std::pair<Database, std::string>> databases;  // with their shown names
     for (size_t i = 0; i < keys; ++i) {
+      auto fail_node = [&](const std::string& what) { fail(page, "node " + std::to_string(i) + what); };
       const uint16_t offset = load<uint16_t>(p + kPageHeader + 2 * i);
-      if (offset < upper || offset + kNodeHeader > page_size_) fail(page, "node " + std::to_string(i) + " at " + std::to_string(offset));
+      if (offset < upper || offset + kNodeHeader > page_size_) fail_node(" at " + std::to_string(offset));
       const uint8_t* node = p + offset;
       const uint16_t lo = load<uint16_t>(node), hi = load<uint16_t>(node + 2), node_flags = load<uint16_t>(node + 4);
       const size_t key_size = load<uint16_t>(node + 6);
       const size_t key_end = offset + kNodeHeader + key_size;
-      if (key_end > page_size_) fail(page, "node " + std::to_string(i) + "'s key runs past the page");
+      if (key_end > page_size_) fail_node("'s key runs past the page");
       if (!leaf) {
         children.push_back(uint64_t{lo} | (uint64_t{hi} << 16) | (uint64_t{node_flags} << 32));
         continue;
       }
       ++records_;
       const uint64_t data_size = uint64_t{lo} | (uint64_t{hi} << 16);
-      if (node_flags & kDupData) fail(page, "node " + std::to_string(i) + ": a duplicate-sorted record");
-      if (node_flags & ~(kBigData | kSubData)) fail(page, "node " + std::to_string(i) + " has flags " + std::to_string(node_flags));
+      if (node_flags & kDupData) fail_node(": a duplicate-sorted record");
+      if (node_flags & ~(kBigData | kSubData)) fail_node(" has flags " + std::to_string(node_flags));
       if (node_flags & kBigData) {
-        if (key_end + 8 > page_size_) fail(page, "node " + std::to_string(i) + "'s overflow page number runs past the page");
+        if (key_end + 8 > page_size_) fail_node("'s overflow page number runs past the page");
         const uint64_t first = load<uint64_t>(node + kNodeHeader + key_size);
         const uint64_t run = (kPageHeader + data_size + page_size_ - 1) / page_size_;
         if (first < 2 || first > last_page_ || run > last_page_ + 1 - first)
-          fail(page, "node " + std::to_string(i) + "'s " + std::to_string(data_size) + "-byte value on pages " +
-                         std::to_string(first) + "+" + std::to_string(run) + ", past the file's " + std::to_string(last_page_));
+          fail_node("'s " + std::to_string(data_size) + "-byte value on pages " + std::to_string(first) + "+" +
+                    std::to_string(run) + ", past the file's " + std::to_string(last_page_));
         continue;
       }
-      if (key_end + data_size > page_size_) fail(page, "node " + std::to_string(i) + "'s value runs past the page");
+      if (key_end + data_size > page_size_) fail_node("'s value runs past the page");
       if (node_flags & kSubData) {
-        if (!main || data_size != kDbRecord) fail(page, "node " + std::to_string(i) + ": a misplaced named database");
-        databases.push_back(database_at(node + kNodeHeader + key_size));
-        names.push_back(shown_name(node + kNodeHeader, key_size));
+        if (!main || data_size != kDbRecord) fail_node(": a misplaced named database");
+        databases.emplace_back(database_at(node + kNodeHeader + key_size), shown_name(node + kNodeHeader, key_size));
       }
     }
     for (uint64_t child : children) walk_page(child, level + 1, depth, main, name);
-    for (size_t i = 0; i < databases.size(); ++i) walk(databases[i], false, "database '" + names[i] + "'");
+    for (const auto& [db, db_name] : databases) walk(db, false, "database '" + db_name + "'");
   }
 
   int fd_;

@@ -82,7 +82,6 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
 }
 
 void LmdbReader::open_databases() {
-  const std::string& path = path_;
   {
     // Handles opened in a transaction stay valid for the environment only
     // once that transaction commits (an abort closes them).
@@ -96,11 +95,11 @@ void LmdbReader::open_databases() {
     }
     int rc = mdb_txn_commit(txn.txn);
     txn.txn = nullptr;
-    if (rc != MDB_SUCCESS) throw InputError(path, std::string("cannot open the LMDB's databases: ") + mdb_strerror(rc));
+    if (rc != MDB_SUCCESS) throw InputError(path_, std::string("cannot open the LMDB's databases: ") + mdb_strerror(rc));
   }
-  if (!has_dbi_[TRAIN]) throw InputError(path, "the LMDB has no main database");
-  if (auto bytes = get(TRAIN, "meta")) meta_ = parse_dataset_meta(*bytes, path);
-  if (!get(TRAIN, "length")) throw InputError(path, "no \"length\" record: not a dataset LMDB");
+  if (!has_dbi_[TRAIN]) throw InputError(path_, "the LMDB has no main database");
+  if (auto bytes = get(TRAIN, "meta")) meta_ = parse_dataset_meta(*bytes, path_);
+  if (!get(TRAIN, "length")) throw InputError(path_, "no \"length\" record: not a dataset LMDB");
 }
 
 LmdbReader::~LmdbReader() {
