@@ -91,6 +91,7 @@ void check_regex(const Checker& check, std::initializer_list<const char*> path, 
   }
 }
 
+// Every range check of a double is written as !(in range), so that NaN fails.
 void validate(const DatasetConfig& c, const Checker& check) {
   for (int i = 0; i < c.include_size(); ++i)
     if (c.include(i).empty()) check.fail({"include"}, "empty glob", i);
@@ -103,26 +104,28 @@ void validate(const DatasetConfig& c, const Checker& check) {
   for (int i = 0; i < split.folders_size(); ++i) check_regex(check, {"split", "folders"}, split.folders(i).folder(), i);
   if (split.mode() == SplitRule::FOLDERS && split.folders_size() == 0)
     check.fail({"split", "mode"}, "FOLDERS needs at least one `folders` rule");
-  if (split.validate_fraction() < 0 || split.validate_fraction() >= 1)
+  if (!(split.validate_fraction() >= 0 && split.validate_fraction() < 1))
     check.fail({"split", "validate_fraction"}, "must be in [0, 1)");
-  if (split.test_fraction() < 0 || split.test_fraction() >= 1) check.fail({"split", "test_fraction"}, "must be in [0, 1)");
-  if (split.validate_fraction() + split.test_fraction() >= 1)
+  if (!(split.test_fraction() >= 0 && split.test_fraction() < 1)) check.fail({"split", "test_fraction"}, "must be in [0, 1)");
+  if (!(split.validate_fraction() + split.test_fraction() < 1))
     check.fail({"split", "test_fraction"}, "validate_fraction + test_fraction must stay below 1");
+  if (split.mode() == SplitRule::ALL_TRAIN && (split.validate_fraction() > 0 || split.test_fraction() > 0))
+    check.fail({"split", "mode"}, "ALL_TRAIN holds out nothing: validate_fraction and test_fraction need SUBJECT_HASH or FOLDERS");
 
   const Slicing& s = c.slicing();
   if (s.axis() < 0 || s.axis() > 2) check.fail({"slicing", "axis"}, "must be 0, 1 or 2, not " + std::to_string(s.axis()));
-  if (s.first_fraction() < 0 || s.first_fraction() >= 1) check.fail({"slicing", "first_fraction"}, "must be in [0, 1)");
-  if (s.last_fraction() <= s.first_fraction() || s.last_fraction() > 1)
+  if (!(s.first_fraction() >= 0 && s.first_fraction() < 1)) check.fail({"slicing", "first_fraction"}, "must be in [0, 1)");
+  if (!(s.last_fraction() > s.first_fraction() && s.last_fraction() <= 1))
     check.fail({"slicing", "last_fraction"}, "must be in (first_fraction, 1]");
   if (s.stride() < 1) check.fail({"slicing", "stride"}, "must be at least 1");
-  if (s.foreground_threshold() < 0 || s.foreground_threshold() > 1)
+  if (!(s.foreground_threshold() >= 0 && s.foreground_threshold() <= 1))
     check.fail({"slicing", "foreground_threshold"}, "must be in [0, 1]");
-  if (s.min_foreground_fraction() < 0 || s.min_foreground_fraction() > 1)
+  if (!(s.min_foreground_fraction() >= 0 && s.min_foreground_fraction() <= 1))
     check.fail({"slicing", "min_foreground_fraction"}, "must be in [0, 1]");
 
   const IntensityWindow& w = c.window();
-  if (w.low_percentile() < 0 || w.low_percentile() >= 100) check.fail({"window", "low_percentile"}, "must be in [0, 100)");
-  if (w.high_percentile() <= w.low_percentile() || w.high_percentile() > 100)
+  if (!(w.low_percentile() >= 0 && w.low_percentile() < 100)) check.fail({"window", "low_percentile"}, "must be in [0, 100)");
+  if (!(w.high_percentile() > w.low_percentile() && w.high_percentile() <= 100))
     check.fail({"window", "high_percentile"}, "must be in (low_percentile, 100]");
 
   const Crop& crop = c.crop();
@@ -131,7 +134,7 @@ void validate(const DatasetConfig& c, const Checker& check) {
   if (crop.width() < 0) check.fail({"crop", "width"}, "must not be negative");
   if (crop.height() < 0) check.fail({"crop", "height"}, "must not be negative");
   if (crop.threshold() < 0 || crop.threshold() > 255) check.fail({"crop", "threshold"}, "must be in [0, 255]");
-  if (crop.margin() < 0 || crop.margin() > 1) check.fail({"crop", "margin"}, "must be in [0, 1]");
+  if (!(crop.margin() >= 0 && crop.margin() <= 1)) check.fail({"crop", "margin"}, "must be in [0, 1]");
 
   for (int i = 0; i < c.flip().rules_size(); ++i) {
     if (!c.flip().rules(i).has_mirror()) check.fail({"flip", "rules"}, "a rule needs `mirror`", i);

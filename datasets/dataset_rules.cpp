@@ -115,29 +115,17 @@ std::string DatasetRules::subject_of(const std::string& path) const {
   return file.substr(0, file.find('.'));
 }
 
-Split DatasetRules::hash_split(const std::string& subject, Split otherwise) const {
-  const SplitRule& rule = config_.split();
-  if (rule.validate_fraction() == 0 && rule.test_fraction() == 0) return otherwise;
-  uint64_t seed = rule.seed();
-  uint64_t h = fnv1a64(&seed, sizeof seed);
-  h = fnv1a64(subject.data(), subject.size(), h);
-  const double u = static_cast<double>(h >> 11) * 0x1.0p-53;
-  if (u < rule.test_fraction()) return TEST;
-  if (u < rule.test_fraction() + rule.validate_fraction()) return VALIDATE;
-  return otherwise;
-}
-
-std::optional<Split> DatasetRules::split_of(const std::string& path, const std::string& subject) const {
+std::optional<Split> DatasetRules::split_of(const std::string& path) const {
   check_length(path);
   switch (config_.split().mode()) {
     case SplitRule::SUBJECT_HASH:
-      return hash_split(subject, TRAIN);
+      return TRAIN;
     case SplitRule::FOLDERS: {
       size_t start = 0;
       for (size_t slash; (slash = path.find('/', start)) != std::string::npos; start = slash + 1) {
         const std::string folder = path.substr(start, slash - start);
         for (const auto& [regex, split] : folders_)
-          if (std::regex_search(folder, regex)) return split == TRAIN ? hash_split(subject, TRAIN) : split;
+          if (std::regex_search(folder, regex)) return split;
       }
       return std::nullopt;
     }

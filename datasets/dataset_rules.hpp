@@ -28,15 +28,16 @@ class DatasetRules {
   // file name without its extensions.
   std::string subject_of(const std::string& relative_path) const;
 
-  // The split, or nullopt when FOLDERS mode finds no split folder in the path.
-  std::optional<Split> split_of(const std::string& relative_path, const std::string& subject) const;
+  // The split its folders give (TRAIN in SUBJECT_HASH and ALL_TRAIN modes),
+  // or nullopt when FOLDERS mode finds no split folder in the path. Which
+  // TRAIN subjects are then held out is HeldOutSubjects' (held_out.hpp).
+  std::optional<Split> split_of(const std::string& relative_path) const;
 
   bool mirrors(const std::string& relative_path) const;
 
  private:
   static std::regex compile(const PathPattern& pattern);
   static void check_length(const std::string& path);
-  Split hash_split(const std::string& subject, Split otherwise) const;
 
   DatasetConfig config_;
   std::optional<std::regex> subject_;

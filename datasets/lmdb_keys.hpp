@@ -7,7 +7,9 @@
 
 namespace sg {
 
-constexpr unsigned kLmdbFormatVersion = 1;
+// 2: the meta records the split rule's version and subjects per split
+// (format 1 LMDBs read the same; their held-out splits may be near empty).
+constexpr unsigned kLmdbFormatVersion = 2;
 
 // "{size}-{index:05d}": zero-padded to 5 digits, wider past 99,999.
 inline std::string record_key(int size, uint64_t index) {

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "datasets/dataset_rules.hpp"
+#include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
 #include "pipeline/errors.hpp"
@@ -57,6 +59,7 @@ class RecordSink {
     }
     ++summary_.inputs_read;
     summary_.empty_slices_dropped += static_cast<uint64_t>(item.empty_slices_dropped);
+    if (!item.records.empty() && subjects_[item.split].insert(item.subject).second) ++summary_.subjects[item.split];
     for (auto& levels : item.records) {
       uint64_t& index = summary_.records[item.split];
       for (size_t l = 0; l < levels.size(); ++l) {
@@ -95,18 +98,61 @@ class RecordSink {
   OnError on_error_;
   PrepSummary& summary_;
   std::vector<LmdbRecord> pending_;
+  std::set<std::string> subjects_[3];
   uint64_t pending_bytes_ = 0;
   uint64_t digest_ = 1469598103934665603ull;
 };
 
-// The source: the selected entries in name order, each labelled by the
-// dataset rules; archive members are read here, serially (a libzip handle
-// belongs to one thread at a time).
+// What the rules say of one selected entry.
+struct EntryLabel {
+  std::string subject;
+  Split split = TRAIN;
+  bool mirror = false;
+  std::string error;  // the entry is skipped, for this reason
+};
+
+// Every entry labelled before any is read: the held-out subjects are chosen
+// among all the subjects of the run.
+std::vector<EntryLabel> label_entries(const std::vector<const InputEntry*>& entries, const DatasetRules& rules,
+                                      const SplitRule& split_rule) {
+  std::vector<EntryLabel> labels(entries.size());
+  std::vector<std::string> candidates;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const std::string& name = entries[i]->name;
+    EntryLabel& label = labels[i];
+    if (!entries[i]->refusal.empty()) {
+      label.error = entries[i]->refusal;
+      continue;
+    }
+    try {  // the rules refuse a path too long for their regexes
+      label.subject = rules.subject_of(name);
+      auto split = rules.split_of(name);
+      if (!split) {
+        label.error = "no split folder in the path (the config's split rules name none of its folders)";
+        continue;
+      }
+      label.split = *split;
+      label.mirror = rules.mirrors(name);
+    } catch (const InputError& e) {
+      label.error = e.reason();
+      continue;
+    }
+    if (label.split == TRAIN) candidates.push_back(label.subject);
+  }
+  const HeldOutSubjects held_out(split_rule, candidates);
+  for (EntryLabel& label : labels)
+    if (label.error.empty() && label.split == TRAIN) label.split = held_out.split_of(label.subject);
+  return labels;
+}
+
+// The source: the selected entries in name order with their labels; archive
+// members are read here, serially (a libzip handle belongs to one thread at a
+// time).
 class EntrySource {
  public:
-  EntrySource(const InputListing& listing, std::vector<const InputEntry*> entries, const DatasetRules& rules,
+  EntrySource(const InputListing& listing, std::vector<const InputEntry*> entries, std::vector<EntryLabel> labels,
               const DatasetConfig& config)
-      : listing_(listing), entries_(std::move(entries)), rules_(rules), config_(config) {
+      : listing_(listing), entries_(std::move(entries)), labels_(std::move(labels)), config_(config) {
     if (listing_.is_archive) archive_ = std::make_unique<ArchiveReader>(listing_.root);
   }
 
@@ -117,53 +163,52 @@ class EntrySource {
     }
     auto item = std::make_shared<PrepItem>();
     item->seq = position_;
-    item->entry = *entries_[position_++];
-    label(*item);
+    item->entry = *entries_[position_];
+    EntryLabel& label = labels_[position_++];
+    item->subject = std::move(label.subject);
+    item->split = label.split;
+    item->mirror = label.mirror;
+    item->error = std::move(label.error);
+    if (!item->failed()) read_member(*item);
     return item;
   }
 
  private:
-  void label(PrepItem& item) {
-    const std::string& name = item.entry.name;
-    if (!item.entry.refusal.empty()) {
-      item.error = item.entry.refusal;
-      return;
-    }
-    try {  // the rules refuse a path too long for their regexes
-      item.subject = rules_.subject_of(name);
-      auto split = rules_.split_of(name, item.subject);
-      if (!split) {
-        item.error = "no split folder in the path (the config's split rules name none of its folders)";
-        return;
-      }
-      item.split = *split;
-      item.mirror = rules_.mirrors(name);
+  void read_member(PrepItem& item) {
+    if (!archive_) return;
+    try {
+      item.bytes = archive_->read_member(item.entry, config_.limits().max_input_bytes());
     } catch (const InputError& e) {
       item.error = e.reason();
       return;
     }
-    if (archive_) {
-      try {
-        item.bytes = archive_->read_member(item.entry, config_.limits().max_input_bytes());
-      } catch (const InputError& e) {
-        item.error = e.reason();
-        return;
-      }
-      archive_bytes_ += item.bytes.size();
-      if (archive_bytes_ > config_.limits().max_archive_bytes())
-        throw InputError(listing_.root, "archive inflates past the limit of " +
-                                            std::to_string(config_.limits().max_archive_bytes()) + " bytes");
-    }
+    archive_bytes_ += item.bytes.size();
+    if (archive_bytes_ > config_.limits().max_archive_bytes())
+      throw InputError(listing_.root, "archive inflates past the limit of " +
+                                          std::to_string(config_.limits().max_archive_bytes()) + " bytes");
   }
 
   const InputListing& listing_;
   std::vector<const InputEntry*> entries_;
-  const DatasetRules& rules_;
+  std::vector<EntryLabel> labels_;
   const DatasetConfig& config_;
   std::unique_ptr<ArchiveReader> archive_;
   size_t position_ = 0;
   uint64_t archive_bytes_ = 0;
 };
+
+// Why a run wrote nothing, naming the first inputs skipped and why: the
+// summary that lists them is never printed when the run fails.
+std::string nothing_written(const PrepSummary& summary) {
+  std::string message = "no images: nothing was written (" + std::to_string(summary.inputs_skipped) +
+                        " inputs skipped, " + std::to_string(summary.empty_slices_dropped) + " empty slices dropped)";
+  constexpr size_t kNamed = 3;
+  for (size_t i = 0; i < std::min(kNamed, summary.skipped.size()); ++i)
+    message += (i == 0 ? "; skipped " : "; ") + summary.skipped[i];
+  if (summary.skipped.size() > kNamed)
+    message += "; and " + std::to_string(summary.skipped.size() - kNamed) + " more skipped";
+  return message;
+}
 
 }  // namespace
 
@@ -189,7 +234,7 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   LmdbWriter writer(options.output, {options.force, options.initial_map_size});
   const std::vector<int> sizes = pyramid_sizes(config.pyramid());
   RecordSink sink(writer, sizes, options.on_error, summary);
-  EntrySource entries(listing, selected, rules, config);
+  EntrySource entries(listing, selected, label_entries(selected, rules, config.split()), config);
   ProgressLine progress("sg_prep", selected.size(), "slices", options.show_progress);
   const int tokens = config.limits().tokens() > 0 ? config.limits().tokens() : 4 * threads;
 
@@ -229,13 +274,12 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   progress.finish();
 
   sink.flush();
-  if (summary.total_slices() == 0)
-    throw InputError(options.input, "no images: nothing was written (" + std::to_string(summary.inputs_skipped) +
-                                        " inputs skipped, " + std::to_string(summary.empty_slices_dropped) +
-                                        " empty slices dropped)");
+  if (summary.total_slices() == 0) throw InputError(options.input, nothing_written(summary));
 
   summary.inputs_digest = sink.digest();
   DatasetMeta meta = describe_dataset(sizes, config.channels(), config.encoding(), summary.records);
+  for (SplitCount& count : *meta.mutable_counts()) count.set_subjects(summary.subjects[count.split()]);
+  meta.set_split_rule_version(kSplitRuleVersion);
   *meta.mutable_config() = config;
   meta.set_inputs_digest(summary.inputs_digest);
   meta.set_input(options.input);
@@ -258,6 +302,9 @@ std::string format_summary(const PrepSummary& s, const DatasetConfig& config) {
       << s.records[TEST] << " (" << s.total_slices() << " written";
   if (s.empty_slices_dropped > 0) out << ", " << s.empty_slices_dropped << " empty slices dropped";
   out << ")\n";
+  if (s.subjects[TRAIN] + s.subjects[VALIDATE] + s.subjects[TEST] > 0)
+    out << "  subjects: train " << s.subjects[TRAIN] << ", validate " << s.subjects[VALIDATE] << ", test "
+        << s.subjects[TEST] << '\n';
   char line[160];
   std::snprintf(line, sizeof line, "  bytes:   %.1f MB in %.2f s (%.0f slices/s)\n",
                 static_cast<double>(s.bytes_written) / 1e6, s.seconds,

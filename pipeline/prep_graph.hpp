@@ -29,7 +29,8 @@ struct PrepSummary {
   size_t inputs_selected = 0;  // taken by the include/exclude rules
   size_t inputs_read = 0;      // decoded successfully
   size_t inputs_skipped = 0;   // bad inputs
-  uint64_t records[3] = {0, 0, 0};  // slices written per split
+  uint64_t records[3] = {0, 0, 0};   // slices written per split
+  uint64_t subjects[3] = {0, 0, 0};  // subjects with slices written, per split
   uint64_t empty_slices_dropped = 0;
   std::vector<std::string> skipped;   // "name: reason", in input order
   std::vector<std::string> warnings;  // "name: warning"

@@ -2,9 +2,13 @@
 // (take/skip globs, subject ids, splits, flips) on real file names.
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/glob.hpp"
+#include "datasets/held_out.hpp"
 #include "pipeline/errors.hpp"
 #include "test_util.hpp"
 
@@ -105,11 +109,11 @@ TEST(Rules, OasisTakesImagesSkipsMasksAndSplitsByFolder) {
     EXPECT_TRUE(rules.selects(train, true)) << train;
     EXPECT_FALSE(rules.selects(seg, true)) << seg;
     EXPECT_EQ(rules.subject_of(train), "001");
-    EXPECT_EQ(rules.split_of(train, "001"), TRAIN);
-    EXPECT_EQ(rules.split_of(val, "402"), VALIDATE);
-    EXPECT_EQ(rules.split_of(test, "441"), TEST);
+    EXPECT_EQ(rules.split_of(train), TRAIN);
+    EXPECT_EQ(rules.split_of(val), VALIDATE);
+    EXPECT_EQ(rules.split_of(test), TEST);
   }
-  EXPECT_FALSE(rules.split_of("elsewhere/case_001_slice_0.nii.png", "001").has_value());
+  EXPECT_FALSE(rules.split_of("elsewhere/case_001_slice_0.nii.png").has_value());
 }
 
 TEST(Rules, AkoaSplitsByPatientAndMirrorsEveryLeftSpelling) {
@@ -123,40 +127,107 @@ TEST(Rules, AkoaSplitsByPatientAndMirrorsEveryLeftSpelling) {
   }
   for (const char* side : {"RIGHT", "Right", "right", "R_I_G_H_T"})
     EXPECT_FALSE(rules.mirrors(std::string("OAI9062645_BaseLine_3_de3d1_SAG_3D_DESS_WE_") + side + ".nii.gz_1.png"));
-  // Both knees and every slice of a patient land in the same split, and the
-  // split of 200 patients is near the configured fractions.
-  int counts[3] = {0, 0, 0};
+  // Both knees of a patient are one subject; 200 patients split as configured
+  // (0.1 validate, 0.15 test).
+  const DatasetConfig config = load_dataset_config(test::source_path("configs/akoa.textproto"));
+  std::vector<std::string> subjects;
   for (int p = 0; p < 200; ++p) {
     std::string id = std::to_string(9000000 + p * 7919);
-    auto a = rules.split_of("OAI" + id + "_BaseLine_3_x_LEFT.nii.gz_0.png", rules.subject_of("OAI" + id + "_"));
-    auto b = rules.split_of("OAI" + id + "_BaseLine_4_x_RIGHT.nii.gz_9.png", rules.subject_of("OAI" + id + "_"));
-    ASSERT_EQ(a, b);
-    ++counts[*a];
+    std::string left = "OAI" + id + "_BaseLine_3_x_LEFT.nii.gz_0.png", right = "OAI" + id + "_BaseLine_4_x_RIGHT.nii.gz_9.png";
+    ASSERT_EQ(rules.subject_of(left), rules.subject_of(right));
+    ASSERT_EQ(rules.split_of(left), TRAIN);
+    subjects.push_back(rules.subject_of(left));
+    subjects.push_back(rules.subject_of(right));
   }
-  EXPECT_GT(counts[TRAIN], 120);
-  EXPECT_GT(counts[VALIDATE], 5);
-  EXPECT_GT(counts[TEST], 15);
+  const HeldOutSubjects held_out(config.split(), subjects);
+  EXPECT_EQ(held_out.subject_counts(), (std::array<uint64_t, 3>{150, 20, 30}));
   // Deterministic from the seed.
-  EXPECT_EQ(rules.split_of("x", "9014797"), DatasetRules(load_dataset_config(test::source_path("configs/akoa.textproto")))
-                                                 .split_of("x", "9014797"));
+  const HeldOutSubjects again(config.split(), subjects);
+  for (const std::string& s : subjects) EXPECT_EQ(held_out.split_of(s), again.split_of(s));
 }
 
 TEST(Rules, AdniKeepsTestAndCarvesValidationFromTrainByPatient) {
-  DatasetRules rules(load_dataset_config(test::source_path("configs/adni.textproto")));
+  const DatasetConfig config = load_dataset_config(test::source_path("configs/adni.textproto"));
+  DatasetRules rules(config);
   const std::string test = "ADNI_AD_NC_2D/AD_NC/test/AD/1003730_100.jpeg";
   EXPECT_TRUE(rules.selects(test, true));
   EXPECT_EQ(rules.subject_of(test), "1003730");
-  EXPECT_EQ(rules.split_of(test, "1003730"), TEST);
-  int validate = 0;
+  EXPECT_EQ(rules.split_of(test), TEST);
+  std::vector<std::string> train_subjects;
   for (int p = 0; p < 300; ++p) {
-    std::string id = std::to_string(200000 + p * 31);
-    std::string path = "AD_NC/train/NC/" + id + "_78.jpeg";
-    auto split = rules.split_of(path, rules.subject_of(path));
-    ASSERT_TRUE(split == TRAIN || split == VALIDATE);
-    validate += split == VALIDATE;
+    std::string path = "AD_NC/train/NC/" + std::to_string(200000 + p * 31) + "_78.jpeg";
+    ASSERT_EQ(rules.split_of(path), TRAIN);
+    train_subjects.push_back(rules.subject_of(path));
   }
-  EXPECT_GT(validate, 10);
-  EXPECT_LT(validate, 60);
+  EXPECT_EQ(HeldOutSubjects(config.split(), train_subjects).subject_counts(), (std::array<uint64_t, 3>{270, 30, 0}));
+}
+
+// Each split's share of 1,000 subjects against its fraction, and no subject
+// in two splits.
+void expect_shares_follow_fractions(const std::vector<std::string>& ids, const SplitRule& rule) {
+  const HeldOutSubjects held_out(rule, ids);
+  int counts[3] = {0, 0, 0};
+  for (const std::string& id : ids) ++counts[held_out.split_of(id)];
+  const double n = static_cast<double>(ids.size());
+  EXPECT_NEAR(counts[VALIDATE] / n, rule.validate_fraction(), 0.03) << ids.front();
+  EXPECT_NEAR(counts[TEST] / n, rule.test_fraction(), 0.03) << ids.front();
+  EXPECT_EQ(counts[TRAIN] + counts[VALIDATE] + counts[TEST], static_cast<int>(ids.size()));
+  EXPECT_EQ(held_out.subject_counts()[VALIDATE], static_cast<uint64_t>(counts[VALIDATE]));
+}
+
+TEST(HeldOut, SharesFollowFractionsForConsecutiveAndRandomIds) {
+  SplitRule rule;
+  rule.set_mode(SplitRule::SUBJECT_HASH);
+  rule.set_validate_fraction(0.1);
+  rule.set_test_fraction(0.15);
+  rule.set_seed(3710);
+  std::vector<std::string> consecutive, oai, random;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 1000; ++i) {
+    consecutive.push_back(std::to_string(3000 + i));
+    oai.push_back(std::to_string(9000060 + 3 * i));
+    random.push_back(std::to_string(rng() % 100000000));
+  }
+  for (const auto* ids : {&consecutive, &oai, &random}) expect_shares_follow_fractions(*ids, rule);
+}
+
+TEST(HeldOut, EachIdsDrawIsSpreadOverTheUnitInterval) {
+  // The draw alone (before ranking) must spread consecutive ids: FNV-1a's top
+  // bits put 1,000 consecutive patient numbers in one narrow band.
+  int below[10] = {};
+  for (int i = 0; i < 1000; ++i) {
+    const double u = subject_draw(std::to_string(3000 + i), 3710);
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    ++below[static_cast<int>(u * 10)];
+  }
+  for (int decile = 0; decile < 10; ++decile) EXPECT_NEAR(below[decile], 100, 30) << "decile " << decile;
+}
+
+TEST(HeldOut, SmallSetsGetTheirHeldOutSubjectsAndKeepOneForTraining) {
+  SplitRule rule;
+  rule.set_mode(SplitRule::SUBJECT_HASH);
+  rule.set_validate_fraction(0.1);
+  rule.set_test_fraction(0.15);
+  std::vector<std::string> twenty;  // the AKOA-like set: OAI ids 9000060, 9000063, ...
+  for (int i = 0; i < 20; ++i) twenty.push_back(std::to_string(9000060 + 3 * i));
+  EXPECT_EQ(HeldOutSubjects(rule, twenty).subject_counts(), (std::array<uint64_t, 3>{15, 2, 3}));
+  EXPECT_EQ(HeldOutSubjects(rule, {"a", "b", "a", "c"}).subject_counts(), (std::array<uint64_t, 3>{1, 1, 1}));
+  EXPECT_EQ(HeldOutSubjects(rule, {"a", "b"}).subject_counts(), (std::array<uint64_t, 3>{1, 0, 1}));
+  EXPECT_EQ(HeldOutSubjects(rule, {"only"}).subject_counts(), (std::array<uint64_t, 3>{1, 0, 0}));
+  EXPECT_EQ(HeldOutSubjects(rule, {}).subject_counts(), (std::array<uint64_t, 3>{0, 0, 0}));
+  rule.set_mode(SplitRule::ALL_TRAIN);
+  EXPECT_EQ(HeldOutSubjects(rule, twenty).subject_counts(), (std::array<uint64_t, 3>{20, 0, 0}));
+}
+
+TEST(HeldOut, FractionsAreCheckedIncludingNaN) {
+  EXPECT_NE(config_error("split { mode: SUBJECT_HASH validate_fraction: nan }").find("validate_fraction"),
+            std::string::npos);
+  EXPECT_NE(config_error("split { mode: SUBJECT_HASH test_fraction: inf }").find("test_fraction"), std::string::npos);
+  EXPECT_NE(config_error("split { validate_fraction: 0.1 }").find("ALL_TRAIN holds out nothing"), std::string::npos);
+  EXPECT_NE(config_error("window { mode: PERCENTILE low_percentile: nan }").find("low_percentile"), std::string::npos);
+  EXPECT_NE(config_error("crop { margin: nan }").find("margin"), std::string::npos);
+  EXPECT_EQ(config_error("split { mode: SUBJECT_HASH validate_fraction: 0.1 test_fraction: 0.2 }"), "");
 }
 
 }  // namespace

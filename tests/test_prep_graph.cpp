@@ -5,8 +5,11 @@
 
 #include <filesystem>
 
+#include <zlib.h>
+
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
+#include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "pipeline/errors.hpp"
@@ -202,8 +205,95 @@ TEST(PrepGraph, NoImagesIsAnErrorWithoutOutput) {
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("no images"), std::string::npos) << e.what();
+    // The input skipped and why, though no summary is printed.
+    EXPECT_NE(std::string(e.what()).find("fake.png: "), std::string::npos) << e.what();
   }
   EXPECT_FALSE(fs::exists(dir / "out.lmdb"));
+}
+
+// A PNG whose header claims `width` x `height` pixels (IHDR's CRC made right).
+std::string png_claiming(uint32_t width, uint32_t height) {
+  std::string png = test::png_bytes(test::synthetic_slice(8, 8, 1));
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) png[at + i] = static_cast<char>(v >> (24 - 8 * i));
+  };
+  put32(16, width);  // signature 8, length 4, "IHDR" 4
+  put32(20, height);
+  put32(29, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17)));
+  return png;
+}
+
+TEST(PrepGraph, NothingWrittenNamesTheFirstSkippedInputsAndWhy) {
+  TempDir dir;
+  test::write_file(dir / "one/huge.png", png_claiming(65535, 65535));
+  const std::string one = [&] {
+    try {
+      run_prep(DatasetConfig(), options_for(dir / "one", dir / "out.lmdb"));
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  EXPECT_NE(one.find("no images: nothing was written (1 inputs skipped"), std::string::npos) << one;
+  EXPECT_NE(one.find("huge.png: "), std::string::npos) << one;
+  EXPECT_NE(one.find("pixel limit"), std::string::npos) << one;
+  EXPECT_EQ(one.find('\n'), std::string::npos) << one;
+
+  for (int i = 0; i < 5; ++i) test::write_file(dir / ("five/bad" + std::to_string(i) + ".png"), "not a png");
+  try {
+    run_prep(DatasetConfig(), options_for(dir / "five", dir / "out.lmdb"));
+    FAIL();
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("bad0.png: "), std::string::npos) << what;
+    EXPECT_NE(what.find("bad2.png: "), std::string::npos) << what;
+    EXPECT_EQ(what.find("bad3.png"), std::string::npos) << what;
+    EXPECT_NE(what.find("and 2 more skipped"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(dir / "out.lmdb"));
+}
+
+// The ADNI tree: train/AD/3000_1.jpeg ... 3099_2.jpeg (100 patients,
+// two slices each) and a test folder; validate_fraction 0.1 of the train
+// patients. Before the split rule was fixed, validate came out empty.
+TEST(PrepGraph, HeldOutSplitsFollowTheirFractionsAndKeepPatientsWhole) {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> members;
+  for (int p = 0; p < 100; ++p)
+    for (int k = 1; k <= 2; ++k) {
+      Image8 rgb(16, 16, 3);
+      const Image8 grey = test::synthetic_slice(16, 16, p * 2 + k);
+      for (size_t i = 0; i < grey.pixels.size(); ++i)
+        for (int c = 0; c < 3; ++c) rgb.pixels[i * 3 + c] = grey.pixels[i];
+      members.push_back({"AD_NC/train/AD/" + std::to_string(3000 + p) + "_" + std::to_string(k) + ".jpeg",
+                         test::jpeg_bytes(rgb)});
+      if (p < 10 && k == 1) members.push_back({"AD_NC/test/NC/" + std::to_string(5000 + p) + "_1.jpeg", members.back().second});
+    }
+  test::write_zip(dir / "adni.zip", members);
+  DatasetConfig config = load_dataset_config(test::source_path("configs/adni.textproto"));
+  config.mutable_pyramid()->clear_resolutions();
+  config.mutable_pyramid()->add_resolutions(8);
+  const PrepSummary s = run_prep(config, options_for(dir / "adni.zip", dir / "out.lmdb"));
+  EXPECT_EQ(s.subjects[TRAIN], 90u);
+  EXPECT_EQ(s.subjects[VALIDATE], 10u);
+  EXPECT_EQ(s.subjects[TEST], 10u);
+  // 110 patients in all: none counted in two splits, every slice with its patient.
+  EXPECT_EQ(s.records[TRAIN], 180u);
+  EXPECT_EQ(s.records[VALIDATE], 20u);
+  EXPECT_EQ(s.records[TEST], 10u);
+  LmdbReader reader(dir / "out.lmdb");
+  ASSERT_TRUE(reader.meta().has_value());
+  EXPECT_EQ(reader.meta()->format_version(), kLmdbFormatVersion);
+  EXPECT_EQ(reader.meta()->split_rule_version(), kSplitRuleVersion);
+  EXPECT_EQ(reader.length(VALIDATE), 20u);
+  EXPECT_NE(describe_held_out(*reader.meta()).find("subjects: train 90, validate 10, test 10 (split rule 2)"),
+            std::string::npos);
+  EXPECT_NE(format_summary(s, config).find("subjects: train 90, validate 10, test 10"), std::string::npos);
+
+  // An LMDB of format 1 (no split rule recorded) with fractions is flagged.
+  DatasetMeta old = *reader.meta();
+  old.clear_split_rule_version();
+  EXPECT_NE(describe_held_out(old).find("split rule 1"), std::string::npos);
 }
 
 TEST(PrepGraph, VolumeFolderWithBadAndFourDimensionalFiles) {

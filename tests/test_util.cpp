@@ -2,15 +2,20 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "stages/image_codec.hpp"
 #include "pipeline/remove_tree.hpp"
@@ -135,5 +140,42 @@ std::string nifti1_bytes(const std::vector<int>& dims, const std::vector<int16_t
 }
 
 std::string source_path(const std::string& relative) { return std::string(SG_SOURCE_DIR) + "/" + relative; }
+
+std::string program_path(const std::string& name) { return std::string(SG_BIN_DIR) + "/" + name; }
+
+ProgramRun run_program(const std::vector<std::string>& argv, double timeout_s) {
+  static std::atomic<int> counter{0};
+  const fs::path capture = fs::temp_directory_path() / ("sg_run_" + std::to_string(::getpid()) + "_" +
+                                                        std::to_string(counter++));
+  const std::string out_path = capture.string() + ".out", err_path = capture.string() + ".err";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (!std::freopen(out_path.c_str(), "w", stdout) || !std::freopen(err_path.c_str(), "w", stderr)) ::_exit(126);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ProgramRun run;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      run.timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status) && !run.timed_out) run.signal = WTERMSIG(status);
+  run.out = read_file(out_path);
+  run.err = read_file(err_path);
+  std::remove(out_path.c_str());
+  std::remove(err_path.c_str());
+  return run;
+}
 
 }  // namespace sg::test

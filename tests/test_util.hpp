@@ -41,4 +41,18 @@ std::string nifti1_bytes(const std::vector<int>& dims, const std::vector<int16_t
 // Where the source tree's configs live (for tests of the shipped configs).
 std::string source_path(const std::string& relative);
 
+// A built program (build/bin/NAME).
+std::string program_path(const std::string& name);
+
+// How a program run ended, with what it printed.
+struct ProgramRun {
+  int exit_code = -1;   // when it exited
+  int signal = 0;       // when a signal ended it
+  bool timed_out = false;
+  std::string out, err;
+};
+
+// Runs argv (argv[0] a path) to its end or SIGKILLs it after `timeout_s`.
+ProgramRun run_program(const std::vector<std::string>& argv, double timeout_s = 300);
+
 }  // namespace sg::test

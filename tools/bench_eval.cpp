@@ -1,13 +1,13 @@
 // bench_eval: seconds for sg_eval's full evaluation (SWD against the real
 // set, the real-halves baseline, the memorisation check) of N generated
 // images against N real ones, on synthetic phantoms written to LMDBs.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
+#include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/image_set.hpp"
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--size", size, "image size")->check(CLI::IsMember({16, 32, 64, 128, 256}));
   app.add_option("--n", n, "images per set")->check(CLI::Range(2, 1000000));
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "bench_eval"); code >= 0) return code;
   const fs::path scratch = fs::temp_directory_path() / ("bench_eval_" + std::to_string(::getpid()));
   try {
     const int used = sg::configure_cpu_runtime(threads);
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     sg::remove_tree(scratch.string());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_eval: error: %s\n", e.what());
+    sg::cli::print_error("bench_eval", e);
     sg::remove_tree(scratch.string());
     return 1;
   }

@@ -1,12 +1,12 @@
 // bench_loader: images/s the training batch stream delivers at each size
 // (8..256), from an LMDB given or from a synthetic RAW one.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
+#include "common/cli.hpp"
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "decode threads (default: all cores)");
   app.add_option("--seconds", seconds, "time per size");
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "bench_loader"); code >= 0) return code;
   try {
     std::string scratch;
     if (lmdb.empty()) {
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     if (!scratch.empty()) sg::remove_tree(scratch);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_loader: error: %s\n", e.what());
+    sg::cli::print_error("bench_loader", e);
     return 1;
   }
 }

@@ -5,13 +5,13 @@
 // the lazy R1 and path-length steps at their amortised rate: each kind of
 // iteration timed apart, weighed as a 16-iteration cycle runs them (R1 once,
 // path length four times).
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <thread>
 
+#include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/stylegan2/train_step.hpp"
 #include "model/training/train_step.hpp"
@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   app.add_option("--arch", arch, "stylegan (default) or stylegan2")->check(CLI::IsMember({"stylegan", "stylegan2"}));
   app.add_option("--channel_multiplier,--channel-multiplier", channel_multiplier, "StyleGAN2: 2 or 1")
       ->check(CLI::IsMember({1, 2}));
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "bench_model"); code >= 0) return code;
 
   try {
     if (arch == "stylegan2") {
@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_model: error: %s\n", e.what());
+    sg::cli::print_error("bench_model", e);
     return 1;
   }
 }

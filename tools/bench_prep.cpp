@@ -2,7 +2,6 @@
 // the floor: reading and decoding the same inputs alone on all cores.
 // Without --input it makes 2,172 grey 256x256 PNG slices from the Colin27
 // brain (mricron-data), the size of the reference measurement.
-#include <CLI/CLI.hpp>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
@@ -14,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/cli.hpp"
 #include "datasets/dataset_config.hpp"
 #include "pipeline/prep_graph.hpp"
 #include "pipeline/remove_tree.hpp"
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--slices", count, "slices to synthesise")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "threads (default: all cores)");
   app.add_option("--repeats", repeats, "runs per measurement (the best counts)")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "bench_prep"); code >= 0) return code;
 
   try {
     if (threads <= 0) threads = tbb::info::default_concurrency();
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
     sg::remove_tree(scratch.string());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_prep: error: %s\n", e.what());
+    sg::cli::print_error("bench_prep", e);
     return 1;
   }
 }

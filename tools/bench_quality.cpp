@@ -5,7 +5,6 @@
 // (g_running) and of the raw generator at the end of every stage, beside the
 // real-vs-real baseline (at 8x8 on one 7x7-patch level, sg_eval's pyramid
 // starting at 16x16). Not a test: a few minutes per seed.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <map>
 #include <vector>
 
+#include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/training/torch_file.hpp"
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "where the runs go (default: a temporary folder, removed unless --keep)");
   app.add_flag("--keep", keep, "keep the runs");
   app.add_option("--threads", threads, "CPU threads (default: all cores)");
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "bench_quality"); code >= 0) return code;
   if (ema == "reference") o.ema.rampup = 0;
   const bool temporary = out.empty();
   if (temporary) out = (fs::temp_directory_path() / ("bench_quality_" + std::to_string(::getpid()))).string();
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
     if (temporary && !keep) sg::remove_tree(out);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_quality: error: %s\n", e.what());
+    sg::cli::print_error("bench_quality", e);
     return 1;
   }
 }

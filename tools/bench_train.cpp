@@ -6,13 +6,13 @@
 // (started as torchrun would, Gloo over loopback; or run it under torchrun
 // or srun yourself): the batch global, each iteration split into compute
 // and the gradients' all-reduce, with the bytes all-reduced.
-#include <CLI/CLI.hpp>
 
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <memory>
 
+#include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/launch.hpp"
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
                  "run as this many processes on this machine (Gloo over loopback), the batch split among them; "
                  "--threads then counts per process (default: the cores shared out)")
       ->check(CLI::Range(1, 64));
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "bench_train"); code >= 0) return code;
   o.arch = sg::parse_architecture(arch);
   std::unique_ptr<sg::Collectives> world;
   bool quiet = false;  // ranks other than 0 print nothing
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
       if (quiet && std::freopen("/dev/null", "w", stdout) == nullptr) return 1;
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_train: error: %s\n", e.what());
+    sg::cli::print_error("bench_train", e);
     return 1;
   }
   const bool stylegan2 = o.arch == sg::Architecture::StyleGan2;
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_train: error: %s\n", e.what());
+    sg::cli::print_error("bench_train", e);
     return 1;
   }
 }

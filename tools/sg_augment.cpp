@@ -1,10 +1,9 @@
 // sg_augment LMDB --p P --out SHEET.png: what the discriminator sees under
 // `sg_train --augment` at probability p — dataset records, each beside a
 // draw of ADA's augmentations. Thin over augment_sheet().
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 
+#include "common/cli.hpp"
 #include "model/augment/sheet.hpp"
 #include "model/evaluation/sampler.hpp"
 
@@ -13,13 +12,13 @@ int main(int argc, char** argv) {
   std::string lmdb, out = "augment_sheet.png";
   sg::AugmentSheetOptions o;
   app.add_option("lmdb", lmdb, "dataset LMDB (from sg_prep)")->required();
-  app.add_option("--p", o.p, "probability of each transform, in [0, 1) (the p of sg_train's log.csv)");
+  sg::cli::add_number(app, "--p", o.p, "probability of each transform (the p of sg_train's log.csv)", sg::cli::below(0, 1));
   app.add_option("--out", out, "PNG to write");
-  app.add_option("--size", o.size, "record size (default: the LMDB's largest)");
-  app.add_option("--count", o.count, "records on the sheet")->check(CLI::PositiveNumber);
-  app.add_option("--columns", o.columns, "record pairs per row")->check(CLI::PositiveNumber);
-  app.add_option("--seed", o.seed, "seed of the augmentations drawn");
-  CLI11_PARSE(app, argc, argv);
+  sg::cli::add_choice(app, "--size", o.size, "record size (default: the LMDB's largest)", {4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  sg::cli::add_number(app, "--count", o.count, "records on the sheet", sg::cli::between(1, 10000));
+  sg::cli::add_number(app, "--columns", o.columns, "record pairs per row", sg::cli::between(1, 1000));
+  sg::cli::add_number(app, "--seed", o.seed, "seed of the augmentations drawn", sg::cli::any_number());
+  if (int code = sg::cli::parse_flags(app, argc, argv, "sg_augment"); code >= 0) return code;
   try {
     const sg::Image8 sheet = sg::augment_sheet(lmdb, o);
     sg::write_png(out, sheet);
@@ -27,7 +26,7 @@ int main(int argc, char** argv) {
                 sheet.width, sheet.height);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sg_augment: error: %s\n", e.what());
+    sg::cli::print_error("sg_augment", e);
     return 1;
   }
 }

@@ -1,12 +1,11 @@
 // sg_eval FAKE REAL --size N: sliced Wasserstein distance and a
 // memorisation check of generated images against real ones, with the
 // real-vs-real baseline beside them. Thin: flags, then the library's evaluate().
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "pipeline/progress.hpp"
@@ -20,23 +19,23 @@ int main(int argc, char** argv) {
   app.add_option("fake", o.fake, "checkpoint (images drawn on the fly), dataset LMDB or folder of PNG/JPEG images")
       ->required();
   app.add_option("real", o.real, "dataset LMDB or folder of PNG/JPEG images")->required();
-  app.add_option("--size", o.size, "resolution to compare at (16 or more)")->required();
+  sg::cli::add_choice(app, "--size", o.size, "resolution to compare at", {16, 32, 64, 128, 256, 512, 1024})->required();
   app.add_option("--split", split, "split of REAL to compare with")->check(CLI::IsMember({"train", "validate", "test"}));
-  app.add_option("--n", o.n, "images per set")->check(CLI::Range(2, 10000000));
+  sg::cli::add_number(app, "--n", o.n, "images per set", sg::cli::between(2, 10000000));
   app.add_option("--json", json, "write the report as JSON here");
   app.add_option("--pairs", pairs, "PNG of the closest generated/training pairs (default: beside --json, else "
                                    "closest_pairs.png)");
-  app.add_option("--seed", o.seed, "seed of the samples, patches, directions and latents");
-  app.add_option("--truncation", o.truncation, "psi for a checkpoint (1: none)");
+  sg::cli::add_number(app, "--seed", o.seed, "seed of the samples, patches, directions and latents", sg::cli::any_number());
+  sg::cli::add_number(app, "--truncation", o.truncation, "psi for a checkpoint (1: none)", sg::cli::between(0, 2));
   std::string generator = "ema";
   app.add_option("--generator", generator, "for a checkpoint: ema (g_running, default) or raw (the trained generator)")
       ->check(CLI::IsMember({"ema", "raw"}));
-  app.add_option("--batch", o.batch, "generation batch size")->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  sg::cli::add_number(app, "--batch", o.batch, "generation batch size", sg::cli::between(1, 4096));
+  sg::cli::add_number(app, "--threads", threads, "CPU threads (0, the default: all cores)", sg::cli::between(0, 1024));
   app.add_option("--device", o.device, "cpu or cuda for a checkpoint (default: cuda if available)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--quiet", quiet, "no progress lines");
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "sg_eval"); code >= 0) return code;
 
   o.raw_generator = generator == "raw";
   o.split = split == "validate" ? sg::VALIDATE : split == "test" ? sg::TEST : sg::TRAIN;
@@ -61,7 +60,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sg_eval: error: %s\n", e.what());
+    sg::cli::print_error("sg_eval", e);
     return 1;
   }
 }

@@ -1,11 +1,12 @@
 // sg_inspect: what an LMDB holds (meta, counts per split and size) and,
 // with --sheet, a contact sheet PNG of its records.
-#include <CLI/CLI.hpp>
 #include <google/protobuf/text_format.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "common/cli.hpp"
+#include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "pipeline/errors.hpp"
@@ -20,12 +21,12 @@ int main(int argc, char** argv) {
   bool show_config = false;
   app.add_option("lmdb", path, "dataset LMDB directory")->required();
   app.add_option("--sheet", sheet, "write a contact sheet PNG of the first records");
-  app.add_option("--size", size, "resolution for the sheet (default: the largest)");
-  app.add_option("--count", count, "records on the sheet")->check(CLI::PositiveNumber);
-  app.add_option("--columns", columns, "records per row")->check(CLI::PositiveNumber);
+  sg::cli::add_choice(app, "--size", size, "resolution for the sheet (default: the largest)", {4, 8, 16, 32, 64, 128, 256, 512, 1024});
+  sg::cli::add_number(app, "--count", count, "records on the sheet", sg::cli::between(1, 100000));
+  sg::cli::add_number(app, "--columns", columns, "records per row", sg::cli::between(1, 1000));
   app.add_option("--split", split_name, "split for the sheet")->check(CLI::IsMember({"train", "validate", "test"}));
   app.add_flag("--config", show_config, "print the config the LMDB was made with");
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "sg_inspect"); code >= 0) return code;
 
   try {
     sg::LmdbReader reader(path);
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(reader.length(sg::TRAIN)),
                 static_cast<unsigned long long>(reader.length(sg::VALIDATE)),
                 static_cast<unsigned long long>(reader.length(sg::TEST)));
+    std::printf("%s", sg::describe_held_out(*meta).c_str());
     std::printf("  input: %s\n  inputs digest: %s\n", meta->input().c_str(), meta->inputs_digest().c_str());
     if (show_config) {
       std::string text;
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sg_inspect: error: %s\n", e.what());
+    sg::cli::print_error("sg_inspect", e);
     return 1;
   }
 }

@@ -1,6 +1,6 @@
 // sg_prep: raw scans (a .zip, a folder, or volume files) -> one LMDB with
 // every resolution. Thin: flags, config, then the library's run_prep.
-#include <CLI/CLI.hpp>
+#include "common/cli.hpp"
 
 #include <cstdio>
 #include <thread>
@@ -20,12 +20,12 @@ int main(int argc, char** argv) {
   app.add_option("--out", output, "output LMDB directory")->required();
   app.add_option("--encoding", encoding, "record encoding (overrides the config)")
       ->check(CLI::IsMember({"raw", "png"}, CLI::ignore_case));
-  app.add_option("--threads", threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  sg::cli::add_number(app, "--threads", threads, "worker threads (0, the default: all cores)", sg::cli::between(0, 1024));
   app.add_option("--on-error,--on_error", on_error, "bad inputs: skip them (with a summary) or fail the run")
       ->check(CLI::IsMember({"skip", "fail"}));
   app.add_flag("--force", force, "replace an existing output");
   app.add_flag("--quiet", quiet, "no progress line");
-  CLI11_PARSE(app, argc, argv);
+  if (int code = sg::cli::parse_flags(app, argc, argv, "sg_prep"); code >= 0) return code;
 
   try {
     sg::DatasetConfig config = sg::load_dataset_config(config_path);
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     std::fputs(sg::format_summary(summary, config).c_str(), stdout);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sg_prep: error: %s\n", e.what());
+    sg::cli::print_error("sg_prep", e);
     return 1;
   }
 }

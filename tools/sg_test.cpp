@@ -1,10 +1,9 @@
 // sg_test CKPT --size N: sample and style-mixing grids from a checkpoint's
 // EMA generator, as the reference's generate.py / test.py; with --n, that
 // many numbered images (PNG files or an LMDB) with a manifest: synthetic data.
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
 
+#include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/export.hpp"
 #include "model/evaluation/sampler.hpp"
@@ -16,25 +15,27 @@ int main(int argc, char** argv) {
   sg::SampleOptions o;
   int threads = 0;
   app.add_option("checkpoint", checkpoint, "checkpoint from sg_train")->required()->check(CLI::ExistingFile);
-  app.add_option("--size", o.size, "resolution to draw")->required();
+  sg::cli::add_choice(app, "--size", o.size, "resolution to draw", {4, 8, 16, 32, 64, 128, 256, 512, 1024})->required();
   app.add_option("--out", out, "output folder");
-  app.add_option("--n_row,--n-row", o.rows, "rows (destinations in the mixing grid)")->check(CLI::PositiveNumber);
-  app.add_option("--n_col,--n-col", o.cols, "columns (sources in the mixing grid)")->check(CLI::PositiveNumber);
-  app.add_option("--seed", o.seed, "seed of latents and noise");
-  app.add_option("--truncation", o.truncation, "psi around the mean style (1: none)");
-  app.add_option("--interpolate", o.interpolate, "write a GIF walking between K latents in W space");
-  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  sg::cli::add_number(app, "--n_row,--n-row", o.rows, "rows (destinations in the mixing grid)", sg::cli::between(1, 64));
+  sg::cli::add_number(app, "--n_col,--n-col", o.cols, "columns (sources in the mixing grid)", sg::cli::between(1, 64));
+  sg::cli::add_number(app, "--seed", o.seed, "seed of latents and noise", sg::cli::any_number());
+  sg::cli::add_number(app, "--truncation", o.truncation,
+                      "psi around the mean style (0: the mean, 1: none, above 1: exaggerated)", sg::cli::between(0, 2));
+  sg::cli::add_number(app, "--interpolate", o.interpolate,
+                      "write a GIF walking between K latents in W space (K at least 2; 0: none)", sg::cli::between(0, 64));
+  sg::cli::add_number(app, "--threads", threads, "CPU threads (0, the default: all cores)", sg::cli::between(0, 1024));
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
   sg::ExportOptions e;
   std::string format = "png";
-  app.add_option("--n", e.n, "synthetic data: this many numbered images (with a manifest) instead of grids")
-      ->check(CLI::PositiveNumber);
+  sg::cli::add_number(app, "--n", e.n, "synthetic data: this many numbered images (with a manifest) instead of grids",
+                      sg::cli::between(1, 1e9));
   app.add_option("--format", format, "with --n: png (a folder of files) or lmdb (our layout, every size from 8)")
       ->check(CLI::IsMember({"png", "lmdb"}));
-  app.add_option("--start-index,--start_index", e.start_index, "with --n: write from this index on (after an interruption)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--batch", e.batch, "with --n: images per forward pass (default 32)")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  sg::cli::add_number(app, "--start-index,--start_index", e.start_index,
+                      "with --n: write from this index on (after an interruption)", sg::cli::at_least(0));
+  sg::cli::add_number(app, "--batch", e.batch, "with --n: images per forward pass (default 32)", sg::cli::between(1, 4096));
+  if (int code = sg::cli::parse_flags(app, argc, argv, "sg_test"); code >= 0) return code;
   try {
     sg::configure_cpu_runtime(threads);
     if (e.n > 0) {
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
     if (!r.interpolation.empty()) std::printf("interpolation: %s\n", r.interpolation.c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sg_test: error: %s\n", e.what());
+    sg::cli::print_error("sg_test", e);
     return 1;
   }
 }

@@ -228,6 +228,15 @@ std::string text_levels(const SwdResult& swd) {
   return s.str() + buffer;
 }
 
+// A diverged checkpoint is named, not measured as black pictures.
+FakeImages checked_generated_images(const EvalOptions& o) {
+  try {
+    return generated_images(o);
+  } catch (const NonFiniteOutput& e) {
+    throw InputError(o.fake, std::string(e.what()) + "; nothing to measure");
+  }
+}
+
 }  // namespace
 
 EvalReport evaluate(const EvalOptions& o) {
@@ -253,7 +262,7 @@ EvalReport evaluate(const EvalOptions& o) {
       real->read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
 
   std::error_code ec;
-  FakeImages fake = fs::is_regular_file(o.fake, ec) ? generated_images(o) : stored_images(o);
+  FakeImages fake = fs::is_regular_file(o.fake, ec) ? checked_generated_images(o) : stored_images(o);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
   report.fake_kind = fake.kind;
   report.fake_note = fake.note;

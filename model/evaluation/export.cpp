@@ -191,7 +191,9 @@ uint64_t synthetic_image_seed(uint64_t seed, int64_t index) {
   return splitmix64(seed ^ splitmix64(static_cast<uint64_t>(index)));
 }
 
-ExportResult export_synthetic(const std::string& checkpoint, const std::string& out, const ExportOptions& o) {
+namespace {
+
+ExportResult export_images(const std::string& checkpoint, const std::string& out, const ExportOptions& o) {
   if (o.n <= 0) throw std::invalid_argument("--n must be at least 1");
   if (o.start_index < 0 || o.start_index >= o.n)
     throw std::invalid_argument("--start-index must be in [0, --n)");
@@ -251,6 +253,17 @@ ExportResult export_synthetic(const std::string& checkpoint, const std::string& 
   result.manifest = write_manifest(out, checkpoint, digest, source, o, lmdb);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+ExportResult export_synthetic(const std::string& checkpoint, const std::string& out, const ExportOptions& o) {
+  try {
+    return export_images(checkpoint, out, o);
+  } catch (const NonFiniteOutput& e) {
+    // An LMDB is removed whole; a PNG folder keeps the finite batches before.
+    throw InputError(checkpoint, std::string(e.what()) + "; its non-finite images were not written");
+  }
 }
 
 }  // namespace sg

@@ -61,7 +61,9 @@ std::vector<torch::Tensor> mixing_cells(StyledGenerator& generator, const torch:
 }
 
 torch::Tensor to_uint8_images(const torch::Tensor& batch) {
-  return ((batch.detach().to(torch::kCPU).clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
+  const torch::Tensor values = batch.detach().to(torch::kCPU);
+  if (!torch::isfinite(values).all().item<bool>()) throw NonFiniteOutput();
+  return ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
 }
 
 std::vector<Image8> tensor_to_images(const torch::Tensor& batch) { return uint8_to_images(to_uint8_images(batch)); }
@@ -135,9 +137,10 @@ DrawPlan plan_drawing(const std::string& checkpoint, const CheckpointMeta& meta,
   return plan;
 }
 
-SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options) {
-  if (checkpoint_architecture(checkpoint) == Architecture::StyleGan2)
-    return stylegan2::write_samples(checkpoint, out_dir, options);
+namespace {
+
+SampleResult write_stylegan_samples(const std::string& checkpoint, const std::string& out_dir,
+                                    const SampleOptions& options) {
   const CheckpointMeta meta = read_checkpoint_meta(checkpoint);
   const DrawPlan plan = plan_drawing(checkpoint, meta, options.size);
   const int step = plan.step;
@@ -153,17 +156,19 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
   const int style_dim = meta.model.style_dim;
   auto z = [&](int n) { return torch::randn({n, style_dim}, rng).to(device); };
 
-  create_output_folder(out_dir);
   SampleResult result;
   result.note = meta.note;
   const torch::Tensor sample_z = z(options.rows * options.cols);
-  auto samples = tensor_to_images(generate(generator, sample_z, step, alpha, mean_w, options.truncation, noise));
-  result.samples = (fs::path(out_dir) / "sample.png").string();
-  write_png(result.samples, make_grid(samples, options.cols));
-
+  const Image8 samples = make_grid(
+      tensor_to_images(generate(generator, sample_z, step, alpha, mean_w, options.truncation, noise)), options.cols);
   auto cells = mixing_cells(generator, z(options.cols), z(options.rows), step, alpha, mean_w, options.truncation, noise);
+  const Image8 mixing = make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1);
+  // Written once both are drawn: a diverged model (NonFiniteOutput) leaves no picture.
+  create_output_folder(out_dir);
+  result.samples = (fs::path(out_dir) / "sample.png").string();
+  write_png(result.samples, samples);
   result.mixing = (fs::path(out_dir) / "sample_mixing.png").string();
-  write_png(result.mixing, make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1));
+  write_png(result.mixing, mixing);
 
   if (options.interpolate >= 2) {
     // Linear walks between consecutive W of K latents, and back to the first.
@@ -184,6 +189,19 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
     write_gif(result.interpolation, frames, 8);
   }
   return result;
+}
+
+}  // namespace
+
+SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options) {
+  if (options.interpolate == 1) throw std::invalid_argument("--interpolate 1: a walk needs at least 2 latents (0: none)");
+  try {
+    if (checkpoint_architecture(checkpoint) == Architecture::StyleGan2)
+      return stylegan2::write_samples(checkpoint, out_dir, options);
+    return write_stylegan_samples(checkpoint, out_dir, options);
+  } catch (const NonFiniteOutput& e) {
+    throw InputError(checkpoint, std::string(e.what()) + "; no pictures written");
+  }
 }
 
 }  // namespace sg

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,16 @@ std::vector<torch::Tensor> mixing_cells(StyledGenerator& generator, const torch:
                                         const torch::Tensor& mean_w, double psi,
                                         const std::vector<torch::Tensor>& noise);
 
+// A generator drew NaN or infinity (a diverged model): clamping would make
+// it black or white pictures that look like output. Callers that know the
+// checkpoint rethrow it naming the file.
+class NonFiniteOutput : public std::runtime_error {
+ public:
+  NonFiniteOutput() : std::runtime_error("the generator's output is not finite (NaN or infinity): a diverged model") {}
+};
+
 // A batch in [-1, 1] as 8-bit pixels (clamped and rounded, as save_image):
-// uint8 [n, c, h, w] on the CPU.
+// uint8 [n, c, h, w] on the CPU. NonFiniteOutput when any value is not finite.
 torch::Tensor to_uint8_images(const torch::Tensor& batch);
 // The same as one Image8 each.
 std::vector<Image8> tensor_to_images(const torch::Tensor& batch);

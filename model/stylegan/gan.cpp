@@ -34,6 +34,12 @@ class StyleGan final : public TrainableGan {
     settings.augment_p = position.augment.p;
     settings.average_gradients = hooks_.average_gradients;
     const auto count = static_cast<uint64_t>(images);
+    // A step past the blocks the networks have wrote past block_images
+    // (sg_train --init_size 64 --max_size 16: heap corruption); the trainer
+    // refuses such sizes first, this keeps any other caller from it.
+    if (step < 0 || static_cast<size_t>(step) >= position.block_images.size())
+      throw std::out_of_range("training step " + std::to_string(step) + " of a model with " +
+                              std::to_string(position.block_images.size()) + " blocks");
     for (int i = 0; i <= step; ++i) position.block_images[static_cast<size_t>(i)] += count;
     settings.ema_decays = block_ema_decays(training_.ema, position.block_images, static_cast<int>(count));
     const StepStats stats = train_step(models_, real, settings, rng);

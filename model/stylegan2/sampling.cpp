@@ -79,10 +79,8 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
     return generator->forward(styles, o).image;
   };
 
-  create_output_folder(out_dir);
   const torch::Tensor sample_z = z(options.rows * options.cols);
-  result.samples = (fs::path(out_dir) / "sample.png").string();
-  write_png(result.samples, make_grid(tensor_to_images(draw({sample_z}, -1)), options.cols));
+  const Image8 samples = make_grid(tensor_to_images(draw({sample_z}, -1)), options.cols);
 
   const torch::Tensor source_z = z(options.cols), destination_z = z(options.rows);
   const torch::Tensor sources = draw({source_z}, -1), destinations = draw({destination_z}, -1);
@@ -95,8 +93,13 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
         draw({source_z, destination_z[r].unsqueeze(0).expand({options.cols, -1})}, coarse_entries(config));
     for (int64_t c = 0; c < options.cols; ++c) cells.push_back(mixed[c]);
   }
+  const Image8 mixing = make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1);
+  // Written once both are drawn: a diverged model (NonFiniteOutput) leaves no picture.
+  create_output_folder(out_dir);
+  result.samples = (fs::path(out_dir) / "sample.png").string();
+  write_png(result.samples, samples);
   result.mixing = (fs::path(out_dir) / "sample_mixing.png").string();
-  write_png(result.mixing, make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1));
+  write_png(result.mixing, mixing);
 
   if (options.interpolate >= 2) {
     const int k = options.interpolate, frames_between = 12;

@@ -159,6 +159,19 @@ class TrainingRun {
   }
 
   TrainResult run() {
+    try {
+      return run_iterations();
+    } catch (const NonFiniteOutput& e) {
+      // No picture of it and no further checkpoint: the run stops here.
+      throw std::runtime_error(
+          o_.out + ": training diverged by iteration " + std::to_string(position_.iteration) + ": " + e.what() +
+          (result_.last_checkpoint.empty() ? "" : "; the last checkpoint written before it: " + result_.last_checkpoint) +
+          (o_.resume.empty() ? "" : "; resumed from " + o_.resume));
+    }
+  }
+
+ private:
+  TrainResult run_iterations() {
     const auto start = std::chrono::steady_clock::now();
     last_log_ = start;
     images_at_last_log_ = position_.images_seen;
@@ -190,7 +203,6 @@ class TrainingRun {
     return finish();
   }
 
- private:
   bool writer() const { return rank_ == 0; }
 
   // Rank 0's weights on every rank, the step's averaging hooks, and each
@@ -222,6 +234,12 @@ class TrainingRun {
     std::string size_list;
     for (int s : sizes) size_list += (size_list.empty() ? "" : " ") + std::to_string(s);
     if (o_.schedule.max_size == 0) o_.schedule.max_size = sizes.back();
+    // Before anything is sized by the schedule: a first stage past the last
+    // one indexed blocks the networks do not have.
+    if (o_.arch == Architecture::StyleGan && o_.schedule.init_size > o_.schedule.max_size)
+      throw std::invalid_argument("--init_size " + std::to_string(o_.schedule.init_size) + " is larger than the last size, " +
+                                  std::to_string(o_.schedule.max_size) +
+                                  (options_.schedule.max_size > 0 ? " (--max_size)" : " (the LMDB's largest; --max_size)"));
     if (o_.arch == Architecture::StyleGan2) {
       // One size, trained from the first iteration at alpha 1.
       const int size = o_.schedule.max_size;
