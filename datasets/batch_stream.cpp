@@ -12,10 +12,10 @@
 #include <stdexcept>
 #include <variant>
 
-#include "datasets/dataset_rules.hpp"
+#include "common/errors.hpp"
+#include "common/hashing.hpp"
 #include "datasets/lmdb_keys.hpp"
-#include "pipeline/errors.hpp"
-#include "stages/encode.hpp"
+#include "datasets/record_codec.hpp"
 
 namespace sg {
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/errors.hpp"
 #include "datasets/dataset_rules.hpp"
-#include "pipeline/errors.hpp"
 
 namespace sg {
 

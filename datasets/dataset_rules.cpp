@@ -2,19 +2,10 @@
 
 #include <algorithm>
 
+#include "common/errors.hpp"
 #include "datasets/glob.hpp"
-#include "pipeline/errors.hpp"
 
 namespace sg {
-
-uint64_t fnv1a64(const void* data, size_t size, uint64_t hash) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < size; ++i) {
-    hash ^= p[i];
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 std::string regex_pattern_problem(const std::string& regex) {
   constexpr size_t kMaxLength = 1024;

@@ -53,7 +53,4 @@ class DatasetRules {
 // and back-references up to 1,000.
 std::string regex_pattern_problem(const std::string& regex);
 
-// fnv1a 64-bit, for seeded splits and input digests.
-uint64_t fnv1a64(const void* data, size_t size, uint64_t hash = 1469598103934665603ull);
-
 }  // namespace sg

@@ -5,19 +5,11 @@
 #include <set>
 #include <utility>
 
-#include "datasets/dataset_rules.hpp"
+#include "common/hashing.hpp"
 
 namespace sg {
 
 namespace {
-
-// splitmix64's output function (Steele, Lea, Flood 2014): an avalanche over
-// all 64 bits.
-uint64_t mix64(uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // A non-zero fraction holds out at least one subject: a user who asked for a
 // validation split gets one, however few patients there are.

@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 
 namespace sg {
 

@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "common/errors.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_pages.hpp"
-#include "pipeline/errors.hpp"
 
 namespace sg {
 

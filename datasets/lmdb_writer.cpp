@@ -13,9 +13,9 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/errors.hpp"
+#include "common/remove_tree.hpp"
 #include "datasets/lmdb_keys.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/remove_tree.hpp"
 
 namespace sg {
 namespace fs = std::filesystem;

@@ -10,12 +10,13 @@
 #include <set>
 #include <sstream>
 
+#include "common/errors.hpp"
+#include "common/hashing.hpp"
+#include "common/progress.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/progress.hpp"
 #include "pipeline/stage_node.hpp"
 #include "stages/crop.hpp"
 #include "stages/decode.hpp"
@@ -100,7 +101,7 @@ class RecordSink {
   std::vector<LmdbRecord> pending_;
   std::set<std::string> subjects_[3];
   uint64_t pending_bytes_ = 0;
-  uint64_t digest_ = 1469598103934665603ull;
+  uint64_t digest_ = kFnv1a64Basis;
 };
 
 // What the rules say of one selected entry.

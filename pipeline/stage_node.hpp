@@ -8,7 +8,7 @@
 #include <new>
 #include <string>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 
 namespace sg {
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <vector>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 
 namespace sg {
 

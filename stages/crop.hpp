@@ -3,8 +3,8 @@
 // bounding box + margin, or letterbox padding).
 #include <vector>
 
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/prep_item.hpp"
 
 namespace sg {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <fstream>
 
-#include "pipeline/errors.hpp"
-#include "stages/image_codec.hpp"
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
 #include "stages/volume_reader.hpp"
 
 namespace sg {

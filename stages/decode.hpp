@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/prep_item.hpp"
 
 namespace sg {

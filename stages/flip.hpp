@@ -1,8 +1,8 @@
 #pragma once
 // flip: orientation canonicalisation by rule (the item's `mirror` flag, set
 // from the dataset's flip rules) and optional mirrored copies.
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/prep_item.hpp"
 
 namespace sg {

@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 #include "stages/compressed_stream.hpp"
 
 namespace sg {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <vector>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 #include "stages/compressed_stream.hpp"
 
 namespace sg {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 
 namespace sg {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "stages/image.hpp"
+#include "common/images/image.hpp"
 #include "stages/nifti_header.hpp"
 
 namespace sg {

@@ -2,8 +2,8 @@
 // normalize: the intensity window, taking any input type to 8 bits.
 #include <vector>
 
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/prep_item.hpp"
 
 namespace sg {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/source.hpp"
 
 namespace sg {

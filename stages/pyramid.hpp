@@ -3,8 +3,8 @@
 // 2x2 box average of the next larger one (as the official dataset_tool).
 #include <vector>
 
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/prep_item.hpp"
 
 namespace sg {

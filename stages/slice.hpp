@@ -1,8 +1,8 @@
 #pragma once
 // slice: a 3-D volume becomes 2-D slices along the configured axis, in the
 // configured range, dropping near-empty slices.
+#include "common/images/image.hpp"
 #include "dataset.pb.h"
-#include "stages/image.hpp"
 #include "stages/prep_item.hpp"
 
 namespace sg {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
 #include "stages/metaimage_header.hpp"
 #include "stages/nifti_header.hpp"
 #include "stages/nifti_reader.hpp"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "stages/image.hpp"
+#include "common/images/image.hpp"
 
 namespace sg {
 

@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <set>
 
+#include "common/errors.hpp"
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_pages.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "pipeline/errors.hpp"
-#include "stages/encode.hpp"
+#include "datasets/record_codec.hpp"
 #include "test_util.hpp"
 
 namespace sg {

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "stages/chart.hpp"
-#include "stages/image_grid.hpp"
+#include "common/images/chart.hpp"
+#include "common/images/image_grid.hpp"
 
 namespace sg {
 namespace {

@@ -5,11 +5,11 @@
 #include <random>
 #include <set>
 
+#include "common/errors.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/glob.hpp"
 #include "datasets/held_out.hpp"
-#include "pipeline/errors.hpp"
 #include "test_util.hpp"
 
 namespace sg {

@@ -23,18 +23,18 @@
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include "common/list_files.hpp"
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/core/torch_file.hpp"
 #include "model/devices/device.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/gradient_sync.hpp"
 #include "model/distributed/launch.hpp"
-#include "model/training/torch_file.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/list_files.hpp"
-#include "stages/encode.hpp"
 #include "test_util.hpp"
 
 namespace sg {

@@ -12,17 +12,18 @@
 #include <fstream>
 #include <random>
 
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/list_files.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/memorization.hpp"
 #include "model/evaluation/phantoms.hpp"
-#include "model/evaluation/sampler.hpp"
 #include "model/evaluation/swd.hpp"
+#include "model/stylegan/sampling.hpp"
+#include "model/training/gan_factory.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/list_files.hpp"
-#include "stages/image_codec.hpp"
 #include "test_util.hpp"
 
 namespace sg {
@@ -169,7 +170,7 @@ struct EvalData {
     o.size = 32;
     o.n = 200;
     o.pairs_png = dir / (name + "_pairs.png");
-    return evaluate(o);
+    return evaluate(o, open_checkpoint);
   }
 };
 
@@ -215,7 +216,7 @@ TEST(Evaluate, ReportsJsonAndReadsFoldersOfImages) {
   o.real = data.real;
   o.size = 32;
   o.n = 40;
-  const EvalReport report = evaluate(o);
+  const EvalReport report = evaluate(o, open_checkpoint);
   EXPECT_EQ(report.fake_kind, "folder");
   EXPECT_EQ(report.channels, 1);
   EXPECT_EQ(report.compared_images, 40u);
@@ -229,16 +230,16 @@ TEST(Evaluate, ReportsJsonAndReadsFoldersOfImages) {
   // A wrongly sized image is named; sizes below 16 and non-datasets are refused.
   test::write_file(data.dir / "pngs/odd.png", encode_png(Image8(48, 48), 1));
   try {
-    evaluate(o);
+    evaluate(o, open_checkpoint);
     FAIL() << "a 48x48 image was accepted";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("odd.png"), std::string::npos) << e.what();
   }
   o.size = 8;
-  EXPECT_THROW(evaluate(o), std::invalid_argument);
+  EXPECT_THROW(evaluate(o, open_checkpoint), std::invalid_argument);
   o.size = 32;
   o.real = data.dir / "nothing";
-  EXPECT_THROW(evaluate(o), InputError);
+  EXPECT_THROW(evaluate(o, open_checkpoint), InputError);
 }
 
 TrainOptions tiny_training(const std::string& lmdb, const std::string& out) {
@@ -289,7 +290,7 @@ TEST(Evaluate, DrawsFromACheckpointAndTrainingLogsSwd) {
   o.size = 16;
   o.n = 32;
   o.device = "cpu";
-  const EvalReport report = evaluate(o);
+  const EvalReport report = evaluate(o, open_checkpoint);
   EXPECT_EQ(report.fake_kind, "checkpoint");
   EXPECT_EQ(report.memorization.fake_images, 32u);
   // Four iterations of training: far from the data, and no replay.
@@ -297,7 +298,7 @@ TEST(Evaluate, DrawsFromACheckpointAndTrainingLogsSwd) {
   EXPECT_EQ(report.memorization.flagged_fraction, 0.0);
   EXPECT_NE(report.memorization.held_out.find("leave-one-out"), std::string::npos);
   o.size = 32;
-  EXPECT_THROW(evaluate(o), InputError);  // not trained to 32x32
+  EXPECT_THROW(evaluate(o, open_checkpoint), InputError);  // not trained to 32x32
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "pipeline/event_writer.hpp"
+#include "common/event_writer.hpp"
 #include "tensorboard.pb.h"
 #include "test_util.hpp"
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "pipeline/atomic_file.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/list_files.hpp"
-#include "pipeline/remove_tree.hpp"
+#include "common/atomic_file.hpp"
+#include "common/errors.hpp"
+#include "common/list_files.hpp"
+#include "common/remove_tree.hpp"
 #include "test_util.hpp"
 
 namespace sg {

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
 #include "dataset.pb.h"
-#include "pipeline/errors.hpp"
 #include "stages/decode.hpp"
-#include "stages/image_codec.hpp"
 #include "stages/nifti_header.hpp"
 #include "stages/nifti_reader.hpp"
 #include "stages/source.hpp"

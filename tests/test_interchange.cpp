@@ -11,21 +11,25 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/errors.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "model/training/adam_step.hpp"
-#include "model/training/checkpoint.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/core/adam_step.hpp"
+#include "model/core/torch_file.hpp"
 #include "model/evaluation/evaluate.hpp"
-#include "model/evaluation/sampler.hpp"
+#include "model/evaluation/samples.hpp"
+#include "model/stylegan/checkpoint.hpp"
+#include "model/stylegan/sampling.hpp"
 #include "model/stylegan2/checkpoint.hpp"
-#include "model/training/torch_file.hpp"
+#include "model/training/gan_factory.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/errors.hpp"
-#include "stages/encode.hpp"
 #include "test_util.hpp"
 
 namespace sg {
 namespace {
+
+using namespace stylegan;
 
 namespace fs = std::filesystem;
 using test::TempDir;
@@ -251,12 +255,12 @@ TEST_F(Interchange, ReferenceEmaFileSamplesEvaluatesAndSeedsTraining) {
   s.rows = 2;
   s.cols = 2;
   s.device = "cpu";
-  const SampleResult samples = write_samples(file, dir() / "ema-samples", s);
+  const SampleResult samples = write_samples(file, dir() / "ema-samples", s, open_checkpoint);
   EXPECT_TRUE(fs::exists(samples.samples));
   EXPECT_NE(samples.note.find("reference g_running file"), std::string::npos);
   s.size = 32;  // past what it trained
   try {
-    write_samples(file, dir() / "ema-samples-32", s);
+    write_samples(file, dir() / "ema-samples-32", s, open_checkpoint);
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("trained to sizes 8, 16"), std::string::npos) << e.what();
@@ -268,7 +272,7 @@ TEST_F(Interchange, ReferenceEmaFileSamplesEvaluatesAndSeedsTraining) {
   e.size = 16;
   e.n = 16;
   e.device = "cpu";
-  EXPECT_GT(evaluate(e).swd.average, 0);
+  EXPECT_GT(evaluate(e, open_checkpoint).swd.average, 0);
 
   TrainOptions o = tiny_run(dir() / "d.lmdb", dir() / "from-ema");
   o.resume = file;

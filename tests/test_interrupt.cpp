@@ -12,17 +12,19 @@
 #include <random>
 #include <thread>
 
+#include "common/list_files.hpp"
+#include "common/remove_tree.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "model/training/checkpoint.hpp"
-#include "pipeline/list_files.hpp"
-#include "pipeline/remove_tree.hpp"
-#include "stages/encode.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/stylegan/checkpoint.hpp"
 #include "test_util.hpp"
 
 namespace sg {
 namespace {
+
+using namespace stylegan;
 
 namespace fs = std::filesystem;
 using test::TempDir;

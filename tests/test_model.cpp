@@ -8,16 +8,18 @@
 #include <functional>
 #include <iostream>
 
-#include "model/training/adam_step.hpp"
-#include "model/training/ema.hpp"
-#include "model/stylegan/losses.hpp"
+#include "model/core/adam_step.hpp"
+#include "model/core/ema.hpp"
 #include "model/devices/op_profile.hpp"
-#include "model/stylegan/networks.hpp"
 #include "model/devices/precision.hpp"
-#include "model/training/train_step.hpp"
+#include "model/stylegan/losses.hpp"
+#include "model/stylegan/networks.hpp"
+#include "model/stylegan/train_step.hpp"
 
 namespace sg {
 namespace {
+
+using namespace stylegan;
 
 namespace F = torch::nn::functional;
 

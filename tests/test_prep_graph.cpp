@@ -7,15 +7,15 @@
 
 #include <zlib.h>
 
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
-#include "pipeline/errors.hpp"
+#include "datasets/record_codec.hpp"
 #include "pipeline/prep_graph.hpp"
-#include "stages/encode.hpp"
-#include "stages/image_codec.hpp"
 #include "stages/pyramid.hpp"
 #include "test_util.hpp"
 

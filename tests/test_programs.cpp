@@ -16,13 +16,15 @@
 
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "model/training/checkpoint.hpp"
-#include "model/training/train_step.hpp"
-#include "stages/encode.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/stylegan/checkpoint.hpp"
+#include "model/stylegan/train_step.hpp"
 #include "test_util.hpp"
 
 namespace sg {
 namespace {
+
+using namespace stylegan;
 
 namespace fs = std::filesystem;
 using test::ProgramRun;

@@ -7,16 +7,20 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
 #include "datasets/dataset_config.hpp"
-#include "model/evaluation/sampler.hpp"
+#include "model/evaluation/samples.hpp"
+#include "model/stylegan/sampling.hpp"
+#include "model/training/gan_factory.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/errors.hpp"
 #include "pipeline/prep_graph.hpp"
-#include "stages/image_codec.hpp"
 #include "test_util.hpp"
 
 namespace sg {
 namespace {
+
+using namespace stylegan;
 
 namespace fs = std::filesystem;
 using test::TempDir;
@@ -95,7 +99,7 @@ TEST(Sampler, DemoChainAtTinySizeWritesGridsAndRefusesUntrainedSizes) {
   o.seed = 4;
   o.interpolate = 3;
   o.device = "cpu";
-  SampleResult a = write_samples(trained.last_checkpoint, dir / "a", o);
+  SampleResult a = write_samples(trained.last_checkpoint, dir / "a", o, open_checkpoint);
   Image8 samples = decode_png8(test::read_file(a.samples), "sample.png");
   EXPECT_EQ(samples.width, 3 * (16 + 2) + 2);   // make_grid: 2-pixel padding
   EXPECT_EQ(samples.height, 2 * (16 + 2) + 2);
@@ -112,15 +116,15 @@ TEST(Sampler, DemoChainAtTinySizeWritesGridsAndRefusesUntrainedSizes) {
   EXPECT_EQ(mixing.at(2 + 8, 2 + 8), 0);        // the black corner
   EXPECT_EQ(test::read_file(a.interpolation).substr(0, 6), "GIF89a");
   // Same seed, same pictures; another seed, others.
-  SampleResult b = write_samples(trained.last_checkpoint, dir / "b", o);
+  SampleResult b = write_samples(trained.last_checkpoint, dir / "b", o, open_checkpoint);
   EXPECT_EQ(test::read_file(a.samples), test::read_file(b.samples));
   EXPECT_EQ(test::read_file(a.mixing), test::read_file(b.mixing));
   o.seed = 5;
-  SampleResult c = write_samples(trained.last_checkpoint, dir / "c", o);
+  SampleResult c = write_samples(trained.last_checkpoint, dir / "c", o, open_checkpoint);
   EXPECT_NE(test::read_file(a.samples), test::read_file(c.samples));
   o.size = 32;
   try {
-    write_samples(trained.last_checkpoint, dir / "d", o);
+    write_samples(trained.last_checkpoint, dir / "d", o, open_checkpoint);
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("trained to sizes 8, 16"), std::string::npos) << e.what();

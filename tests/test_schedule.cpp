@@ -1,7 +1,7 @@
 // The progressive schedule's arithmetic, against the reference's numbers.
 #include <gtest/gtest.h>
 
-#include "model/training/schedule.hpp"
+#include "model/core/schedule.hpp"
 
 namespace sg {
 namespace {

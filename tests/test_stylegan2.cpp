@@ -7,12 +7,12 @@
 #include <functional>
 #include <sstream>
 
+#include "model/core/adam_step.hpp"
+#include "model/core/state_order.hpp"
 #include "model/stylegan/networks.hpp"
 #include "model/stylegan2/losses.hpp"
 #include "model/stylegan2/networks.hpp"
 #include "model/stylegan2/train_step.hpp"
-#include "model/training/adam_step.hpp"
-#include "model/training/state_order.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -85,13 +85,13 @@ TEST(StyleGan2Parity, ParameterCountsMatchTheReference) {
   torch::NoGradGuard no_grad;
   Generator g256(reference_config(256));
   Discriminator d256(reference_config(256));
-  EXPECT_EQ(sg::count_parameters(*g256), 30034338);
-  EXPECT_EQ(sg::count_parameters(*g256->style), 2101248);
-  EXPECT_EQ(sg::count_parameters(*d256), 28864129);
+  EXPECT_EQ(sg::stylegan::count_parameters(*g256), 30034338);
+  EXPECT_EQ(sg::stylegan::count_parameters(*g256->style), 2101248);
+  EXPECT_EQ(sg::stylegan::count_parameters(*d256), 28864129);
   Generator g1024(reference_config(1024));
   Discriminator d1024(reference_config(1024));
-  EXPECT_EQ(sg::count_parameters(*g1024), 30370060);
-  EXPECT_EQ(sg::count_parameters(*d1024), 29012513);
+  EXPECT_EQ(sg::stylegan::count_parameters(*g1024), 30370060);
+  EXPECT_EQ(sg::stylegan::count_parameters(*d1024), 29012513);
 }
 
 TEST(StyleGan2Config, ChannelsFollowTheMultiplierAndTheCap) {

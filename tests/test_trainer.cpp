@@ -8,27 +8,31 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/list_files.hpp"
+#include "common/remove_tree.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "model/augment/sheet.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/core/torch_file.hpp"
+#include "model/evaluation/augment_sheet.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/export.hpp"
-#include "model/evaluation/sampler.hpp"
+#include "model/evaluation/samples.hpp"
+#include "model/stylegan/checkpoint.hpp"
+#include "model/stylegan/sampling.hpp"
 #include "model/stylegan2/checkpoint.hpp"
-#include "model/training/checkpoint.hpp"
-#include "model/devices/throughput.hpp"
-#include "model/training/torch_file.hpp"
+#include "model/training/gan_factory.hpp"
+#include "model/training/throughput.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/list_files.hpp"
-#include "pipeline/remove_tree.hpp"
-#include "stages/encode.hpp"
-#include "stages/image_codec.hpp"
 #include "test_util.hpp"
 
 namespace sg {
 namespace {
+
+using namespace stylegan;
 
 namespace fs = std::filesystem;
 using test::TempDir;
@@ -339,12 +343,12 @@ TEST(SyntheticExport, ImagesDependOnSeedAndIndexOnlyAndRestart) {
     e.truncation = 0.7;
     e.batch = 3;
     e.device = "cpu";
-    const ExportResult a = export_synthetic(checkpoint, dir / "a", e);
+    const ExportResult a = export_synthetic(checkpoint, dir / "a", e, open_checkpoint);
     EXPECT_EQ(a.written, 7);
     e.batch = 5;
-    export_synthetic(checkpoint, dir / "b", e);
+    export_synthetic(checkpoint, dir / "b", e, open_checkpoint);
     e.start_index = 4;
-    const ExportResult c = export_synthetic(checkpoint, dir / "c", e);
+    const ExportResult c = export_synthetic(checkpoint, dir / "c", e, open_checkpoint);
     EXPECT_EQ(c.written, 3);
     for (int i = 0; i < 7; ++i) {
       char name[16];
@@ -367,7 +371,7 @@ TEST(SyntheticExport, ImagesDependOnSeedAndIndexOnlyAndRestart) {
     // The LMDB form: every size from 8, the same pixels as the PNGs.
     e.start_index = 0;
     e.format = ExportFormat::Lmdb;
-    export_synthetic(checkpoint, dir / "s.lmdb", e);
+    export_synthetic(checkpoint, dir / "s.lmdb", e, open_checkpoint);
     LmdbReader reader(dir / "s.lmdb");
     EXPECT_EQ(reader.sizes(), (std::vector<int>{8, 16}));
     EXPECT_EQ(reader.length(TRAIN), 7u);
@@ -375,13 +379,13 @@ TEST(SyntheticExport, ImagesDependOnSeedAndIndexOnlyAndRestart) {
     const std::string png = test::read_file(dir / "a/000002.png");
     EXPECT_EQ(record, decode_png8(png, "000002.png"));
     e.start_index = 3;
-    EXPECT_THROW(export_synthetic(checkpoint, dir / "t.lmdb", e), std::invalid_argument);
+    EXPECT_THROW(export_synthetic(checkpoint, dir / "t.lmdb", e, open_checkpoint), std::invalid_argument);
     // Without truncation (sg_test --n's default).
     e.start_index = 0;
     e.format = ExportFormat::Png;
     e.truncation = 1.0;
     e.n = 2;
-    EXPECT_EQ(export_synthetic(checkpoint, dir / "u", e).written, 2);
+    EXPECT_EQ(export_synthetic(checkpoint, dir / "u", e, open_checkpoint).written, 2);
     ASSERT_FALSE(remove_tree(dir / "u"));
     // POSIX, not std::filesystem's walk (test_linkage says why).
     for (const char* made : {"a", "b", "c", "s.lmdb"}) ASSERT_FALSE(remove_tree(dir / made));
@@ -401,17 +405,17 @@ TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {
   s.seed = 4;
   s.interpolate = 2;
   s.device = "cpu";
-  const SampleResult a = write_samples(checkpoint, dir / "a", s);
-  const SampleResult b = write_samples(checkpoint, dir / "b", s);
+  const SampleResult a = write_samples(checkpoint, dir / "a", s, open_checkpoint);
+  const SampleResult b = write_samples(checkpoint, dir / "b", s, open_checkpoint);
   for (const auto& [x, y] : {std::pair{a.samples, b.samples}, {a.mixing, b.mixing}, {a.interpolation, b.interpolation}}) {
     ASSERT_FALSE(x.empty());
     EXPECT_EQ(test::read_file(x), test::read_file(y)) << x;  // the same seed, the same pictures
   }
   s.seed = 5;
-  EXPECT_NE(test::read_file(write_samples(checkpoint, dir / "c", s).samples), test::read_file(a.samples));
+  EXPECT_NE(test::read_file(write_samples(checkpoint, dir / "c", s, open_checkpoint).samples), test::read_file(a.samples));
   s.size = 8;
   try {
-    write_samples(checkpoint, dir / "d", s);
+    write_samples(checkpoint, dir / "d", s, open_checkpoint);
     ADD_FAILURE() << "a size the checkpoint was not trained at was drawn";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("draws its one size, 16x16"), std::string::npos) << e.what();
@@ -423,7 +427,7 @@ TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {
   e.size = 16;
   e.n = 24;
   e.device = "cpu";
-  const EvalReport report = evaluate(e);
+  const EvalReport report = evaluate(e, open_checkpoint);
   EXPECT_GT(report.swd.average, 0.0);
   EXPECT_NE(report.fake_kind.find("StyleGAN2"), std::string::npos) << report.fake_kind;
 }

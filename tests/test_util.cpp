@@ -17,8 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "stages/image_codec.hpp"
-#include "pipeline/remove_tree.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/remove_tree.hpp"
 
 namespace sg::test {
 

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "stages/image.hpp"
+#include "common/images/image.hpp"
 
 namespace sg::test {
 

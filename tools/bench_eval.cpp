@@ -8,11 +8,12 @@
 #include <filesystem>
 
 #include "common/cli.hpp"
+#include "common/remove_tree.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/phantoms.hpp"
-#include "pipeline/remove_tree.hpp"
+#include "model/training/gan_factory.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
     o.n = n;
     o.pairs_png = (scratch / "pairs.png").string();
     const auto start = std::chrono::steady_clock::now();
-    const sg::EvalReport report = sg::evaluate(o);
+    const sg::EvalReport report = sg::evaluate(o, sg::open_checkpoint);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%s", sg::format_report(report).c_str());
     std::printf("bench_eval: %lld images at %dx%d (plus %lld held out), %d threads: %.1f s end to end\n",

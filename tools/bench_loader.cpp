@@ -7,11 +7,11 @@
 #include <filesystem>
 
 #include "common/cli.hpp"
+#include "common/remove_tree.hpp"
 #include "datasets/batch_stream.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
-#include "pipeline/remove_tree.hpp"
-#include "stages/encode.hpp"
+#include "datasets/record_codec.hpp"
 
 namespace fs = std::filesystem;
 

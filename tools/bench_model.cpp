@@ -13,8 +13,8 @@
 
 #include "common/cli.hpp"
 #include "model/devices/device.hpp"
+#include "model/stylegan/train_step.hpp"
 #include "model/stylegan2/train_step.hpp"
-#include "model/training/train_step.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_model: ms per StyleGAN training iteration"};
@@ -105,26 +105,26 @@ int main(int argc, char** argv) {
                 torch::get_num_threads(), batch, precision.c_str());
     std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");
     for (int width : widths) {
-      sg::StyleGanConfig config;
+      sg::stylegan::StyleGanConfig config;
       config.max_size = max_size;
       config.max_channels = width;
       config.image_channels = image_channels;
       torch::manual_seed(0);
-      sg::StepModels models = sg::make_step_models(config, 1e-3, device);
-      if (channels_last) sg::to_channels_last(models);
+      sg::stylegan::StepModels models = sg::stylegan::make_step_models(config, 1e-3, device);
+      if (channels_last) sg::stylegan::to_channels_last(models);
       std::mt19937_64 rng(0);
       for (int size = min_size; size <= max_size; size *= 2) {
-        sg::StepSettings settings;
+        sg::stylegan::StepSettings settings;
         settings.step = sg::step_for_size(size);
         settings.alpha = 0.5;  // a fade-in: both paths run
         settings.precision = sg::parse_precision(precision);
         auto real = torch::randn({batch, image_channels, size, size}, torch::TensorOptions().device(device));
         if (channels_last) real = real.contiguous(torch::MemoryFormat::ChannelsLast);
-        sg::train_step(models, real, settings, rng).d_loss.item<float>();  // warm-up
+        sg::stylegan::train_step(models, real, settings, rng).d_loss.item<float>();  // warm-up
         if (device.is_cuda()) torch::cuda::synchronize();
         auto start = std::chrono::steady_clock::now();
-        sg::StepStats stats;
-        for (int i = 0; i < iterations; ++i) stats = sg::train_step(models, real, settings, rng);
+        sg::stylegan::StepStats stats;
+        for (int i = 0; i < iterations; ++i) stats = sg::stylegan::train_step(models, real, settings, rng);
         stats.d_loss.item<float>();
         if (device.is_cuda()) torch::cuda::synchronize();
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /

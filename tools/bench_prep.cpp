@@ -14,13 +14,13 @@
 #include <fstream>
 
 #include "common/cli.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/remove_tree.hpp"
 #include "datasets/dataset_config.hpp"
 #include "pipeline/prep_graph.hpp"
-#include "pipeline/remove_tree.hpp"
 #include "stages/crop.hpp"
 #include "stages/decode.hpp"
 #include "stages/flip.hpp"
-#include "stages/image_codec.hpp"
 #include "stages/normalize.hpp"
 #include "stages/pyramid.hpp"
 #include "stages/slice.hpp"

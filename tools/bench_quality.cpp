@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/errors.hpp"
+#include "common/list_files.hpp"
+#include "common/remove_tree.hpp"
+#include "model/core/torch_file.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/evaluate.hpp"
-#include "model/training/torch_file.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/list_files.hpp"
+#include "model/training/gan_factory.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/remove_tree.hpp"
 
 namespace fs = std::filesystem;
 
@@ -55,7 +56,7 @@ double swd_of(const std::string& checkpoint, const std::string& lmdb, int size, 
   e.device = "cpu";
   // sg_eval's pyramid stops at 16x16; an 8x8 stage is measured on its one level.
   e.swd.min_resolution = std::min(16, size);
-  const sg::EvalReport report = sg::evaluate(e);
+  const sg::EvalReport report = sg::evaluate(e, sg::open_checkpoint);
   if (baseline) *baseline = report.baseline.average;
   return report.swd.average;
 }

@@ -18,7 +18,7 @@
 #include "model/distributed/launch.hpp"
 #include "model/stylegan/layers.hpp"
 #include "model/stylegan/networks.hpp"
-#include "model/devices/throughput.hpp"
+#include "model/training/throughput.hpp"
 
 namespace {
 
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   sg::ThroughputOptions o;
   int threads = 0, op_profile = 0;
   std::string arch = "stylegan";
-  sg::ConvolutionSettings convolutions = sg::convolution_settings();
+  sg::stylegan::ConvolutionSettings convolutions = sg::stylegan::convolution_settings();
   app.add_option("data", lmdb, "dataset LMDB (from sg_prep) holding every measured size")->required();
   app.add_option("--sizes", sizes, "resolutions to measure");
   app.add_option("--channels", o.width, "network width cap")->check(CLI::Range(1, 512));
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
         throw std::invalid_argument("--sizes: " + std::to_string(size) + " is not one of 8 16 32 64 128 256");
     }
     threads = sg::configure_cpu_runtime(threads);
-    sg::set_convolution_settings(convolutions);
+    sg::stylegan::set_convolution_settings(convolutions);
     o.device = sg::resolve_device_name(o.device);
     o.profile_ops = op_profile > 0;
     o.precision = sg::resolve_precision(precision, o.device);

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "common/cli.hpp"
-#include "model/augment/sheet.hpp"
-#include "model/evaluation/sampler.hpp"
+#include "model/core/drawing.hpp"
+#include "model/evaluation/augment_sheet.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_augment: a contact sheet of records beside their ADA augmentations at a given p"};

@@ -6,9 +6,10 @@
 #include <fstream>
 
 #include "common/cli.hpp"
+#include "common/progress.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/evaluate.hpp"
-#include "pipeline/progress.hpp"
+#include "model/training/gan_factory.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_eval: how close generated images are to real ones, and whether they replay training images"};
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   else o.pairs_png = "closest_pairs.png";
   try {
     sg::configure_cpu_runtime(threads);
-    const sg::EvalReport report = sg::evaluate(o);
+    const sg::EvalReport report = sg::evaluate(o, sg::open_checkpoint);
     if (!report.fake_note.empty()) std::fprintf(stderr, "sg_eval: %s: %s\n", o.fake.c_str(), report.fake_note.c_str());
     std::printf("%s", sg::format_report(report).c_str());
     if (!json.empty()) {

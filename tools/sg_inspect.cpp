@@ -6,13 +6,13 @@
 #include <fstream>
 
 #include "common/cli.hpp"
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/images/image_grid.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
-#include "pipeline/errors.hpp"
-#include "stages/encode.hpp"
-#include "stages/image_codec.hpp"
-#include "stages/image_grid.hpp"
+#include "datasets/record_codec.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_inspect: describe a dataset LMDB"};

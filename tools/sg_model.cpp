@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_model: StyleGAN / StyleGAN2 generator and discriminator summary"};
-  sg::StyleGanConfig config;
+  sg::stylegan::StyleGanConfig config;
   std::string arch = "stylegan";
   int channel_multiplier = 2, size = 256;
   bool summary = false;
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
       std::fputs(sg::stylegan2::model_summary(c).c_str(), stdout);
       return 0;
     }
-    std::fputs(sg::model_summary(config).c_str(), stdout);
+    std::fputs(sg::stylegan::model_summary(config).c_str(), stdout);
     return 0;
   } catch (const std::exception& e) {
     sg::cli::print_error("sg_model", e);

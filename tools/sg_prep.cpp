@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/errors.hpp"
+#include "common/progress.hpp"
 #include "datasets/dataset_config.hpp"
-#include "pipeline/errors.hpp"
 #include "pipeline/prep_graph.hpp"
-#include "pipeline/progress.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_prep: raw scans -> multi-resolution LMDB for sg_train"};

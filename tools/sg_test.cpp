@@ -4,10 +4,11 @@
 #include <cstdio>
 
 #include "common/cli.hpp"
+#include "common/progress.hpp"
 #include "model/devices/device.hpp"
 #include "model/evaluation/export.hpp"
-#include "model/evaluation/sampler.hpp"
-#include "pipeline/progress.hpp"
+#include "model/evaluation/samples.hpp"
+#include "model/training/gan_factory.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sg_test: sample and style-mixing grids from a checkpoint"};
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
       e.format = format == "lmdb" ? sg::ExportFormat::Lmdb : sg::ExportFormat::Png;
       e.show_progress = sg::stderr_is_terminal();
       if (app.count("--out") == 0) out = format == "lmdb" ? "synthetic.lmdb" : "synthetic";
-      const sg::ExportResult r = sg::export_synthetic(checkpoint, out, e);
+      const sg::ExportResult r = sg::export_synthetic(checkpoint, out, e, sg::open_checkpoint);
       if (!r.note.empty()) std::fprintf(stderr, "sg_test: %s: %s\n", checkpoint.c_str(), r.note.c_str());
       std::printf("%lld images in %s (%.1f images/s), manifest: %s\n", static_cast<long long>(r.written), r.out.c_str(),
                   r.seconds > 0 ? r.written / r.seconds : 0.0, r.manifest.c_str());
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     }
     for (const char* flag : {"--format", "--start-index", "--batch"})
       if (app.count(flag) > 0) throw std::invalid_argument(std::string(flag) + " needs --n");
-    sg::SampleResult r = sg::write_samples(checkpoint, out, o);
+    sg::SampleResult r = sg::write_samples(checkpoint, out, o, sg::open_checkpoint);
     if (!r.note.empty()) std::fprintf(stderr, "sg_test: %s: %s\n", checkpoint.c_str(), r.note.c_str());
     std::printf("samples: %s\nstyle mixing: %s\n", r.samples.c_str(), r.mixing.c_str());
     if (!r.interpolation.empty()) std::printf("interpolation: %s\n", r.interpolation.c_str());

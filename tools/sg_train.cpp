@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "common/progress.hpp"
 #include "model/devices/device.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/launch.hpp"
 #include "model/training/train_flags.hpp"
 #include "model/training/trainer.hpp"
-#include "pipeline/progress.hpp"
 
 namespace {
 std::atomic<bool> stop_requested{false};

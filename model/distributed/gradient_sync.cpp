@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "datasets/dataset_rules.hpp"
+#include "common/hashing.hpp"
 
 namespace sg {
 

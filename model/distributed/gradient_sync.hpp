@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/core/trainable_gan.hpp"
 #include "model/distributed/collectives.hpp"
-#include "model/training/gan.hpp"
 
 namespace sg {
 

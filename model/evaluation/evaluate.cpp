@@ -8,19 +8,14 @@
 #include <numeric>
 #include <sstream>
 
+#include "common/atomic_file.hpp"
+#include "common/errors.hpp"
+#include "common/images/image_grid.hpp"
+#include "common/progress.hpp"
 #include "datasets/lmdb_keys.hpp"
-#include "model/training/checkpoint.hpp"
-#include "model/devices/device.hpp"
+#include "model/core/drawing.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/memorization.hpp"
-#include "model/evaluation/sampler.hpp"
-#include "model/stylegan2/gan.hpp"
-#include "model/stylegan2/sampling.hpp"
-#include "model/training/gan.hpp"
-#include "pipeline/atomic_file.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/progress.hpp"
-#include "stages/image_grid.hpp"
 
 namespace sg {
 
@@ -34,34 +29,13 @@ struct FakeImages {
   std::string note;
 };
 
-FakeImages stylegan2_images(const EvalOptions& o) {
-  const torch::Device device = resolve_device(o.device);
-  std::string note;
-  stylegan2::Generator generator = stylegan2::load_for_drawing(o.fake, o.size, device, o.raw_generator, &note);
-  torch::Generator rng = at::detail::createCPUGenerator(o.seed);
-  torch::Tensor mean_w;
-  if (o.truncation < 1.0) mean_w = stylegan2::mean_latent(generator, rng, device);
+FakeImages generated_images(const EvalOptions& o, const CheckpointOpener& open) {
+  const std::unique_ptr<CheckpointDrawer> drawer = open(o.fake, {o.size, o.device, o.raw_generator});
   ProgressLine progress("generating", static_cast<uint64_t>(o.n), "images", o.show_progress);
-  auto draw = [&](int64_t count) { return stylegan2::draw_uint8(generator, count, rng, device, mean_w, o.truncation); };
-  auto images = generate_images(draw, o.n, o.batch, [&](int64_t done) { progress.update(done, done); });
-  progress.finish();
-  return {images, o.raw_generator ? "StyleGAN2 checkpoint (raw generator)" : "StyleGAN2 checkpoint", note};
-}
-
-FakeImages generated_images(const EvalOptions& o) {
-  if (checkpoint_architecture(o.fake) == Architecture::StyleGan2) return stylegan2_images(o);
-  const CheckpointMeta meta = read_checkpoint_meta(o.fake);
-  const DrawPlan plan = plan_drawing(o.fake, meta, o.size);
-  const torch::Device device = resolve_device(o.device);
-  StyledGenerator generator = load_sampling_generator(o.fake, meta, device, o.raw_generator);
-  torch::Generator rng = at::detail::createCPUGenerator(o.seed);
-  torch::Tensor mean_w;
-  if (o.truncation < 1.0) mean_w = mean_style(generator, rng, device);
-  ProgressLine progress("generating", static_cast<uint64_t>(o.n), "images", o.show_progress);
-  auto images = generate_images(generator, o.n, plan.step, plan.alpha, rng, device, o.batch, mean_w, o.truncation,
+  auto images = generate_images(drawer->seeded_images(o.seed, o.truncation), o.n, o.batch,
                                 [&](int64_t done) { progress.update(done, done); });
   progress.finish();
-  return {images, o.raw_generator ? "checkpoint (raw generator)" : "checkpoint", meta.note};
+  return {images, drawer->kind(), drawer->note()};
 }
 
 FakeImages stored_images(const EvalOptions& o) {
@@ -229,9 +203,9 @@ std::string text_levels(const SwdResult& swd) {
 }
 
 // A diverged checkpoint is named, not measured as black pictures.
-FakeImages checked_generated_images(const EvalOptions& o) {
+FakeImages checked_generated_images(const EvalOptions& o, const CheckpointOpener& open) {
   try {
-    return generated_images(o);
+    return generated_images(o, open);
   } catch (const NonFiniteOutput& e) {
     throw InputError(o.fake, std::string(e.what()) + "; nothing to measure");
   }
@@ -239,7 +213,7 @@ FakeImages checked_generated_images(const EvalOptions& o) {
 
 }  // namespace
 
-EvalReport evaluate(const EvalOptions& o) {
+EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int> resolutions = swd_resolutions(o.size, o.swd.min_resolution);
   if (resolutions.empty() || (o.size & (o.size - 1)) != 0)
@@ -262,7 +236,7 @@ EvalReport evaluate(const EvalOptions& o) {
       real->read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
 
   std::error_code ec;
-  FakeImages fake = fs::is_regular_file(o.fake, ec) ? checked_generated_images(o) : stored_images(o);
+  FakeImages fake = fs::is_regular_file(o.fake, ec) ? checked_generated_images(o, open) : stored_images(o);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
   report.fake_kind = fake.kind;
   report.fake_note = fake.note;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dataset.pb.h"
+#include "model/core/checkpoint_drawer.hpp"
 #include "model/evaluation/swd.hpp"
 
 namespace sg {
@@ -56,7 +57,9 @@ struct EvalReport {
   double seconds = 0;
 };
 
-EvalReport evaluate(const EvalOptions& options);
+// `open` draws a checkpoint given as `fake` (the GAN factory's
+// open_checkpoint); image sets need none.
+EvalReport evaluate(const EvalOptions& options, const CheckpointOpener& open);
 
 // The report as JSON (top-level "swd": the average over levels, x 10^3).
 std::string report_json(const EvalReport& report);

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "model/core/checkpoint_drawer.hpp"
+
 namespace sg {
 
 enum class ExportFormat { Png, Lmdb };
@@ -32,14 +34,13 @@ struct ExportResult {
   std::string note;         // what a reference checkpoint lacked ("" for ours)
 };
 
-// The seed of image `index`'s latent and noise (splitmix64 of both).
-uint64_t synthetic_image_seed(uint64_t seed, int64_t index);
-
 // Writes out/NNNNNN.png (6 digits or more) and out/manifest.json +
 // manifest.csv; with ExportFormat::Lmdb an LMDB in our layout at `out`
 // holding every size from 8 up to `size` (box-filtered halvings, as
 // sg_prep's pyramid) in its training split, written whole or not at all.
-// Streams: at most one batch of images in memory.
-ExportResult export_synthetic(const std::string& checkpoint, const std::string& out, const ExportOptions& options);
+// Streams: at most one batch of images in memory. `open` draws the
+// checkpoint (the GAN factory's open_checkpoint).
+ExportResult export_synthetic(const std::string& checkpoint, const std::string& out, const ExportOptions& options,
+                              const CheckpointOpener& open);
 
 }  // namespace sg

@@ -7,15 +7,15 @@
 #include <fstream>
 #include <random>
 
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/list_files.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/core/drawing.hpp"
 #include "model/evaluation/parallel.hpp"
-#include "model/evaluation/sampler.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/list_files.hpp"
-#include "stages/encode.hpp"
-#include "stages/image_codec.hpp"
 
 namespace sg {
 

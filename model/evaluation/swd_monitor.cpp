@@ -2,7 +2,6 @@
 
 #include "datasets/lmdb_reader.hpp"
 #include "model/evaluation/image_set.hpp"
-#include "model/evaluation/sampler.hpp"
 
 namespace sg {
 
@@ -11,20 +10,7 @@ SwdMonitor::SwdMonitor(const LmdbReader& reader, int images, uint64_t seed)
   options_.seed = seed;
 }
 
-std::optional<SwdResult> SwdMonitor::measure(StyledGenerator& generator, int step, double alpha,
-                                             torch::Device device) {
-  const bool was_training = generator->is_training();
-  generator->eval();
-  auto draw = [&](int64_t count, torch::Generator& rng) {
-    return generate_images(generator, count, step, alpha, rng, device, 64);
-  };
-  auto result = measure(draw, size_for_step(step));
-  if (was_training) generator->train();
-  return result;
-}
-
-std::optional<SwdResult> SwdMonitor::measure(const std::function<torch::Tensor(int64_t, torch::Generator&)>& draw,
-                                             int size) {
+std::optional<SwdResult> SwdMonitor::measure(const SeededDrawer& draw, int size) {
   const std::vector<int> resolutions = swd_resolutions(size, options_.min_resolution);
   if (resolutions.empty()) return std::nullopt;
   const int levels = static_cast<int>(resolutions.size());

@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "model/stylegan/networks.hpp"
+#include "model/core/drawing.hpp"
 #include "model/evaluation/swd.hpp"
 
 namespace sg {
@@ -20,11 +20,10 @@ class LmdbReader;
 class SwdMonitor {
  public:
   SwdMonitor(const LmdbReader& reader, int images, uint64_t seed);
-  // nullopt below the metric's smallest resolution (16).
-  std::optional<SwdResult> measure(StyledGenerator& generator, int step, double alpha, torch::Device device);
-  // Any generator at `size`: `draw(count, rng)` gives count uint8 images
-  // with latents from rng, the same generator state on every call.
-  std::optional<SwdResult> measure(const std::function<torch::Tensor(int64_t, torch::Generator&)>& draw, int size);
+  // A generator at `size` (TrainableGan::average_drawer): `draw(count, rng)`
+  // gives count uint8 images with latents from rng, the same generator
+  // state on every call. nullopt below the metric's smallest resolution (16).
+  std::optional<SwdResult> measure(const SeededDrawer& draw, int size);
 
  private:
   const LmdbReader& reader_;

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-namespace sg {
+namespace sg::stylegan {
 
 namespace F = torch::nn::functional;
 
@@ -403,4 +403,4 @@ torch::Tensor minibatch_stddev(const torch::Tensor& x) {
   return torch::cat({x, stddev.expand({x.size(0), 1, x.size(2), x.size(3)})}, 1);
 }
 
-}  // namespace sg
+}  // namespace sg::stylegan

@@ -6,7 +6,7 @@
 // time; `bias` is registered before `weight_orig`, as equal_lr leaves it.
 #include <torch/torch.h>
 
-namespace sg {
+namespace sg::stylegan {
 
 // He's constant for a weight of this shape: sqrt(2 / fan_in), fan_in =
 // size(1) * prod(size[2:]) (a noise weight [1, C, 1, 1] gives sqrt(2 / C)).
@@ -154,4 +154,4 @@ TORCH_MODULE(AdaptiveInstanceNorm);
 // feature map (the reference takes the whole batch as the group).
 torch::Tensor minibatch_stddev(const torch::Tensor& x);
 
-}  // namespace sg
+}  // namespace sg::stylegan

@@ -1,6 +1,6 @@
 #include "model/stylegan/losses.hpp"
 
-namespace sg {
+namespace sg::stylegan {
 
 namespace F = torch::nn::functional;
 
@@ -49,41 +49,6 @@ torch::Tensor wgan_generator_loss(const torch::Tensor& fake_score) { return -fak
 
 torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score) { return F::softplus(-fake_score).mean(); }
 
-void start_ema(torch::nn::Module& ema, const torch::nn::Module& model) {
-  update_ema(ema, model, 0.0);
-  ema.eval();
-  set_requires_grad(ema, false);
-}
-
-void set_requires_grad(torch::nn::Module& module, bool flag) {
-  for (auto& p : module.parameters()) p.requires_grad_(flag);
-}
-
-void drop_gradients(torch::optim::Optimizer& optimizer) {
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params()) p.mutable_grad().reset();
-}
-
-void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay) {
-  torch::NoGradGuard no_grad;
-  auto target = ema.named_parameters();
-  std::vector<torch::Tensor> averages, sources;
-  for (const auto& item : model.named_parameters()) {
-    torch::Tensor* p = target.find(item.key());
-    TORCH_CHECK(p != nullptr, "EMA model lacks parameter ", item.key());
-    averages.push_back(*p);
-    sources.push_back(item.value().detach());
-  }
-  if (decay == 0) {
-    // An exact copy, whatever the average held (0 * inf would not be 0).
-    for (size_t i = 0; i < averages.size(); ++i) averages[i].copy_(sources[i]);
-    return;
-  }
-  // The reference's mul_(decay).add_(1 - decay, p), as two multi-tensor
-  // calls (one kernel launch each on CUDA) rather than one or two per parameter.
-  at::_foreach_mul_(averages, decay);
-  at::_foreach_add_(averages, sources, 1 - decay);
-}
 
 namespace {
 
@@ -110,4 +75,4 @@ void set_learning_rate(torch::optim::Adam& optimizer, double lr, bool has_mappin
   }
 }
 
-}  // namespace sg
+}  // namespace sg::stylegan

@@ -6,7 +6,7 @@
 
 #include "model/stylegan/networks.hpp"
 
-namespace sg {
+namespace sg::stylegan {
 
 // D(x) at the current step and alpha.
 using Critic = std::function<torch::Tensor(const torch::Tensor&)>;
@@ -40,19 +40,6 @@ DiscriminatorLoss r1_discriminator_loss(const Critic& critic, const torch::Tenso
 torch::Tensor wgan_generator_loss(const torch::Tensor& fake_score);
 torch::Tensor logistic_generator_loss(const torch::Tensor& fake_score);
 
-// p_ema = decay p_ema + (1 - decay) p over parameters (buffers are constants).
-void update_ema(torch::nn::Module& ema, const torch::nn::Module& model, double decay = 0.999);
-// The average's start: an exact copy of model's parameters, in eval mode,
-// outside autograd.
-void start_ema(torch::nn::Module& ema, const torch::nn::Module& model);
-
-void set_requires_grad(torch::nn::Module& module, bool flag);
-// Gradients dropped rather than zeroed, as PyTorch 2's zero_grad() (the
-// references' module.zero_grad()) does: the backward pass then hands each
-// parameter its gradient instead of adding it to a zero-filled one, and
-// Adam skips parameters that this step did not use.
-void drop_gradients(torch::optim::Optimizer& optimizer);
-
 // Adam(beta1 0, beta2 0.99) with the mapping network in its own group at
 // lr * 0.01, as the reference's `mult` group.
 std::unique_ptr<torch::optim::Adam> make_generator_optimizer(StyledGenerator& generator, double lr);
@@ -60,4 +47,4 @@ std::unique_ptr<torch::optim::Adam> make_discriminator_optimizer(Discriminator& 
 // Sets every group's lr to lr * its multiplier (1, or 0.01 for the mapping).
 void set_learning_rate(torch::optim::Adam& optimizer, double lr, bool has_mapping_group);
 
-}  // namespace sg
+}  // namespace sg::stylegan

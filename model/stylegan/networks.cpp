@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace sg {
+namespace sg::stylegan {
 
 namespace F = torch::nn::functional;
 
@@ -18,13 +18,6 @@ constexpr int kDiscriminatorChannels[9] = {16, 32, 64, 128, 256, 512, 512, 512, 
 torch::nn::LeakyReLU leaky() { return torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.2)); }
 
 }  // namespace
-
-int step_for_size(int size) {
-  int step = 0;
-  while ((4 << step) < size) ++step;
-  if ((4 << step) != size) throw std::invalid_argument("size " + std::to_string(size) + " is not 4 * 2^k");
-  return step;
-}
 
 int StyleGanConfig::steps() const { return step_for_size(max_size); }
 
@@ -211,4 +204,4 @@ int64_t count_parameters(const torch::nn::Module& module) {
   return n;
 }
 
-}  // namespace sg
+}  // namespace sg::stylegan

@@ -8,9 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "model/core/schedule.hpp"
 #include "model/stylegan/layers.hpp"
 
-namespace sg {
+namespace sg::stylegan {
 
 struct StyleGanConfig {
   int max_size = 1024;        // largest resolution built (4..1024, power of two)
@@ -24,10 +25,6 @@ struct StyleGanConfig {
   // The channels of generator block i (0 = 4x4), capped.
   int generator_channels(int block) const;
 };
-
-// step <-> resolution: res = 4 * 2^step.
-int step_for_size(int size);
-inline int size_for_step(int step) { return 4 << step; }
 
 struct StyledConvBlockImpl : torch::nn::Module {
   StyledConvBlockImpl(int64_t in, int64_t out, int64_t style_dim, bool initial, bool upsample, bool fused);
@@ -117,4 +114,4 @@ TORCH_MODULE(Discriminator);
 // Parameters of a module (trainable, not buffers).
 int64_t count_parameters(const torch::nn::Module& module);
 
-}  // namespace sg
+}  // namespace sg::stylegan

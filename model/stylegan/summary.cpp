@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
-namespace sg {
+namespace sg::stylegan {
 
 std::string with_commas(int64_t n) {
   std::string digits = std::to_string(n), out;
@@ -48,4 +48,4 @@ std::string model_summary(const StyleGanConfig& config) {
   return out.str();
 }
 
-}  // namespace sg
+}  // namespace sg::stylegan

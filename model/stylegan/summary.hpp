@@ -4,11 +4,11 @@
 
 #include "model/stylegan/networks.hpp"
 
-namespace sg {
+namespace sg::stylegan {
 
 std::string model_summary(const StyleGanConfig& config);
 
 // 30034338 -> "30,034,338".
 std::string with_commas(int64_t n);
 
-}  // namespace sg
+}  // namespace sg::stylegan

@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <sstream>
 
-#include "model/training/state_dict_io.hpp"
-#include "model/training/torch_file.hpp"
-#include "pipeline/atomic_file.hpp"
-#include "pipeline/errors.hpp"
+#include "common/atomic_file.hpp"
+#include "common/errors.hpp"
+#include "model/core/state_dict_io.hpp"
+#include "model/core/torch_file.hpp"
 
 namespace sg::stylegan2 {
 

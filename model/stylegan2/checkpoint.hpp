@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "model/core/train_position.hpp"
 #include "model/stylegan2/train_step.hpp"
-#include "model/training/checkpoint.hpp"
 
 namespace sg::stylegan2 {
 

@@ -82,10 +82,10 @@ torch::Tensor stride_two_transposed_conv3x3(const torch::Tensor& x, const torch:
   };
   // The square phases through stride_one_conv2d, whose own double backward
   // is native convolutions (the path-length penalty differentiates twice).
-  const torch::Tensor ee = sg::stride_one_conv2d(x, taps(even, even), 1);  // [H+1, W+1]
+  const torch::Tensor ee = stylegan::stride_one_conv2d(x, taps(even, even), 1);  // [H+1, W+1]
   const torch::Tensor eo = conv(taps(even, odd), 1, 0);                    // [H+1, W]
   const torch::Tensor oe = conv(taps(odd, even), 0, 1);                    // [H, W+1]
-  const torch::Tensor oo = sg::stride_one_conv2d(x, taps(odd, odd), 0);    // [H, W]
+  const torch::Tensor oo = stylegan::stride_one_conv2d(x, taps(odd, odd), 0);    // [H, W]
   torch::Tensor out = torch::empty({batch, weight.size(0), 2 * height + 1, 2 * width + 1}, x.options());
   out.index_put_({Slice(), Slice(), Slice(0, None, 2), Slice(0, None, 2)}, ee);
   out.index_put_({Slice(), Slice(), Slice(0, None, 2), Slice(1, None, 2)}, eo);
@@ -189,7 +189,7 @@ torch::Tensor ModulatedConv2dImpl::forward(const torch::Tensor& x, const torch::
   } else if (downsample) {
     out = F::conv2d(blur->forward(out), w, F::Conv2dFuncOptions().stride(2));
   } else {
-    out = sg::stride_one_conv2d(out, w, padding);
+    out = stylegan::stride_one_conv2d(out, w, padding);
   }
   if (demodulate) {
     // 1 / |W * s| per sample and output channel: sum over (in, k, k) of

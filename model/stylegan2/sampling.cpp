@@ -1,17 +1,13 @@
 #include "model/stylegan2/sampling.hpp"
 
-#include <filesystem>
 
+#include "common/errors.hpp"
+#include "common/images/image_grid.hpp"
 #include "model/devices/device.hpp"
 #include "model/stylegan2/checkpoint.hpp"
-#include "pipeline/atomic_file.hpp"
-#include "pipeline/errors.hpp"
-#include "stages/animation.hpp"
-#include "stages/image_grid.hpp"
 
 namespace sg::stylegan2 {
 
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -60,23 +56,102 @@ torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::De
 
 int coarse_entries(const Config& config) { return config.size >= 16 ? 4 : 2; }
 
-SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options) {
-  const torch::Device device = resolve_device(options.device);
+torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& rng, torch::Device device,
+                         const torch::Tensor& mean_w, double psi) {
+  torch::NoGradGuard no_grad;
+  const Config& c = generator->config;
+  const torch::Tensor z = torch::randn({count, c.style_dim}, rng).to(device);
+  SynthesisOptions options;
+  for (int layer = 0; layer < c.num_layers(); ++layer) {
+    const int64_t res = int64_t{1} << ((layer + 5) / 2);
+    options.noise.push_back(torch::randn({count, 1, res, res}, rng).to(device));
+  }
+  if (mean_w.defined()) {
+    options.truncation_latent = mean_w;
+    options.truncation = psi;
+  }
+  return to_uint8_images(generator->forward(std::vector{z}, options).image);
+}
+
+namespace {
+
+// A StyleGAN2 checkpoint's generator (its one size).
+class StyleGan2Drawer : public CheckpointDrawer {
+ public:
+  StyleGan2Drawer(const std::string& checkpoint, const DrawRequest& request)
+      : device_(resolve_device(request.device)), raw_(request.raw),
+        generator_(load_for_drawing(checkpoint, request.size, device_, request.raw, &note_)) {}
+
+  Architecture architecture() const override { return Architecture::StyleGan2; }
+  int size() const override { return generator_->config.size; }
+  int channels() const override { return generator_->config.image_channels; }
+  std::string kind() const override { return raw_ ? "StyleGAN2 checkpoint (raw generator)" : "StyleGAN2 checkpoint"; }
+  std::string note() const override { return note_; }
+
+  ImageDrawer seeded_images(uint64_t seed, double psi) override {
+    auto rng = std::make_shared<torch::Generator>(at::detail::createCPUGenerator(seed));
+    torch::Tensor mean_w;
+    if (psi != 1.0) mean_w = mean_latent(generator_, *rng, device_);
+    return [this, rng, mean_w, psi](int64_t count) { return draw_uint8(generator_, count, *rng, device_, mean_w, psi); };
+  }
+
+  IndexedDrawer indexed_images(uint64_t seed, double psi) override {
+    torch::Tensor mean_w;
+    if (psi != 1.0) {
+      torch::Generator rng = at::detail::createCPUGenerator(seed);
+      mean_w = mean_latent(generator_, rng, device_);
+    }
+    return [this, mean_w, psi, seed](int64_t first, int64_t count) {
+      torch::NoGradGuard no_grad;
+      const Config& config = generator_->config;
+      std::vector<torch::Tensor> z;
+      std::vector<std::vector<torch::Tensor>> noise(static_cast<size_t>(config.num_layers()));
+      for (int64_t i = first; i < first + count; ++i) {
+        torch::Generator rng = at::detail::createCPUGenerator(synthetic_image_seed(seed, i));
+        z.push_back(torch::randn({1, config.style_dim}, rng));
+        for (int layer = 0; layer < config.num_layers(); ++layer) {
+          const int64_t res = int64_t{1} << ((layer + 5) / 2);
+          noise[static_cast<size_t>(layer)].push_back(torch::randn({1, 1, res, res}, rng));
+        }
+      }
+      SynthesisOptions options;
+      for (const auto& maps : noise) options.noise.push_back(torch::cat(maps).to(device_));
+      if (mean_w.defined()) {
+        options.truncation_latent = mean_w;
+        options.truncation = psi;
+      }
+      return generator_->forward(std::vector{torch::cat(z).to(device_)}, options).image;
+    };
+  }
+
+  SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override;
+
+ private:
+  std::vector<Image8> walk_frames(const torch::Tensor& latents, const torch::Tensor& mean_w, double psi,
+                                  const std::vector<torch::Tensor>& noise);
+
+  torch::Device device_;
+  bool raw_;
+  std::string note_;
+  Generator generator_;
+};
+
+SampleResult StyleGan2Drawer::write_samples(const std::string& out_dir, const SampleOptions& options) {
   SampleResult result;
-  Generator generator = load_for_drawing(checkpoint, options.size, device, false, &result.note);
-  const Config& config = generator->config;
+  result.note = note_;
+  const Config& config = generator_->config;
   torch::NoGradGuard no_grad;
   torch::Generator rng = at::detail::createCPUGenerator(options.seed);
-  const torch::Tensor mean_w = mean_latent(generator, rng, device);
-  const std::vector<torch::Tensor> noise = shared_noise(config, 1, rng, device);
-  auto z = [&](int n) { return torch::randn({n, config.style_dim}, rng).to(device); };
+  const torch::Tensor mean_w = mean_latent(generator_, rng, device_);
+  const std::vector<torch::Tensor> noise = shared_noise(config, 1, rng, device_);
+  auto z = [&](int n) { return torch::randn({n, config.style_dim}, rng).to(device_); };
   auto draw = [&](const std::vector<torch::Tensor>& styles, int inject) {
     SynthesisOptions o;
     o.truncation_latent = mean_w;
     o.truncation = options.truncation;
     o.inject_index = inject;
     o.noise = expanded(noise, styles[0].size(0));
-    return generator->forward(styles, o).image;
+    return generator_->forward(styles, o).image;
   };
 
   const torch::Tensor sample_z = z(options.rows * options.cols);
@@ -93,32 +168,36 @@ SampleResult write_samples(const std::string& checkpoint, const std::string& out
         draw({source_z, destination_z[r].unsqueeze(0).expand({options.cols, -1})}, coarse_entries(config));
     for (int64_t c = 0; c < options.cols; ++c) cells.push_back(mixed[c]);
   }
-  const Image8 mixing = make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1);
-  // Written once both are drawn: a diverged model (NonFiniteOutput) leaves no picture.
-  create_output_folder(out_dir);
-  result.samples = (fs::path(out_dir) / "sample.png").string();
-  write_png(result.samples, samples);
-  result.mixing = (fs::path(out_dir) / "sample_mixing.png").string();
-  write_png(result.mixing, mixing);
-
-  if (options.interpolate >= 2) {
-    const int k = options.interpolate, frames_between = 12;
-    torch::Tensor w = generator->style->forward(z(k));
-    w = mean_w + options.truncation * (w - mean_w);
-    std::vector<Image8> frames;
-    for (int i = 0; i < k; ++i)
-      for (int f = 0; f < frames_between; ++f) {
-        const double t = static_cast<double>(f) / frames_between;
-        SynthesisOptions o;
-        o.input_is_latent = true;
-        o.noise = expanded(noise, 1);
-        const torch::Tensor wt = ((1 - t) * w[i] + t * w[(i + 1) % k]).unsqueeze(0);
-        frames.push_back(tensor_to_images(generator->forward({wt}, o).image)[0]);
-      }
-    result.interpolation = (fs::path(out_dir) / "interpolation.gif").string();
-    write_gif(result.interpolation, frames, 8);
-  }
+  write_sample_grids(out_dir, samples, make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
+  if (options.interpolate >= 2)
+    write_interpolation(out_dir, walk_frames(z(options.interpolate), mean_w, options.truncation, noise), result);
   return result;
+}
+
+// Linear walks between consecutive W of K latents, and back to the first.
+std::vector<Image8> StyleGan2Drawer::walk_frames(const torch::Tensor& latents, const torch::Tensor& mean_w, double psi,
+                                                 const std::vector<torch::Tensor>& noise) {
+  torch::NoGradGuard no_grad;
+  const int k = static_cast<int>(latents.size(0)), frames_between = 12;
+  torch::Tensor w = generator_->style->forward(latents);
+  w = mean_w + psi * (w - mean_w);
+  std::vector<Image8> frames;
+  for (int i = 0; i < k; ++i)
+    for (int f = 0; f < frames_between; ++f) {
+      const double t = static_cast<double>(f) / frames_between;
+      SynthesisOptions o;
+      o.input_is_latent = true;
+      o.noise = expanded(noise, 1);
+      const torch::Tensor wt = ((1 - t) * w[i] + t * w[(i + 1) % k]).unsqueeze(0);
+      frames.push_back(tensor_to_images(generator_->forward({wt}, o).image)[0]);
+    }
+  return frames;
+}
+
+}  // namespace
+
+std::unique_ptr<CheckpointDrawer> open_for_drawing(const std::string& checkpoint, const DrawRequest& request) {
+  return std::make_unique<StyleGan2Drawer>(checkpoint, request);
 }
 
 }  // namespace sg::stylegan2

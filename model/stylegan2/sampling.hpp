@@ -1,13 +1,15 @@
 #pragma once
-// sg_test and sg_eval on a StyleGAN2 checkpoint: samples, the style-mixing
-// grid (the source's coarse styles, 4x4 and 8x8, into each destination),
-// the W-space interpolation, and batches of images for the metrics.
+// Drawing from a StyleGAN2 checkpoint: samples, the style-mixing grid (the
+// source's coarse styles, 4x4 and 8x8, into each destination), the W-space
+// interpolation, and batches of images for the metrics and the export,
+// through CheckpointDrawer.
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "model/evaluation/sampler.hpp"
+#include "model/core/checkpoint_drawer.hpp"
 #include "model/stylegan2/networks.hpp"
 
 namespace sg::stylegan2 {
@@ -25,6 +27,12 @@ torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::De
 // 8x8 (two at 8x8, whose model has four).
 int coarse_entries(const Config& config);
 
-SampleResult write_samples(const std::string& checkpoint, const std::string& out_dir, const SampleOptions& options);
+// `count` images of latents and noise from `rng` (CPU) as uint8 [n, c, s, s],
+// truncated towards mean_w by psi when mean_w is defined.
+torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& rng, torch::Device device,
+                         const torch::Tensor& mean_w = {}, double psi = 1.0);
+
+// The checkpoint as a CheckpointDrawer (size 0 or its own size).
+std::unique_ptr<CheckpointDrawer> open_for_drawing(const std::string& checkpoint, const DrawRequest& request);
 
 }  // namespace sg::stylegan2

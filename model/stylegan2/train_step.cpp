@@ -3,11 +3,19 @@
 #include <cmath>
 
 #include "model/augment/pipeline.hpp"
+#include "model/core/ema.hpp"
+#include "model/core/trainable_gan.hpp"
 #include "model/stylegan/losses.hpp"
-#include "model/training/train_step.hpp"
 #include "model/stylegan2/losses.hpp"
 
 namespace sg::stylegan2 {
+
+// StyleGAN's losses, shared: the same definitions as the references'.
+using stylegan::Critic;
+using stylegan::DiscriminatorLoss;
+using stylegan::logistic_generator_loss;
+using stylegan::wgan_generator_loss;
+using stylegan::wgan_gp_discriminator_loss;
 
 namespace {
 

@@ -15,25 +15,23 @@
 #include <stdexcept>
 #include <sstream>
 
+#include "common/atomic_file.hpp"
+#include "common/errors.hpp"
+#include "common/event_writer.hpp"
+#include "common/hashing.hpp"
+#include "common/images/animation.hpp"
+#include "common/images/chart.hpp"
+#include "common/images/image_codec.hpp"
+#include "common/images/image_grid.hpp"
+#include "common/list_files.hpp"
+#include "common/progress.hpp"
 #include "datasets/batch_stream.hpp"
-#include "datasets/dataset_rules.hpp"
 #include "datasets/lmdb_reader.hpp"
-#include "model/training/batch_upload.hpp"
-#include "model/training/checkpoint.hpp"
+#include "model/core/batch_upload.hpp"
+#include "model/core/drawing.hpp"
 #include "model/devices/device.hpp"
-#include "model/evaluation/sampler.hpp"
 #include "model/evaluation/swd_monitor.hpp"
-#include "model/stylegan/gan.hpp"
-#include "model/stylegan2/gan.hpp"
-#include "pipeline/atomic_file.hpp"
-#include "pipeline/errors.hpp"
-#include "pipeline/event_writer.hpp"
-#include "pipeline/list_files.hpp"
-#include "pipeline/progress.hpp"
-#include "stages/animation.hpp"
-#include "stages/chart.hpp"
-#include "stages/image_codec.hpp"
-#include "stages/image_grid.hpp"
+#include "model/training/gan_factory.hpp"
 
 namespace sg {
 
@@ -292,32 +290,19 @@ class TrainingRun {
   }
 
   std::unique_ptr<TrainableGan> make_gan() const {
-    const double lr = learning_rate_for(o_.schedule, o_.schedule.init_size);
-    if (o_.arch == Architecture::StyleGan2) {
-      stylegan2::Training t;
-      t.model.size = o_.schedule.max_size;
-      t.model.max_channels = o_.model.max_channels;
-      t.model.image_channels = o_.model.image_channels;
-      t.model.style_dim = o_.model.style_dim;
-      t.model.n_mlp = o_.model.n_mlp;
-      t.model.channel_multiplier = o_.channel_multiplier;
-      t.saved.lr = lr;
-      t.saved.batch = batch_for(o_.schedule, o_.schedule.max_size);
-      t.saved.loss = o_.loss == GanLoss::R1 ? stylegan2::Loss::LogisticR1 : stylegan2::Loss::WganGp;
-      t.saved.regularization = o_.regularization;
-      t.saved.regularization.r1 = o_.r1_gamma;
-      t.saved.mixing = o_.mixing ? 0.9 : 0.0;
-      return stylegan2::make_stylegan2(t, device_);
-    }
-    StyleGanTraining t;
-    t.model = o_.model;
-    t.lr = lr;
-    t.loss = o_.loss;
-    t.r1_gamma = o_.r1_gamma;
-    t.mixing = o_.mixing;
-    t.ema = o_.ema;
-    t.precision = o_.precision;
-    return make_stylegan(t, device_);
+    GanSpec spec;
+    spec.arch = o_.arch;
+    spec.model = o_.model;
+    spec.channel_multiplier = o_.channel_multiplier;
+    spec.lr = learning_rate_for(o_.schedule, o_.schedule.init_size);
+    spec.batch = batch_for(o_.schedule, o_.schedule.max_size);
+    spec.loss = o_.loss;
+    spec.r1_gamma = o_.r1_gamma;
+    spec.mixing = o_.mixing;
+    spec.regularization = o_.regularization;
+    spec.ema = o_.ema;
+    spec.precision = o_.precision;
+    return sg::make_gan(spec, device_);
   }
 
   // A fixed --augment_p holds from the first iteration, a resumed p
@@ -468,7 +453,7 @@ class TrainingRun {
   // SWD from 16x16 up, with its time left out of the training speed.
   std::optional<SwdResult> evaluate(double alpha) {
     const auto eval_start = std::chrono::steady_clock::now();
-    std::optional<SwdResult> swd = gan_->measure_swd(*monitor_, step_, alpha, device_);
+    std::optional<SwdResult> swd = monitor_->measure(gan_->average_drawer(step_, alpha, device_), size_);
     last_log_ += std::chrono::steady_clock::now() - eval_start;
     return swd;
   }

@@ -8,15 +8,14 @@
 #include <string>
 
 #include "model/augment/adaptive.hpp"
+#include "model/core/ema.hpp"
+#include "model/core/schedule.hpp"
+#include "model/core/trainable_gan.hpp"
+#include "model/devices/precision.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/gradient_sync.hpp"
-#include "model/training/ema.hpp"
-#include "model/training/gan.hpp"
-#include "model/stylegan2/train_step.hpp"
 #include "model/stylegan/networks.hpp"
-#include "model/devices/precision.hpp"
-#include "model/training/schedule.hpp"
-#include "model/training/train_step.hpp"
+#include "model/stylegan2/train_step.hpp"
 
 namespace sg {
 
@@ -39,7 +38,7 @@ struct TrainOptions {
   // widths, style size and mapping depth come from `model`.
   int channel_multiplier = 2;
   stylegan2::Regularization regularization;  // StyleGAN2 (its r1 from r1_gamma)
-  StyleGanConfig model;             // image_channels taken from the LMDB
+  stylegan::StyleGanConfig model;   // widths and sizes of either architecture; image_channels taken from the LMDB
   bool mixing = false;
   AugmentSettings augment;          // ADA (--augment): what D sees, augmented with an adaptive p
   EmaOptions ema;                   // the EMA generator's per-block ramp-up (rampup 0: the reference's fixed decay)

@@ -8,17 +8,17 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/errors.hpp"
 #include "fuzz_common.hpp"
+#include "model/core/torch_file.hpp"
+#include "model/core/trainable_gan.hpp"
+#include "model/stylegan/checkpoint.hpp"
 #include "model/stylegan2/checkpoint.hpp"
-#include "model/training/checkpoint.hpp"
-#include "model/training/gan.hpp"
-#include "model/training/torch_file.hpp"
-#include "pipeline/errors.hpp"
 
 namespace {
 
-sg::StyleGanConfig small_config() {
-  sg::StyleGanConfig c;
+sg::stylegan::StyleGanConfig small_config() {
+  sg::stylegan::StyleGanConfig c;
   c.max_size = 16;
   c.max_channels = 4;
   c.image_channels = 1;
@@ -27,8 +27,8 @@ sg::StyleGanConfig small_config() {
   return c;
 }
 
-sg::StepModels& models() {
-  static sg::StepModels m = sg::make_step_models(small_config(), 0.001, torch::kCPU);
+sg::stylegan::StepModels& models() {
+  static sg::stylegan::StepModels m = sg::stylegan::make_step_models(small_config(), 0.001, torch::kCPU);
   return m;
 }
 
@@ -56,11 +56,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     sg::TrainPosition position;
     position.schedule.step = 2;
     position.block_images = {64, 64, 32};
-    sg::CheckpointMeta meta;
+    sg::stylegan::CheckpointMeta meta;
     meta.model = small_config();
     meta.train_config = "init_size=8";
     std::mt19937_64 rng(1);
-    sg::save_checkpoint({std::string(dir) + "/small.ckpt"}, models(), position, rng, meta);
+    sg::stylegan::save_checkpoint({std::string(dir) + "/small.ckpt"}, models(), position, rng, meta);
     sg::TrainPosition stylegan2_position;
     stylegan2_position.iteration = 3;
     sg::stylegan2::save_checkpoint({std::string(dir) + "/small_stylegan2.ckpt"}, stylegan2_models(),
@@ -80,13 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string path = sg::fuzz::write_scratch("c.ckpt", bytes);
   try {
-    sg::read_checkpoint_meta(path);
+    sg::stylegan::read_checkpoint_meta(path);
   } catch (const sg::Error&) {
   }
   try {
     sg::TrainPosition position;
     std::mt19937_64 rng;
-    sg::load_checkpoint(path, models(), position, rng);
+    sg::stylegan::load_checkpoint(path, models(), position, rng);
   } catch (const sg::Error&) {
   }
   try {

@@ -1,7 +1,7 @@
 // A dataset config in protobuf text format, parsed and checked as sg_prep
 // loads it (unknown fields, bad values, absurd limits: ConfigError).
+#include "common/errors.hpp"
 #include "datasets/dataset_config.hpp"
-#include "pipeline/errors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

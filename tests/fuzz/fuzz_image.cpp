@@ -1,8 +1,8 @@
 // PNG and JPEG slices, decoded in memory as sg_prep decodes files and
 // archive members, and PNG records as the trainer's batch stream reads them.
-#include "pipeline/errors.hpp"
+#include "common/errors.hpp"
+#include "common/images/image_codec.hpp"
 #include "stages/decode.hpp"
-#include "stages/image_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);

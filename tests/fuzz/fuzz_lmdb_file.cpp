@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/errors.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/lmdb_writer.hpp"
 #include "fuzz_common.hpp"
-#include "pipeline/errors.hpp"
 
 namespace {
 

@@ -1,10 +1,10 @@
 // An LMDB's meta record and one record value, decoded as the reader and the
 // batch stream decode them: the meta is checked, then the record decoded at
 // each size the meta names. Bytes: 2 (meta length) + meta + record.
+#include "common/errors.hpp"
 #include "dataset.pb.h"
 #include "datasets/lmdb_reader.hpp"
-#include "pipeline/errors.hpp"
-#include "stages/encode.hpp"
+#include "datasets/record_codec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;

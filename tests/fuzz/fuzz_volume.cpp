@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "fuzz_common.hpp"
-#include "pipeline/errors.hpp"
 #include "stages/volume_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,7 +1,7 @@
 // A .zip input: listing (slips, absolute names, symlinks, encryption) and
 // reading every member it allows (bombs: declared and inflated sizes capped).
+#include "common/errors.hpp"
 #include "fuzz_common.hpp"
-#include "pipeline/errors.hpp"
 #include "stages/source.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

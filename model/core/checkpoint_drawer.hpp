@@ -1,0 +1,49 @@
+#pragma once
+// A checkpoint's generator, loaded to draw: what sg_test, sg_eval and the
+// synthetic-data export need from an architecture. Each architecture
+// implements it beside its sampling code; the GAN factory
+// (model/training/gan_factory.hpp) opens a file as the right one, and the
+// evaluation is handed that opener, so it never names an architecture.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "model/core/drawing.hpp"
+#include "model/core/trainable_gan.hpp"
+
+namespace sg {
+
+struct DrawRequest {
+  int size = 0;         // 0: the largest size it draws
+  std::string device;   // "", "cpu", "cuda"
+  bool raw = false;     // the trained generator instead of its average
+};
+
+class CheckpointDrawer {
+ public:
+  virtual ~CheckpointDrawer() = default;
+  virtual Architecture architecture() const = 0;
+  virtual int size() const = 0;      // what it draws, size x size
+  virtual int channels() const = 0;
+  // "checkpoint", "StyleGAN2 checkpoint (raw generator)": for reports.
+  virtual std::string kind() const = 0;
+  // What a reference file lacked, in one line ("" for ours).
+  virtual std::string note() const = 0;
+  // sg_eval's images: latents and noise from one CPU generator seeded with
+  // `seed`; with psi other than 1, truncated towards the mean w drawn from
+  // it first.
+  virtual ImageDrawer seeded_images(uint64_t seed, double psi) = 0;
+  // The export's images (IndexedDrawer); with psi other than 1, truncated
+  // towards the mean w of `seed`.
+  virtual IndexedDrawer indexed_images(uint64_t seed, double psi) = 0;
+  // sg_test's pictures under `out_dir`.
+  virtual SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) = 0;
+};
+
+// Opens a checkpoint of any architecture; InputError naming the file when
+// it cannot, or cannot draw the size asked.
+using CheckpointOpener = std::function<std::unique_ptr<CheckpointDrawer>(const std::string& checkpoint,
+                                                                          const DrawRequest& request)>;
+
+}  // namespace sg

@@ -1,0 +1,18 @@
+#pragma once
+// StyleGAN2 (fixed resolution) behind the trainer's interface.
+#include <memory>
+
+#include "model/core/trainable_gan.hpp"
+#include "model/stylegan2/checkpoint.hpp"
+#include "model/stylegan2/train_step.hpp"
+
+namespace sg::stylegan2 {
+
+struct Training {
+  Config model;
+  SavedTraining saved;  // lr, batch, loss, regularisation, mixing (also the file's args)
+};
+
+std::unique_ptr<TrainableGan> make_stylegan2(const Training& training, torch::Device device);
+
+}  // namespace sg::stylegan2

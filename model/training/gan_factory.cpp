@@ -1,0 +1,44 @@
+#include "model/training/gan_factory.hpp"
+
+#include "model/stylegan/sampling.hpp"
+#include "model/stylegan/trainable_stylegan.hpp"
+#include "model/stylegan2/sampling.hpp"
+#include "model/stylegan2/trainable_stylegan2.hpp"
+
+namespace sg {
+
+std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device) {
+  if (spec.arch == Architecture::StyleGan2) {
+    stylegan2::Training t;
+    t.model.size = spec.model.max_size;
+    t.model.max_channels = spec.model.max_channels;
+    t.model.image_channels = spec.model.image_channels;
+    t.model.style_dim = spec.model.style_dim;
+    t.model.n_mlp = spec.model.n_mlp;
+    t.model.channel_multiplier = spec.channel_multiplier;
+    t.saved.lr = spec.lr;
+    t.saved.batch = spec.batch;
+    t.saved.loss = spec.loss == GanLoss::R1 ? stylegan2::Loss::LogisticR1 : stylegan2::Loss::WganGp;
+    t.saved.regularization = spec.regularization;
+    t.saved.regularization.r1 = spec.r1_gamma;
+    t.saved.mixing = spec.mixing ? 0.9 : 0.0;
+    return stylegan2::make_stylegan2(t, device);
+  }
+  stylegan::StyleGanTraining t;
+  t.model = spec.model;
+  t.lr = spec.lr;
+  t.loss = spec.loss;
+  t.r1_gamma = spec.r1_gamma;
+  t.mixing = spec.mixing;
+  t.ema = spec.ema;
+  t.precision = spec.precision;
+  return stylegan::make_stylegan(t, device);
+}
+
+std::unique_ptr<CheckpointDrawer> open_checkpoint(const std::string& checkpoint, const DrawRequest& request) {
+  if (checkpoint_architecture(checkpoint) == Architecture::StyleGan2)
+    return stylegan2::open_for_drawing(checkpoint, request);
+  return stylegan::open_for_drawing(checkpoint, request);
+}
+
+}  // namespace sg
