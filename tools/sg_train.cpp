@@ -14,7 +14,7 @@
 #include "model/devices/device.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/launch.hpp"
-#include "model/training/train_flags.hpp"
+#include "model/training/run_settings.hpp"
 #include "model/training/trainer.hpp"
 
 namespace {
