@@ -40,22 +40,17 @@ std::string trim(const std::string& s) {
   return a == std::string::npos ? "" : s.substr(a, b - a + 1);
 }
 
-}  // namespace
-
-void check_metaimage_data(const std::string& path, const std::string& name, uint64_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(name, "cannot open file");
+// The header's "Key = Value" fields up to ElementDataFile, which must come
+// last, and where the header ends. MetaIO reads a key up to the next '=',
+// across lines, and copies it into a 255-byte buffer with strcpy (a long one
+// aborts the process: found by fuzz_volume), so anything else is refused
+// here before it sees the file.
+std::map<std::string, std::string> read_fields(std::ifstream& in, const std::string& name, uint64_t* header_end) {
   std::map<std::string, std::string> fields;
   std::string line;
-  uint64_t header_end = 0;
   int number = 0;
-  bool complete = false;
-  // "Key = Value" lines up to ElementDataFile, which must come last. MetaIO
-  // reads a key up to the next '=', across lines, and copies it into a
-  // 255-byte buffer with strcpy (a long one aborts the process: found by
-  // fuzz_volume), so anything else is refused here before it sees the file.
-  while (header_end < (1u << 20) && std::getline(in, line)) {
-    header_end += line.size() + 1;
+  while (*header_end < (1u << 20) && std::getline(in, line)) {
+    *header_end += line.size() + 1;
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
@@ -68,27 +63,17 @@ void check_metaimage_data(const std::string& path, const std::string& name, uint
       throw InputError(name, "not a MetaImage header: line " + std::to_string(number) + " is not \"Key = Value\"");
     const std::string key = trim(line.substr(0, eq));
     fields[key] = trim(line.substr(eq + 1));
-    if (key == "ElementDataFile") {
-      complete = true;
-      break;
-    }
+    if (key == "ElementDataFile") return fields;
   }
-  if (!complete) throw InputError(name, "not a MetaImage header: no ElementDataFile line");
+  throw InputError(name, "not a MetaImage header: no ElementDataFile line");
+}
+
+// Bytes of voxels the header claims, each dimension and the channels within reason.
+uint64_t claimed_bytes(const std::map<std::string, std::string>& fields, const std::string& name, uint64_t max_bytes) {
   auto field = [&](const char* key) {
     auto it = fields.find(key);
     return it == fields.end() ? std::string() : it->second;
   };
-  const std::string data_file = field("ElementDataFile");
-  if (data_file.empty()) throw InputError(name, "MetaImage header names no data file");
-  const std::string compressed = field("CompressedData");
-  const bool is_compressed = compressed == "True" || compressed == "true" || compressed == "1";
-  // Slice lists (LIST, or a %d pattern) are refused: their files' sizes are
-  // not checked here, and MetaIO sizes a compressed one from the file's
-  // remaining bytes, unchecked (a 2^63-byte allocation: found by fuzz_volume).
-  if (data_file.rfind("LIST", 0) == 0 || data_file.find('%') != std::string::npos)
-    throw InputError(name, "MetaImage slice lists (ElementDataFile = " + data_file.substr(0, 40) +
-                               ") are not read: write the volume as one .mha or .mhd/.raw");
-
   const int bytes = element_bytes(field("ElementType"));
   if (bytes == 0) throw InputError(name, "unsupported MetaImage ElementType \"" + field("ElementType") + "\"");
   std::istringstream dims(field("DimSize"));
@@ -109,7 +94,31 @@ void check_metaimage_data(const std::string& path, const std::string& name, uint
   if (total > static_cast<long double>(max_bytes))
     throw InputError(name, "absurd header: dimensions claim " + byte_count_text(total) +
                                " bytes of voxels, over the limit of " + std::to_string(max_bytes));
-  uint64_t need = static_cast<uint64_t>(total);
+  return static_cast<uint64_t>(total);
+}
+
+}  // namespace
+
+void check_metaimage_data(const std::string& path, const std::string& name, uint64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(name, "cannot open file");
+  uint64_t header_end = 0;
+  const std::map<std::string, std::string> fields = read_fields(in, name, &header_end);
+  auto field = [&](const char* key) {
+    auto it = fields.find(key);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  const std::string data_file = field("ElementDataFile");
+  if (data_file.empty()) throw InputError(name, "MetaImage header names no data file");
+  const std::string compressed = field("CompressedData");
+  const bool is_compressed = compressed == "True" || compressed == "true" || compressed == "1";
+  // Slice lists (LIST, or a %d pattern) are refused: their files' sizes are
+  // not checked here, and MetaIO sizes a compressed one from the file's
+  // remaining bytes, unchecked (a 2^63-byte allocation: found by fuzz_volume).
+  if (data_file.rfind("LIST", 0) == 0 || data_file.find('%') != std::string::npos)
+    throw InputError(name, "MetaImage slice lists (ElementDataFile = " + data_file.substr(0, 40) +
+                               ") are not read: write the volume as one .mha or .mhd/.raw");
+  uint64_t need = claimed_bytes(fields, name, max_bytes);
   const std::string data_path =
       data_file == "LOCAL" ? path : (fs::path(path).parent_path() / data_file).string();
   if (is_compressed) {

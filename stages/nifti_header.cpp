@@ -68,87 +68,86 @@ int bits_for_datatype(int code) {
   }
 }
 
-}  // namespace
+// The fields of a NIfTI-1/Analyze (348 bytes) or NIfTI-2 (540) header, in
+// either byte order: NIfTI-1 stores dims as int16 at 40 and the type at 70,
+// NIfTI-2 as int64 at 16 and the type at 12.
+struct RawHeader {
+  int version = 1;
+  bool swapped = false;
+  int64_t dim[8] = {};
+  int16_t datatype = 0, bitpix = 0;
+  double vox_offset = 0, scl_slope = 0, scl_inter = 0;
+};
 
-VolumeHeader check_nifti_header(const std::string& path, const std::string& name, uint64_t max_bytes) {
-  gzFile gz = gzopen(path.c_str(), "rb");
-  if (!gz) throw InputError(name, "cannot open file");
-  unsigned char h[540];
-  int got = gzread(gz, h, sizeof h);
-  gzclose(gz);
-  if (got < 348) throw InputError(name, "file too short for a NIfTI/Analyze header (" + std::to_string(got < 0 ? 0 : got) + " bytes)");
-
-  VolumeHeader header;
+RawHeader read_raw_header(const unsigned char* h, int got, const std::string& name) {
+  RawHeader r;
   int32_t sizeof_hdr = read_at<int32_t>(h, false);
-  bool swap = false;
   if (sizeof_hdr != 348 && sizeof_hdr != 540) {
-    swap = true;
+    r.swapped = true;
     sizeof_hdr = read_at<int32_t>(h, true);
   }
-  // NIfTI-1 (and Analyze) store dims as int16 at 40 and the type at 70;
-  // NIfTI-2 as int64 at 16 and the type at 12.
-  int64_t dim[8];
-  int16_t datatype = 0, bitpix = 0;
-  double vox_offset = 0;
+  const bool swap = r.swapped;
   if (sizeof_hdr == 348) {
-    header.version = 1;
-    for (int i = 0; i < 8; ++i) dim[i] = read_at<int16_t>(h + 40 + 2 * i, swap);
-    datatype = read_at<int16_t>(h + 70, swap);
-    bitpix = read_at<int16_t>(h + 72, swap);
-    vox_offset = read_at<float>(h + 108, swap);
-    header.scl_slope = read_at<float>(h + 112, swap);
-    header.scl_inter = read_at<float>(h + 116, swap);
+    for (int i = 0; i < 8; ++i) r.dim[i] = read_at<int16_t>(h + 40 + 2 * i, swap);
+    r.datatype = read_at<int16_t>(h + 70, swap);
+    r.bitpix = read_at<int16_t>(h + 72, swap);
+    r.vox_offset = read_at<float>(h + 108, swap);
+    r.scl_slope = read_at<float>(h + 112, swap);
+    r.scl_inter = read_at<float>(h + 116, swap);
   } else if (sizeof_hdr == 540 && got >= 540) {
-    header.version = 2;
-    for (int i = 0; i < 8; ++i) dim[i] = read_at<int64_t>(h + 16 + 8 * i, swap);
-    datatype = read_at<int16_t>(h + 12, swap);
-    bitpix = read_at<int16_t>(h + 14, swap);
-    vox_offset = static_cast<double>(read_at<int64_t>(h + 168, swap));
-    header.scl_slope = read_at<double>(h + 176, swap);
-    header.scl_inter = read_at<double>(h + 184, swap);
+    r.version = 2;
+    for (int i = 0; i < 8; ++i) r.dim[i] = read_at<int64_t>(h + 16 + 8 * i, swap);
+    r.datatype = read_at<int16_t>(h + 12, swap);
+    r.bitpix = read_at<int16_t>(h + 14, swap);
+    r.vox_offset = static_cast<double>(read_at<int64_t>(h + 168, swap));
+    r.scl_slope = read_at<double>(h + 176, swap);
+    r.scl_inter = read_at<double>(h + 184, swap);
   } else {
     throw InputError(name, "not a NIfTI/Analyze file (header size field " + std::to_string(sizeof_hdr) + ")");
   }
-  if (dim[0] < 1 || dim[0] > 7)
-    throw InputError(name, "absurd header: dim[0] = " + std::to_string(dim[0]) + " (must be 1..7)");
-  header.ndim = static_cast<int>(dim[0]);
+  return r;
+}
+
+// The header's dimensions, type and voxel offset, each within reason.
+VolumeHeader checked_header(const RawHeader& r, const unsigned char* h, const std::string& name) {
+  VolumeHeader header;
+  header.version = r.version;
+  header.scl_slope = r.scl_slope;
+  header.scl_inter = r.scl_inter;
+  if (r.dim[0] < 1 || r.dim[0] > 7)
+    throw InputError(name, "absurd header: dim[0] = " + std::to_string(r.dim[0]) + " (must be 1..7)");
+  header.ndim = static_cast<int>(r.dim[0]);
   for (int i = 0; i < header.ndim; ++i) {
-    if (dim[i + 1] < 1 || dim[i + 1] > (int64_t{1} << 31))
-      throw InputError(name, "absurd header: dim[" + std::to_string(i + 1) + "] = " + std::to_string(dim[i + 1]));
-    header.dims[i] = dim[i + 1];
+    if (r.dim[i + 1] < 1 || r.dim[i + 1] > (int64_t{1} << 31))
+      throw InputError(name, "absurd header: dim[" + std::to_string(i + 1) + "] = " + std::to_string(r.dim[i + 1]));
+    header.dims[i] = r.dim[i + 1];
   }
-  const int expected = bits_for_datatype(datatype);
-  if (expected == 0) throw InputError(name, "unsupported NIfTI datatype " + std::to_string(datatype));
-  if (bitpix != expected)
-    throw InputError(name, "absurd header: bitpix " + std::to_string(bitpix) + " does not match datatype " +
-                               std::to_string(datatype));
-  header.bits_per_voxel = bitpix;
-  header.datatype = datatype;
-  header.swapped = swap;
+  const int expected = bits_for_datatype(r.datatype);
+  if (expected == 0) throw InputError(name, "unsupported NIfTI datatype " + std::to_string(r.datatype));
+  if (r.bitpix != expected)
+    throw InputError(name, "absurd header: bitpix " + std::to_string(r.bitpix) + " does not match datatype " +
+                               std::to_string(r.datatype));
+  header.bits_per_voxel = r.bitpix;
+  header.datatype = r.datatype;
+  header.swapped = r.swapped;
   if (!std::isfinite(header.scl_slope) || !std::isfinite(header.scl_inter)) header.scl_slope = 0;  // no scaling
   // Where the voxels start: after the header in a single .nii file, anywhere
   // in the .img of a pair. A NIfTI-1 file keeps it as a float.
   const size_t header_size = header.version == 1 ? 348 : 540;
-  if (!(vox_offset >= 0 && vox_offset < 1e15) || vox_offset != std::floor(vox_offset))
-    throw InputError(name, "absurd header: vox_offset " + std::to_string(vox_offset));
-  header.vox_offset = static_cast<uint64_t>(vox_offset);
+  if (!(r.vox_offset >= 0 && r.vox_offset < 1e15) || r.vox_offset != std::floor(r.vox_offset))
+    throw InputError(name, "absurd header: vox_offset " + std::to_string(r.vox_offset));
+  header.vox_offset = static_cast<uint64_t>(r.vox_offset);
   const bool single_file = std::memcmp(h + (header.version == 1 ? 344 : 4), header.version == 1 ? "n+1" : "n+2", 3) == 0;
   if (single_file && header.vox_offset < header_size)
     throw InputError(name, "absurd header: vox_offset " + std::to_string(header.vox_offset) + " inside the header");
+  return header;
+}
 
-  // Overflow-safe: every dim < 2^31 and at most 7 of them would overflow, so
-  // compare step by step against the cap.
-  long double total = static_cast<long double>(header.bits_per_voxel) / 8;
-  for (int i = 0; i < header.ndim; ++i) total *= static_cast<long double>(header.dims[i]);
-  if (total > static_cast<long double>(max_bytes))
-    throw InputError(name, "absurd header: dimensions claim " + byte_count_text(total) +
-                               " bytes of voxels, over the limit of " + std::to_string(max_bytes));
-
-  // The data must actually be there: compare with the file (or, for gzip,
-  // its declared uncompressed size) before anyone allocates for it.
+// The data must actually be there: compared with the file (or, for gzip,
+// its inflated stream) before anyone allocates for it.
+void check_data_present(const std::string& path, const std::string& name, uint64_t need) {
   std::string lower = path;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const uint64_t need = header.vox_offset + header.data_bytes();
   std::error_code ec;
   if (lower.size() > 4 && lower.compare(lower.size() - 4, 4, ".hdr") == 0) {
     fs::path img = fs::path(path).replace_extension(".img");
@@ -168,6 +167,26 @@ VolumeHeader check_nifti_header(const std::string& path, const std::string& name
     if (have < need)
       throw InputError(name, "file holds " + std::to_string(have) + " bytes, header needs " + std::to_string(need));
   }
+}
+
+}  // namespace
+
+VolumeHeader check_nifti_header(const std::string& path, const std::string& name, uint64_t max_bytes) {
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (!gz) throw InputError(name, "cannot open file");
+  unsigned char h[540];
+  int got = gzread(gz, h, sizeof h);
+  gzclose(gz);
+  if (got < 348) throw InputError(name, "file too short for a NIfTI/Analyze header (" + std::to_string(got < 0 ? 0 : got) + " bytes)");
+  const VolumeHeader header = checked_header(read_raw_header(h, got, name), h, name);
+  // Overflow-safe: every dim < 2^31 and at most 7 of them would overflow, so
+  // compare step by step against the cap.
+  long double total = static_cast<long double>(header.bits_per_voxel) / 8;
+  for (int i = 0; i < header.ndim; ++i) total *= static_cast<long double>(header.dims[i]);
+  if (total > static_cast<long double>(max_bytes))
+    throw InputError(name, "absurd header: dimensions claim " + byte_count_text(total) +
+                               " bytes of voxels, over the limit of " + std::to_string(max_bytes));
+  check_data_present(path, name, header.vox_offset + header.data_bytes());
   return header;
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/cli.hpp"
 #include "model/stylegan/summary.hpp"
+#include "model/stylegan2/networks.hpp"
 #include "model/stylegan2/summary.hpp"
 
 int main(int argc, char** argv) {
@@ -41,13 +42,7 @@ int main(int argc, char** argv) {
   (void)summary;
   try {
     if (arch == "stylegan2") {
-      sg::stylegan2::Config c;
-      c.size = size;
-      c.max_channels = config.max_channels;
-      c.image_channels = config.image_channels;
-      c.style_dim = config.style_dim;
-      c.n_mlp = config.n_mlp;
-      c.channel_multiplier = channel_multiplier;
+      const sg::stylegan2::Config c = sg::stylegan2::config_from(config, size, channel_multiplier);
       c.validate();
       std::fputs(sg::stylegan2::model_summary(c).c_str(), stdout);
       return 0;

@@ -18,17 +18,21 @@
 #include "model/training/trainer.hpp"
 
 namespace {
+
+namespace cli = sg::cli;
+
 std::atomic<bool> stop_requested{false};
 void on_signal(int) { stop_requested = true; }
-}  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"sg_train: StyleGAN (progressive) or StyleGAN2 training on a dataset LMDB"};
-  namespace cli = sg::cli;
-  sg::TrainOptions o;
-  sg::TrainFlagChoices c;
+// The program's own settings beside the library's.
+struct ProgramFlags {
   int threads = 0;
   bool quiet = false;
+  std::string dist_backend;
+  int dist_timeout = 300;
+};
+
+void add_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagChoices& c, ProgramFlags& p) {
   const std::vector<long long> sizes = {8, 16, 32, 64, 128, 256, 512, 1024};
   app.add_option("data", o.lmdb, "dataset LMDB (from sg_prep)")->required();
   app.add_option("--out", o.out, "run folder (default: runs/<dataset>-<time>)");
@@ -60,7 +64,7 @@ int main(int argc, char** argv) {
                   cli::between(0, 1000000000));
   cli::add_number(app, "--eval-images,--eval_images", o.eval_images, "generated and real images per SWD measurement",
                   cli::between(2, 1000000));
-  cli::add_number(app, "--threads", threads,
+  cli::add_number(app, "--threads", p.threads,
                   "CPU threads (0, the default: all cores, shared among the processes a launcher started on this "
                   "machine)",
                   cli::between(0, 1024));
@@ -80,7 +84,12 @@ int main(int argc, char** argv) {
                   cli::between(0, 1000));
   app.add_flag("--channels-last", o.channels_last, "NHWC weights and batches");
   app.add_flag("--no-mirror", c.no_mirror, "no random horizontal flips");
-  app.add_flag("--quiet", quiet, "no progress line");
+  app.add_flag("--quiet", p.quiet, "no progress line");
+}
+
+// StyleGAN2's, ADA's and the launchers' flags.
+void add_architecture_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagChoices& c, ProgramFlags& p) {
+  const std::vector<long long> sizes = {8, 16, 32, 64, 128, 256, 512, 1024};
   app.add_option("--arch", c.arch, "stylegan (progressive, default) or stylegan2 (one --size)")
       ->check(CLI::IsMember({"stylegan", "stylegan2"}));
   cli::add_choice(app, "--size", c.size, "StyleGAN2: the resolution (default: the LMDB's largest)", sizes);
@@ -104,14 +113,100 @@ int main(int argc, char** argv) {
                   "with --augment: images over which p can move from 0 to 1 (default 500000)", cli::between(1, 1e12));
   cli::add_number(app, "--ada_every,--ada-every", o.augment.every,
                   "with --augment: images between adjustments of p (default 256)", cli::between(1, 1000000000));
-  std::string dist_backend;
-  int dist_timeout = 300;
-  app.add_option("--dist-backend,--dist_backend", dist_backend,
+  app.add_option("--dist-backend,--dist_backend", p.dist_backend,
                  "launched by torchrun or srun: the c10d backend (default: nccl on CUDA, gloo on the CPU)")
       ->check(CLI::IsMember({"gloo", "nccl"}));
-  cli::add_number(app, "--dist-timeout,--dist_timeout", dist_timeout,
+  cli::add_number(app, "--dist-timeout,--dist_timeout", p.dist_timeout,
                   "launched by torchrun or srun: seconds to wait for the other processes before giving up (default 300)",
                   cli::between(1, 86400));
+}
+
+std::string default_run_folder(const std::string& lmdb) {
+  char stamp[32];
+  std::time_t t = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return "runs/" + std::filesystem::path(lmdb).filename().string() + "-" + stamp;
+}
+
+// Launched by torchrun or srun: this rank joins the others through c10d.
+std::unique_ptr<sg::Collectives> join_launch(const sg::LaunchEnvironment& launch, const ProgramFlags& p,
+                                             sg::TrainOptions& o) {
+  sg::ProcessGroupOptions po;
+  po.backend = p.dist_backend;
+  po.cuda = o.device == "cuda";
+  po.timeout = std::chrono::seconds(p.dist_timeout);
+  po.end_process = [](const std::string& reason) {
+    std::fprintf(stderr, "sg_train: error: %s\n", reason.c_str());
+    std::fflush(stderr);
+    std::_Exit(1);
+  };
+  // One GPU per process on each machine.
+  if (po.cuda) o.device_index = launch.local_rank;
+  o.loader_threads = sg::cores_per_process(launch.local_world_size);
+  std::unique_ptr<sg::Collectives> world = sg::make_process_collectives(launch, po);
+  o.collectives = world.get();
+  if (launch.rank != 0) o.on_note = nullptr;
+  return world;
+}
+
+void print_rank_result(const std::string& rank_prefix, const sg::TrainResult& r) {
+  std::printf("%s%s after %lld iterations; state digest %016llx (every rank agrees); gradients all-reduced: "
+              "%.1f MB in %lld buckets per optimiser step, %.3f s in all\n",
+              rank_prefix.c_str(), r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
+              static_cast<unsigned long long>(r.state_digest),
+              r.gradient_reduce.calls ? r.gradient_reduce.bytes / 1e6 / r.gradient_reduce.calls : 0.0,
+              static_cast<long long>(r.gradient_reduce.calls ? r.gradient_reduce.buckets / r.gradient_reduce.calls : 0),
+              r.gradient_reduce.seconds);
+}
+
+void print_result(const sg::TrainOptions& o, const sg::TrainResult& r) {
+  std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
+              r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
+              static_cast<unsigned long long>(r.images_seen), r.final_size, r.final_size);
+  std::printf("checkpoint: %s\nsamples: %s/samples\nlog: %s/log.csv, TensorBoard: %s/tensorboard\n",
+              r.last_checkpoint.c_str(), o.out.c_str(), o.out.c_str(), o.out.c_str());
+  std::printf("loss plot: %s\n", r.loss_plot.c_str());
+  if (!r.animation.empty()) std::printf("samples over training: %s\n", r.animation.c_str());
+}
+
+// The run itself; its exit status (130 when interrupted).
+int run(sg::TrainOptions& o, const sg::TrainFlagChoices& c, ProgramFlags p) {
+  std::unique_ptr<sg::Collectives> world;
+  std::string rank_prefix;  // "rank R: " on every line but rank 0's results
+  try {
+    const sg::LaunchEnvironment launch = sg::read_launch_environment();
+    if (p.threads <= 0 && launch.distributed()) p.threads = sg::cores_per_process(launch.local_world_size);
+    sg::configure_cpu_runtime(p.threads);
+    o.device = sg::resolve_device_name(o.device);
+    o.precision = sg::resolve_precision(c.precision, o.device);
+    if (launch.distributed()) {
+      rank_prefix = "rank " + std::to_string(launch.rank) + ": ";
+      world = join_launch(launch, p, o);
+    }
+    const sg::TrainResult r = sg::train(o);
+    if (world) print_rank_result(rank_prefix, r);
+    if (!world || world->rank() == 0) print_result(o, r);
+    return r.interrupted ? 130 : 0;
+  } catch (const sg::DistributedError& e) {
+    cli::print_error("sg_train", e);
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", cli::error_line("sg_train", rank_prefix + e.what()).c_str());
+    // The other ranks' error then names this one's cause.
+    if (world) world->announce_failure(e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sg_train: StyleGAN (progressive) or StyleGAN2 training on a dataset LMDB"};
+  sg::TrainOptions o;
+  sg::TrainFlagChoices c;
+  ProgramFlags p;
+  add_flags(app, o, c, p);
+  add_architecture_flags(app, o, c, p);
   if (int code = cli::parse_flags(app, argc, argv, "sg_train"); code >= 0) return code;
   for (const CLI::Option* option : app.get_options())
     if (option->count() > 0) c.given.insert(option->get_name());
@@ -121,71 +216,11 @@ int main(int argc, char** argv) {
     cli::print_error("sg_train", e);
     return 2;
   }
-
   o.on_note = [](const std::string& note) { std::fprintf(stderr, "sg_train: %s\n", note.c_str()); };
-  o.show_progress = !quiet && sg::stderr_is_terminal();
-  if (o.out.empty()) {
-    char stamp[32];
-    std::time_t t = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-    o.out = "runs/" + std::filesystem::path(o.lmdb).filename().string() + "-" + stamp;
-  }
+  o.show_progress = !p.quiet && sg::stderr_is_terminal();
+  if (o.out.empty()) o.out = default_run_folder(o.lmdb);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   o.stop = &stop_requested;
-  std::unique_ptr<sg::Collectives> world;
-  std::string rank_prefix;  // "rank R: " on every line but rank 0's results
-  try {
-    const sg::LaunchEnvironment launch = sg::read_launch_environment();
-    if (threads <= 0 && launch.distributed())
-      threads = sg::cores_per_process(launch.local_world_size);
-    sg::configure_cpu_runtime(threads);
-    o.device = sg::resolve_device_name(o.device);
-    o.precision = sg::resolve_precision(c.precision, o.device);
-    if (launch.distributed()) {
-      rank_prefix = "rank " + std::to_string(launch.rank) + ": ";
-      sg::ProcessGroupOptions po;
-      po.backend = dist_backend;
-      po.cuda = o.device == "cuda";
-      po.timeout = std::chrono::seconds(dist_timeout);
-      po.end_process = [](const std::string& reason) {
-        std::fprintf(stderr, "sg_train: error: %s\n", reason.c_str());
-        std::fflush(stderr);
-        std::_Exit(1);
-      };
-      // One GPU per process on each machine.
-      if (po.cuda) o.device_index = launch.local_rank;
-      o.loader_threads = sg::cores_per_process(launch.local_world_size);
-      world = sg::make_process_collectives(launch, po);
-      o.collectives = world.get();
-      if (launch.rank != 0) o.on_note = nullptr;
-    }
-    sg::TrainResult r = sg::train(o);
-    if (world) {
-      std::printf("%s%s after %lld iterations; state digest %016llx (every rank agrees); gradients all-reduced: "
-                  "%.1f MB in %lld buckets per optimiser step, %.3f s in all\n",
-                  rank_prefix.c_str(), r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
-                  static_cast<unsigned long long>(r.state_digest),
-                  r.gradient_reduce.calls ? r.gradient_reduce.bytes / 1e6 / r.gradient_reduce.calls : 0.0,
-                  static_cast<long long>(r.gradient_reduce.calls ? r.gradient_reduce.buckets / r.gradient_reduce.calls : 0),
-                  r.gradient_reduce.seconds);
-      if (world->rank() != 0) return r.interrupted ? 130 : 0;
-    }
-    std::printf("%s after %lld iterations (%llu images), last size %dx%d\n",
-                r.interrupted ? "interrupted" : "finished", static_cast<long long>(r.iterations),
-                static_cast<unsigned long long>(r.images_seen), r.final_size, r.final_size);
-    std::printf("checkpoint: %s\nsamples: %s/samples\nlog: %s/log.csv, TensorBoard: %s/tensorboard\n",
-                r.last_checkpoint.c_str(), o.out.c_str(), o.out.c_str(), o.out.c_str());
-    std::printf("loss plot: %s\n", r.loss_plot.c_str());
-    if (!r.animation.empty()) std::printf("samples over training: %s\n", r.animation.c_str());
-    return r.interrupted ? 130 : 0;
-  } catch (const sg::DistributedError& e) {
-    sg::cli::print_error("sg_train", e);
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", sg::cli::error_line("sg_train", rank_prefix + e.what()).c_str());
-    // The other ranks' error then names this one's cause.
-    if (world) world->announce_failure(e.what());
-    return 1;
-  }
+  return run(o, c, p);
 }

@@ -142,6 +142,143 @@ Image8 surface_to_image(cairo_surface_t* surface, bool grey) {
 
 bool charts_have_text() { return true; }
 
+namespace {
+
+// One panel's plotting area and its value ranges.
+struct PanelFrame {
+  double left = 0, right = 0, top = 0, bottom = 0;
+  Range x_range, y_range;
+  double px(double x) const { return x_range.at(x, left, right); }
+  double py(double y) const { return y_range.at(y, bottom, top); }
+};
+
+// Grid, ticks and their labels (the x labels under the last panel only).
+void draw_ticks(cairo_t* cr, const Chart& chart, const PanelFrame& f, const std::vector<double>& x_ticks, bool last,
+                ChartLayout* layout) {
+  cairo_set_font_size(cr, 11);
+  cairo_set_line_width(cr, 1);
+  for (double t : nice_ticks(f.y_range, 5)) {
+    const double y = std::round(f.py(t)) + 0.5;
+    stroke_line(cr, 232, f.left, y, f.right, y);
+    stroke_line(cr, 40, f.left - 6, y, f.left, y);
+    text(cr, short_number(t), f.left - 9, y, 1, 0.5);
+    if (layout) layout->y_ticks.push_back({static_cast<int>(f.left - 3), static_cast<int>(y)});
+  }
+  for (double t : x_ticks) {
+    const double x = std::round(f.px(t)) + 0.5;
+    stroke_line(cr, 232, x, f.top, x, f.bottom);
+    stroke_line(cr, 40, x, f.bottom, x, f.bottom + 6);
+    if (!last) continue;
+    text(cr, short_number(t), x, f.bottom + 9, 0.5, 0);
+    if (!chart.secondary_x.empty())
+      text(cr, short_number(interpolate(chart.secondary_x, chart.secondary_values, t)), x, f.bottom + 24, 0.5, 0);
+    if (layout) layout->x_ticks.push_back({static_cast<int>(x), static_cast<int>(f.bottom + 3)});
+  }
+}
+
+// Zero line, markers (labelled in the first panel), frame and the turned y label.
+void draw_frame(cairo_t* cr, const Chart& chart, const PanelFrame& f, const std::string& y_label, bool first) {
+  if (f.y_range.low < 0 && f.y_range.high > 0) {
+    const double zero = std::round(f.py(0)) + 0.5;
+    stroke_line(cr, 150, f.left, zero, f.right, zero);
+  }
+  const double dash[] = {4, 3};
+  for (const ChartMarker& m : chart.markers) {
+    if (m.x < f.x_range.low || m.x > f.x_range.high) continue;
+    const double x = std::round(f.px(m.x)) + 0.5;
+    cairo_set_dash(cr, dash, 2, 0);
+    stroke_line(cr, 120, x, f.top, x, f.bottom);
+    cairo_set_dash(cr, nullptr, 0, 0);
+    if (first) text(cr, m.label, x + 3, f.top + 3, 0, 0);
+  }
+  set_colour(cr, 40, 40, 40);
+  cairo_rectangle(cr, f.left + 0.5, f.top + 0.5, f.right - f.left - 1, f.bottom - f.top - 1);
+  cairo_stroke(cr);
+  cairo_save(cr);
+  cairo_set_font_size(cr, 12);
+  cairo_translate(cr, 16, (f.top + f.bottom) / 2);
+  cairo_rotate(cr, -M_PI / 2);
+  text(cr, y_label, 0, 0, 0.5, 0.5);
+  cairo_restore(cr);
+}
+
+// The curves, clipped to the panel: lines broken at NaN, or marks.
+void draw_curves(cairo_t* cr, const ChartPanel& panel, const PanelFrame& f) {
+  cairo_save(cr);
+  cairo_rectangle(cr, f.left + 1, f.top + 1, f.right - f.left - 2, f.bottom - f.top - 2);
+  cairo_clip(cr);
+  for (const ChartCurve& c : panel.curves) {
+    set_colour(cr, c.r, c.g, c.b);
+    cairo_set_line_width(cr, 1.5);
+    bool drawing = false;
+    for (size_t i = 0; i < c.x.size() && i < c.y.size(); ++i) {
+      if (!std::isfinite(c.y[i])) {
+        drawing = false;
+        continue;
+      }
+      if (c.points) {
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, f.px(c.x[i]), f.py(c.y[i]), 3, 0, 2 * M_PI);
+        cairo_fill(cr);
+        continue;
+      }
+      if (drawing)
+        cairo_line_to(cr, f.px(c.x[i]), f.py(c.y[i]));
+      else
+        cairo_move_to(cr, f.px(c.x[i]), f.py(c.y[i]));
+      drawing = true;
+    }
+    if (!c.points) cairo_stroke(cr);
+  }
+  cairo_restore(cr);
+}
+
+// The legend, top right inside the panel.
+void draw_legend(cairo_t* cr, const ChartPanel& panel, const PanelFrame& f, ChartLayout* layout) {
+  cairo_set_font_size(cr, 12);
+  double label_width = 0;
+  for (const ChartCurve& c : panel.curves) {
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, c.label.c_str(), &e);
+    label_width = std::max(label_width, e.x_advance);
+  }
+  const double box_width = label_width + 44, row = 18;
+  const double box_left = f.right - box_width - 8, box_top = f.top + 8;
+  if (!panel.curves.empty()) {
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_rectangle(cr, box_left, box_top, box_width, row * panel.curves.size() + 8);
+    cairo_fill_preserve(cr);
+    set_colour(cr, 160, 160, 160);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
+  }
+  for (size_t i = 0; i < panel.curves.size(); ++i) {
+    const ChartCurve& c = panel.curves[i];
+    const double y = box_top + 4 + row * i + row / 2;
+    set_colour(cr, c.r, c.g, c.b);
+    cairo_rectangle(cr, box_left + 8, std::round(y) - 2, 22, 4);
+    cairo_fill(cr);
+    if (layout) layout->legend_swatches.push_back({static_cast<int>(box_left + 19), static_cast<int>(std::round(y))});
+    set_colour(cr, 20, 20, 20);
+    text(cr, c.label, box_left + 36, y, 0, 0.5);
+  }
+}
+
+// The x range of every curve of every panel.
+Range chart_x_range(const Chart& chart) {
+  std::vector<const std::vector<double>*> xs;
+  for (const ChartPanel& p : chart.panels)
+    for (const ChartCurve& c : p.curves) xs.push_back(&c.x);
+  Range x_range = value_range(xs);
+  double low = std::numeric_limits<double>::infinity(), high = -low;
+  for (const auto* s : xs)
+    for (double v : *s) low = std::min(low, v), high = std::max(high, v);
+  if (std::isfinite(low) && high > low) x_range = {low, high};
+  return x_range;
+}
+
+}  // namespace
+
 Image8 render_chart(const Chart& chart, ChartLayout* layout) {
   const int panels = std::max<int>(1, static_cast<int>(chart.panels.size()));
   const int width = chart.width;
@@ -152,141 +289,33 @@ Image8 render_chart(const Chart& chart, ChartLayout* layout) {
   cairo_paint(cr);
   cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 
-  std::vector<const std::vector<double>*> xs;
-  for (const ChartPanel& p : chart.panels)
-    for (const ChartCurve& c : p.curves) xs.push_back(&c.x);
-  Range x_range = value_range(xs);
-  {
-    double low = std::numeric_limits<double>::infinity(), high = -low;
-    for (const auto* s : xs)
-      for (double v : *s) low = std::min(low, v), high = std::max(high, v);
-    if (std::isfinite(low) && high > low) x_range = {low, high};
-  }
-  const double plot_left = kLeft, plot_right = width - kRight;
-  const std::vector<double> x_ticks = nice_ticks(x_range, 8);
+  PanelFrame frame;
+  frame.x_range = chart_x_range(chart);
+  frame.left = kLeft;
+  frame.right = width - kRight;
+  const std::vector<double> x_ticks = nice_ticks(frame.x_range, 8);
 
   set_colour(cr, 20, 20, 20);
   cairo_set_font_size(cr, 15);
   text(cr, chart.title, width / 2.0, 9, 0.5, 0);
   for (int p = 0; p < panels; ++p) {
-    const double top = kTop + p * chart.panel_height, bottom = top + chart.panel_height - kGap;
+    frame.top = kTop + p * chart.panel_height;
+    frame.bottom = frame.top + chart.panel_height - kGap;
     const ChartPanel empty;
     const ChartPanel& panel = p < static_cast<int>(chart.panels.size()) ? chart.panels[static_cast<size_t>(p)] : empty;
     std::vector<const std::vector<double>*> ys;
     for (const ChartCurve& c : panel.curves) ys.push_back(&c.y);
-    const Range y_range = value_range(ys);
-    auto px = [&](double x) { return x_range.at(x, plot_left, plot_right); };
-    auto py = [&](double y) { return y_range.at(y, bottom, top); };
-
-    // Grid, ticks and their labels.
-    cairo_set_font_size(cr, 11);
-    cairo_set_line_width(cr, 1);
-    for (double t : nice_ticks(y_range, 5)) {
-      const double y = std::round(py(t)) + 0.5;
-      stroke_line(cr, 232, plot_left, y, plot_right, y);
-      stroke_line(cr, 40, plot_left - 6, y, plot_left, y);
-      text(cr, short_number(t), plot_left - 9, y, 1, 0.5);
-      if (layout) layout->y_ticks.push_back({static_cast<int>(plot_left - 3), static_cast<int>(y)});
-    }
-    for (double t : x_ticks) {
-      const double x = std::round(px(t)) + 0.5;
-      stroke_line(cr, 232, x, top, x, bottom);
-      stroke_line(cr, 40, x, bottom, x, bottom + 6);
-      if (p == panels - 1) {
-        text(cr, short_number(t), x, bottom + 9, 0.5, 0);
-        if (!chart.secondary_x.empty())
-          text(cr, short_number(interpolate(chart.secondary_x, chart.secondary_values, t)), x, bottom + 24, 0.5, 0);
-        if (layout) layout->x_ticks.push_back({static_cast<int>(x), static_cast<int>(bottom + 3)});
-      }
-    }
-    // Zero line, markers, frame.
-    if (y_range.low < 0 && y_range.high > 0) {
-      const double zero = std::round(py(0)) + 0.5;
-      stroke_line(cr, 150, plot_left, zero, plot_right, zero);
-    }
-    const double dash[] = {4, 3};
-    for (const ChartMarker& m : chart.markers) {
-      if (m.x < x_range.low || m.x > x_range.high) continue;
-      const double x = std::round(px(m.x)) + 0.5;
-      cairo_set_dash(cr, dash, 2, 0);
-      stroke_line(cr, 120, x, top, x, bottom);
-      cairo_set_dash(cr, nullptr, 0, 0);
-      if (p == 0) text(cr, m.label, x + 3, top + 3, 0, 0);
-    }
-    set_colour(cr, 40, 40, 40);
-    cairo_rectangle(cr, plot_left + 0.5, top + 0.5, plot_right - plot_left - 1, bottom - top - 1);
-    cairo_stroke(cr);
-    // The y label, turned.
-    cairo_save(cr);
-    cairo_set_font_size(cr, 12);
-    cairo_translate(cr, 16, (top + bottom) / 2);
-    cairo_rotate(cr, -M_PI / 2);
-    text(cr, panel.y_label, 0, 0, 0.5, 0.5);
-    cairo_restore(cr);
-
-    // Curves, clipped to the panel.
-    cairo_save(cr);
-    cairo_rectangle(cr, plot_left + 1, top + 1, plot_right - plot_left - 2, bottom - top - 2);
-    cairo_clip(cr);
-    for (const ChartCurve& c : panel.curves) {
-      set_colour(cr, c.r, c.g, c.b);
-      cairo_set_line_width(cr, 1.5);
-      bool drawing = false;
-      for (size_t i = 0; i < c.x.size() && i < c.y.size(); ++i) {
-        if (!std::isfinite(c.y[i])) {
-          drawing = false;
-          continue;
-        }
-        if (c.points) {
-          cairo_new_sub_path(cr);
-          cairo_arc(cr, px(c.x[i]), py(c.y[i]), 3, 0, 2 * M_PI);
-          cairo_fill(cr);
-          continue;
-        }
-        if (drawing)
-          cairo_line_to(cr, px(c.x[i]), py(c.y[i]));
-        else
-          cairo_move_to(cr, px(c.x[i]), py(c.y[i]));
-        drawing = true;
-      }
-      if (!c.points) cairo_stroke(cr);
-    }
-    cairo_restore(cr);
-
-    // Legend, top right inside the panel.
-    cairo_set_font_size(cr, 12);
-    double label_width = 0;
-    for (const ChartCurve& c : panel.curves) {
-      cairo_text_extents_t e;
-      cairo_text_extents(cr, c.label.c_str(), &e);
-      label_width = std::max(label_width, e.x_advance);
-    }
-    const double box_width = label_width + 44, row = 18;
-    const double box_left = plot_right - box_width - 8, box_top = top + 8;
-    if (!panel.curves.empty()) {
-      cairo_set_source_rgb(cr, 1, 1, 1);
-      cairo_rectangle(cr, box_left, box_top, box_width, row * panel.curves.size() + 8);
-      cairo_fill_preserve(cr);
-      set_colour(cr, 160, 160, 160);
-      cairo_set_line_width(cr, 1);
-      cairo_stroke(cr);
-    }
-    for (size_t i = 0; i < panel.curves.size(); ++i) {
-      const ChartCurve& c = panel.curves[i];
-      const double y = box_top + 4 + row * i + row / 2;
-      set_colour(cr, c.r, c.g, c.b);
-      cairo_rectangle(cr, box_left + 8, std::round(y) - 2, 22, 4);
-      cairo_fill(cr);
-      if (layout) layout->legend_swatches.push_back({static_cast<int>(box_left + 19), static_cast<int>(std::round(y))});
-      set_colour(cr, 20, 20, 20);
-      text(cr, c.label, box_left + 36, y, 0, 0.5);
-    }
+    frame.y_range = value_range(ys);
+    draw_ticks(cr, chart, frame, x_ticks, p == panels - 1, layout);
+    draw_frame(cr, chart, frame, panel.y_label, p == 0);
+    draw_curves(cr, panel, frame);
+    draw_legend(cr, panel, frame, layout);
   }
   cairo_set_font_size(cr, 12);
   set_colour(cr, 20, 20, 20);
   const double axis_y = kTop + panels * chart.panel_height - kGap;
-  text(cr, chart.x_label, plot_left - 8, axis_y + 9, 1, 0);
-  if (!chart.secondary_x.empty()) text(cr, chart.secondary_label, plot_left - 8, axis_y + 24, 1, 0);
+  text(cr, chart.x_label, frame.left - 8, axis_y + 9, 1, 0);
+  if (!chart.secondary_x.empty()) text(cr, chart.secondary_label, frame.left - 8, axis_y + 24, 1, 0);
 
   cairo_destroy(cr);
   Image8 image = surface_to_image(surface, false);

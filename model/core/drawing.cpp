@@ -53,6 +53,22 @@ uint64_t synthetic_image_seed(uint64_t seed, int64_t index) {
   return splitmix64(seed ^ splitmix64(static_cast<uint64_t>(index)));
 }
 
+IndexedDraws indexed_draws(uint64_t seed, int64_t first, int64_t count, int style_dim,
+                           const std::vector<int64_t>& noise_sizes, torch::Device device) {
+  std::vector<torch::Tensor> z;
+  std::vector<std::vector<torch::Tensor>> noise(noise_sizes.size());
+  for (int64_t i = first; i < first + count; ++i) {
+    torch::Generator rng = at::detail::createCPUGenerator(synthetic_image_seed(seed, i));
+    z.push_back(torch::randn({1, style_dim}, rng));
+    for (size_t m = 0; m < noise_sizes.size(); ++m)
+      noise[m].push_back(torch::randn({1, 1, noise_sizes[m], noise_sizes[m]}, rng));
+  }
+  IndexedDraws draws;
+  draws.z = torch::cat(z).to(device);
+  for (const auto& maps : noise) draws.noise.push_back(torch::cat(maps).to(device));
+  return draws;
+}
+
 void write_sample_grids(const std::string& out_dir, const Image8& samples, const Image8& mixing, SampleResult& result) {
   create_output_folder(out_dir);
   result.samples = (fs::path(out_dir) / "sample.png").string();

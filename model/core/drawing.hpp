@@ -50,6 +50,17 @@ torch::Tensor generate_images(const ImageDrawer& draw, int64_t n, int batch,
 // depends on its index alone, so a set can be extended or resumed.
 uint64_t synthetic_image_seed(uint64_t seed, int64_t index);
 
+// The latents and noise maps of images first .. first+count-1 of a set
+// drawn with `seed`, each image's from its own CPU generator
+// (synthetic_image_seed): z [count, style_dim], then one [count, 1, s, s]
+// map per entry s of noise_sizes, on `device`.
+struct IndexedDraws {
+  torch::Tensor z;
+  std::vector<torch::Tensor> noise;
+};
+IndexedDraws indexed_draws(uint64_t seed, int64_t first, int64_t count, int style_dim,
+                           const std::vector<int64_t>& noise_sizes, torch::Device device);
+
 // sg_test's pictures: a grid of samples, a style-mixing grid (Karras et al.
 // 2019, figure 3) and an interpolation walk in W space. Seeded: the same
 // seed gives the same pictures.

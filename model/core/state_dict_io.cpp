@@ -234,4 +234,32 @@ void write_checkpoint_files(const c10::impl::GenericDict& dict, const std::vecto
     write_file_atomically(path, std::string_view(bytes.data(), bytes.size()), "checkpoint");
 }
 
+std::string numbers_text(const std::vector<int64_t>& values) {
+  std::string text;
+  for (int64_t v : values) text += (text.empty() ? "" : " ") + std::to_string(v);
+  return text;
+}
+
+bool read_numbers(const std::string& text, const std::vector<int*>& values) {
+  std::istringstream s(text);
+  for (int* v : values)
+    if (!(s >> *v)) return false;
+  std::string rest;
+  return !(s >> rest);
+}
+
+void insert_run_position(c10::impl::GenericDict& dict, const TrainPosition& position) {
+  dict.insert("iteration", position.iteration);
+  dict.insert("images_seen", static_cast<int64_t>(position.images_seen));
+  dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
+  dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
+}
+
+void read_run_position(const PyValue& root, const std::string& path, TrainPosition& position) {
+  position.iteration = require_int(root, "iteration", path);
+  position.images_seen = static_cast<uint64_t>(require_int(root, "images_seen", path));
+  position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
+  position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
+}
+
 }  // namespace sg

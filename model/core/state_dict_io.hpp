@@ -1,6 +1,6 @@
 #pragma once
 // Reading and writing PyTorch state dicts and Adam state dicts through our
-// torch.save reader (model/training/torch_file.hpp) and torch::pickle_save:
+// torch.save reader (model/core/torch_file.hpp) and torch::pickle_save:
 // what every checkpoint format shares.
 #include <torch/torch.h>
 
@@ -12,6 +12,7 @@
 
 #include "model/augment/adaptive.hpp"
 #include "model/core/torch_file.hpp"
+#include "model/core/train_position.hpp"
 
 namespace sg {
 
@@ -71,6 +72,18 @@ void insert_augment_state(c10::impl::GenericDict& dict, const AugmentState& stat
 // What the file holds of it; a file from before ADA (or the reference's
 // without our keys) leaves the rest at zero.
 AugmentState read_augment_state(const PyValue& root, const std::string& path);
+
+// A model configuration as checkpoints store it: integers separated by
+// spaces. read_numbers fills `values` in order; false when the text does not
+// hold exactly that many integers.
+std::string numbers_text(const std::vector<int64_t>& values);
+bool read_numbers(const std::string& text, const std::vector<int*>& values);
+
+// Where a run stands, as every checkpoint of ours stores it beside the
+// networks: "iteration", "images_seen", "data_epoch" and "data_batch".
+void insert_run_position(c10::impl::GenericDict& dict, const TrainPosition& position);
+// Reads them back (InputError naming the file when one is missing).
+void read_run_position(const PyValue& root, const std::string& path, TrainPosition& position);
 
 // Serialises `dict` once and writes it atomically under each of `paths`.
 void write_checkpoint_files(const c10::impl::GenericDict& dict, const std::vector<std::string>& paths);

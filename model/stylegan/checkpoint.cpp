@@ -40,17 +40,16 @@ struct ReferenceLayout {
 };
 
 std::string config_text(const StyleGanConfig& c) {
-  std::ostringstream s;
-  s << c.max_size << ' ' << c.max_channels << ' ' << c.image_channels << ' ' << c.style_dim << ' ' << c.n_mlp << ' '
-    << c.from_rgb_activate;
-  return s.str();
+  return numbers_text({c.max_size, c.max_channels, c.image_channels, c.style_dim, c.n_mlp, c.from_rgb_activate});
 }
 
 StyleGanConfig parse_config(const std::string& text, const std::string& path) {
   StyleGanConfig c;
-  std::istringstream s(text);
-  s >> c.max_size >> c.max_channels >> c.image_channels >> c.style_dim >> c.n_mlp >> c.from_rgb_activate;
-  if (!s || c.max_size < 4 || c.max_size > 1024 || c.max_channels < 1 || c.image_channels < 1 || c.style_dim < 1 ||
+  int from_rgb_activate = 1;
+  const bool read =
+      read_numbers(text, {&c.max_size, &c.max_channels, &c.image_channels, &c.style_dim, &c.n_mlp, &from_rgb_activate});
+  c.from_rgb_activate = from_rgb_activate != 0;
+  if (!read || (from_rgb_activate != 0 && from_rgb_activate != 1) || c.max_size < 4 || c.max_size > 1024 || c.max_channels < 1 || c.image_channels < 1 || c.style_dim < 1 ||
       c.n_mlp < 0 || c.n_mlp > 64)
     throw InputError(path, "checkpoint has an unreadable model configuration \"" + text + "\"");
   try {
@@ -279,8 +278,7 @@ void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, 
               optimizer_state_dict(*models.d_optimizer, *models.discriminator, layout.discriminator_groups));
   dict.insert("g_running", reference_state_dict(*models.ema, layout.generator_keys, layout.generator_fill));
   dict.insert("format_version", kFormatVersion);
-  dict.insert("iteration", position.iteration);
-  dict.insert("images_seen", static_cast<int64_t>(position.images_seen));
+  insert_run_position(dict, position);
   dict.insert("step", static_cast<int64_t>(position.schedule.step));
   dict.insert("used_sample", static_cast<int64_t>(position.schedule.used_sample));
   dict.insert("first_stage_without_fade", position.schedule.first_stage_without_fade);
@@ -289,8 +287,6 @@ void save_checkpoint(const std::vector<std::string>& paths, StepModels& models, 
   const auto [trained_step, trained_alpha] = trained_top(position);
   dict.insert("trained_step", static_cast<int64_t>(trained_step));
   dict.insert("trained_alpha", trained_alpha);
-  dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
-  dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
   c10::List<int64_t> block_images;
   for (uint64_t n : position.block_images) block_images.push_back(static_cast<int64_t>(n));
   dict.insert("ema_block_images", block_images);
@@ -351,15 +347,12 @@ LoadReport load_checkpoint(const std::string& path, StepModels& models, TrainPos
     return report;
   }
 
-  position.iteration = require_int(root, "iteration", path);
-  position.images_seen = static_cast<uint64_t>(require_int(root, "images_seen", path));
+  read_run_position(root, path, position);
   position.schedule.step = static_cast<int>(require_int(root, "step", path));
   position.schedule.used_sample = static_cast<uint64_t>(require_int(root, "used_sample", path));
   position.schedule.first_stage_without_fade = require_bool(root, "first_stage_without_fade", path);
   position.schedule.finished = require_bool(root, "finished", path);
   position.alpha = require_double(root, "alpha", path);
-  position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
-  position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
   if (position.schedule.step < 0 || position.schedule.step > config.steps())
     throw InputError(path, "checkpoint stands at " + size_text(std::max(0, position.schedule.step)) +
                                ", past this model's --max_size");

@@ -130,22 +130,16 @@ class StyleGanDrawer : public CheckpointDrawer {
     }
     return [this, mean_w, psi, seed](int64_t first, int64_t count) {
       torch::NoGradGuard no_grad;
-      const int step = plan_.step;
-      std::vector<torch::Tensor> z;
-      std::vector<std::vector<torch::Tensor>> noise(static_cast<size_t>(step + 1));
-      for (int64_t i = first; i < first + count; ++i) {
-        torch::Generator rng = at::detail::createCPUGenerator(synthetic_image_seed(seed, i));
-        z.push_back(torch::randn({1, meta_.model.style_dim}, rng));
-        for (int b = 0; b <= step; ++b)
-          noise[static_cast<size_t>(b)].push_back(torch::randn({1, 1, size_for_step(b), size_for_step(b)}, rng));
-      }
+      std::vector<int64_t> noise_sizes;  // one map per block
+      for (int b = 0; b <= plan_.step; ++b) noise_sizes.push_back(size_for_step(b));
+      IndexedDraws draws = indexed_draws(seed, first, count, meta_.model.style_dim, noise_sizes, device_);
       GenerateOptions options;
       if (mean_w.defined()) {  // truncation; psi 1 draws without a mean style
         options.mean_style = mean_w;
         options.style_weight = psi;
       }
-      for (const auto& maps : noise) options.noise.push_back(torch::cat(maps).to(device_));
-      return generator_->forward({torch::cat(z).to(device_)}, step, plan_.alpha, options);
+      options.noise = std::move(draws.noise);
+      return generator_->forward({draws.z}, plan_.step, plan_.alpha, options);
     };
   }
 

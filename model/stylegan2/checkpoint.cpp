@@ -15,17 +15,13 @@ namespace {
 constexpr int64_t kFormatVersion = 1;
 
 std::string config_text(const Config& c) {
-  std::ostringstream s;
-  s << c.size << ' ' << c.max_channels << ' ' << c.image_channels << ' ' << c.style_dim << ' ' << c.n_mlp << ' '
-    << c.channel_multiplier;
-  return s.str();
+  return numbers_text({c.size, c.max_channels, c.image_channels, c.style_dim, c.n_mlp, c.channel_multiplier});
 }
 
 Config parse_config(const std::string& text, const std::string& path) {
   Config c;
-  std::istringstream s(text);
-  s >> c.size >> c.max_channels >> c.image_channels >> c.style_dim >> c.n_mlp >> c.channel_multiplier;
-  if (!s) throw InputError(path, "checkpoint's model_config is unreadable: \"" + text + "\"");
+  if (!read_numbers(text, {&c.size, &c.max_channels, &c.image_channels, &c.style_dim, &c.n_mlp, &c.channel_multiplier}))
+    throw InputError(path, "checkpoint's model_config is unreadable: \"" + text + "\"");
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
@@ -81,7 +77,9 @@ std::vector<int64_t> shape_of(const PyValue& dict, const std::string& key, const
   return t->sizes().vec();
 }
 
-// A reference generator's configuration from its tensors.
+// A reference generator's configuration from its tensors: StyleGAN's
+// inference (stylegan/checkpoint.cpp) over StyleGAN2's key names, the same
+// three shapes telling the width, the image channels and the style size.
 Config infer_config(const PyValue& g, const std::string& path) {
   Config c;
   const auto input = shape_of(g, "input.input", path);
@@ -178,10 +176,7 @@ void save_checkpoint(const std::vector<std::string>& paths, Models& models, cons
   insert_augment_state(dict, position.augment);
   dict.insert("arch", std::string("stylegan2"));
   dict.insert("format_version", kFormatVersion);
-  dict.insert("iteration", position.iteration);
-  dict.insert("images_seen", static_cast<int64_t>(position.images_seen));
-  dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
-  dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
+  insert_run_position(dict, position);
   dict.insert("path_mean", path_mean);
   insert_rng_states(dict, rng);
   dict.insert("model_config", config_text(config));
@@ -219,9 +214,7 @@ LoadReport load_checkpoint(const std::string& path, Models& models, TrainPositio
     report.note = info.note;
     return report;
   }
-  position.images_seen = static_cast<uint64_t>(require_int(root, "images_seen", path));
-  position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
-  position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
+  read_run_position(root, path, position);
   path_mean = require_double(root, "path_mean", path);
   restore_rng_states(root, path, rng);
   report.position = true;

@@ -6,6 +6,17 @@
 
 namespace sg::stylegan2 {
 
+Config config_from(const stylegan::StyleGanConfig& shared, int size, int channel_multiplier) {
+  Config c;
+  c.size = size;
+  c.max_channels = shared.max_channels;
+  c.image_channels = shared.image_channels;
+  c.style_dim = shared.style_dim;
+  c.n_mlp = shared.n_mlp;
+  c.channel_multiplier = channel_multiplier;
+  return c;
+}
+
 int Config::channels(int resolution) const {
   int base = 512;
   if (resolution >= 64) base = (256 * channel_multiplier) / (resolution / 64);

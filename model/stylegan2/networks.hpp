@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "model/stylegan/networks.hpp"
 #include "model/stylegan2/layers.hpp"
 
 namespace sg::stylegan2 {
@@ -29,6 +30,10 @@ struct Config {
   // Throws std::invalid_argument naming what is wrong.
   void validate() const;
 };
+
+// StyleGAN2 at `size` with what both architectures' configurations share
+// (widths, style size, mapping depth, image channels) taken from StyleGAN's.
+Config config_from(const stylegan::StyleGanConfig& shared, int size, int channel_multiplier);
 
 struct SynthesisOptions {
   // Truncation towards truncation_latent (psi < 1).

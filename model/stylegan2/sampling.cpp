@@ -75,7 +75,9 @@ torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& 
 
 namespace {
 
-// A StyleGAN2 checkpoint's generator (its one size).
+// A StyleGAN2 checkpoint's generator (its one size): the same drawers as
+// StyleGAN's (stylegan/sampling.cpp), in the same random order, over this
+// network's noise layout (a map per layer, not per block).
 class StyleGan2Drawer : public CheckpointDrawer {
  public:
   StyleGan2Drawer(const std::string& checkpoint, const DrawRequest& request)
@@ -104,23 +106,16 @@ class StyleGan2Drawer : public CheckpointDrawer {
     return [this, mean_w, psi, seed](int64_t first, int64_t count) {
       torch::NoGradGuard no_grad;
       const Config& config = generator_->config;
-      std::vector<torch::Tensor> z;
-      std::vector<std::vector<torch::Tensor>> noise(static_cast<size_t>(config.num_layers()));
-      for (int64_t i = first; i < first + count; ++i) {
-        torch::Generator rng = at::detail::createCPUGenerator(synthetic_image_seed(seed, i));
-        z.push_back(torch::randn({1, config.style_dim}, rng));
-        for (int layer = 0; layer < config.num_layers(); ++layer) {
-          const int64_t res = int64_t{1} << ((layer + 5) / 2);
-          noise[static_cast<size_t>(layer)].push_back(torch::randn({1, 1, res, res}, rng));
-        }
-      }
+      std::vector<int64_t> noise_sizes;  // one map per layer
+      for (int layer = 0; layer < config.num_layers(); ++layer) noise_sizes.push_back(int64_t{1} << ((layer + 5) / 2));
+      IndexedDraws draws = indexed_draws(seed, first, count, config.style_dim, noise_sizes, device_);
       SynthesisOptions options;
-      for (const auto& maps : noise) options.noise.push_back(torch::cat(maps).to(device_));
+      options.noise = std::move(draws.noise);
       if (mean_w.defined()) {
         options.truncation_latent = mean_w;
         options.truncation = psi;
       }
-      return generator_->forward(std::vector{torch::cat(z).to(device_)}, options).image;
+      return generator_->forward(std::vector{draws.z}, options).image;
     };
   }
 

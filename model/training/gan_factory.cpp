@@ -10,12 +10,7 @@ namespace sg {
 std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device) {
   if (spec.arch == Architecture::StyleGan2) {
     stylegan2::Training t;
-    t.model.size = spec.model.max_size;
-    t.model.max_channels = spec.model.max_channels;
-    t.model.image_channels = spec.model.image_channels;
-    t.model.style_dim = spec.model.style_dim;
-    t.model.n_mlp = spec.model.n_mlp;
-    t.model.channel_multiplier = spec.channel_multiplier;
+    t.model = stylegan2::config_from(spec.model, spec.model.max_size, spec.channel_multiplier);
     t.saved.lr = spec.lr;
     t.saved.batch = spec.batch;
     t.saved.loss = spec.loss == GanLoss::R1 ? stylegan2::Loss::LogisticR1 : stylegan2::Loss::WganGp;
@@ -24,6 +19,8 @@ std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device
     t.saved.mixing = spec.mixing ? 0.9 : 0.0;
     return stylegan2::make_stylegan2(t, device);
   }
+  // Field by field: each architecture keeps its own settings type in its
+  // own folder, below this factory.
   stylegan::StyleGanTraining t;
   t.model = spec.model;
   t.lr = spec.lr;

@@ -23,6 +23,44 @@ double reference_training_gflop_per_image(int size) {
   }
 }
 
+namespace {
+
+// The GAN of a stage after its fade-in (the fixed EMA decay) with --sched's
+// learning rate; StyleGAN2 as its train.py (logistic loss with lazy R1, lr 0.002).
+GanSpec throughput_spec(const ThroughputOptions& options, int size, int batch, int image_channels) {
+  ScheduleConfig schedule;
+  schedule.sched = true;
+  GanSpec spec;
+  spec.arch = options.arch;
+  spec.model.max_size = size;
+  spec.model.max_channels = options.width;
+  spec.model.image_channels = image_channels;
+  spec.channel_multiplier = options.channel_multiplier;
+  const bool v2 = options.arch == Architecture::StyleGan2;
+  spec.lr = v2 ? 0.002 : learning_rate_for(schedule, size);
+  spec.loss = v2 ? GanLoss::R1 : GanLoss::WganGp;
+  spec.batch = batch;
+  spec.mixing = options.mixing;
+  spec.precision = options.precision;
+  spec.ema.rampup = 0;
+  return spec;
+}
+
+void record_allreduce(ThroughputPoint& point, const ReduceStats& before, const ReduceStats& after) {
+  point.allreduce_seconds = after.seconds - before.seconds;
+  point.allreduce_bytes_per_iteration =
+      static_cast<double>(after.bytes - before.bytes) / static_cast<double>(point.iterations);
+}
+
+void record_profile(ThroughputPoint& point, OpProfile& profile) {
+  profile.stop();
+  point.operators = profile.entries();
+  point.top_level_operators = profile.top_level_calls();
+  point.top_level_host_ms = profile.top_level_host_ms();
+}
+
+}  // namespace
+
 ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, const ThroughputOptions& options) {
   const torch::Device device = resolve_device(options.device);
   configure_device(device);
@@ -43,20 +81,7 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   BatchStream stream(reader, stream_options);
 
   torch::manual_seed(options.seed);
-  GanSpec spec;
-  spec.arch = options.arch;
-  spec.model.max_size = size;
-  spec.model.max_channels = options.width;
-  spec.model.image_channels = reader.channels();
-  spec.channel_multiplier = options.channel_multiplier;
-  const bool v2 = options.arch == Architecture::StyleGan2;
-  // StyleGAN2 as its train.py: logistic loss with lazy R1, lr 0.002.
-  spec.lr = v2 ? 0.002 : learning_rate_for(schedule, size);
-  spec.loss = v2 ? GanLoss::R1 : GanLoss::WganGp;
-  spec.batch = point.batch;
-  spec.mixing = options.mixing;
-  spec.precision = options.precision;
-  spec.ema.rampup = 0;  // a stage after its fade-in: the fixed decay
+  const GanSpec spec = throughput_spec(options, size, point.batch, reader.channels());
   std::unique_ptr<TrainableGan> gan = make_gan(spec, device);
   TrainPosition position;
   position.block_images.assign(static_cast<size_t>(spec.model.steps() + 1), 0);
@@ -111,18 +136,8 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   }
   wait_for_device(stats);
   point.seconds = elapsed();
-  if (averager) {
-    const ReduceStats& after = averager->stats();
-    point.allreduce_seconds = after.seconds - reduce_before.seconds;
-    point.allreduce_bytes_per_iteration =
-        static_cast<double>(after.bytes - reduce_before.bytes) / static_cast<double>(point.iterations);
-  }
-  if (profile) {
-    profile->stop();
-    point.operators = profile->entries();
-    point.top_level_operators = profile->top_level_calls();
-    point.top_level_host_ms = profile->top_level_host_ms();
-  }
+  if (averager) record_allreduce(point, reduce_before, averager->stats());
+  if (profile) record_profile(point, *profile);
   point.images_per_second = static_cast<double>(point.iterations * point.batch) / point.seconds;
   // The operation count is the StyleGAN reference's.
   if (options.arch == Architecture::StyleGan) point.reference_gflop_per_image = reference_training_gflop_per_image(size);
