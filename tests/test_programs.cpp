@@ -194,6 +194,31 @@ TEST_F(Programs, SgPrepInspectModelAugmentNumericFlags) {
   sweep({"sg_augment", {lmdb_, "--count", "2", "--out", "{out}"}, {}}, fresh_out);
 }
 
+// The benchmarks run for minutes once a value is taken, so only values no
+// numeric flag of theirs takes are tried: each is refused at parse time,
+// exit 2, one line naming the flag.
+TEST_F(Programs, BenchmarkNumericFlagsRefuseNanInfinityAndHugeValues) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> benches = {
+      {"bench_train", {lmdb_}}, {"bench_model", {}}, {"bench_quality", {lmdb_}}, {"bench_eval", {}},
+      {"bench_loader", {lmdb_}}, {"bench_prep", {}}};
+  for (const auto& [bench, base] : benches) {
+    const std::vector<NumericFlag> flags = numeric_flags(bench);
+    EXPECT_FALSE(flags.empty()) << bench;
+    for (const NumericFlag& flag : flags)
+      for (const char* value : {"nan", "inf", "-inf", "1e308"}) {
+        std::vector<std::string> argv{test::program_path(bench)};
+        argv.insert(argv.end(), base.begin(), base.end());
+        argv.push_back(flag.names[0]);
+        argv.push_back(value);
+        const ProgramRun run = test::run_program(argv, 60);
+        const std::string what = bench + " " + flag.names[0] + " " + value;
+        EXPECT_EQ(run.exit_code, 2) << what << "\n" << run.err;
+        EXPECT_EQ(lines_of(run.err), 1u) << what << ":\n" << run.err;
+        EXPECT_NE(run.err.find(flag.names[0]), std::string::npos) << what << ":\n" << run.err;
+      }
+  }
+}
+
 ProgramRun train(const std::vector<std::string>& flags) {
   std::vector<std::string> argv{test::program_path("sg_train")};
   argv.insert(argv.end(), flags.begin(), flags.end());

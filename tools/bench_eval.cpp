@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_eval: evaluation time for N images"};
   int size = 64, threads = 0;
   int64_t n = 10000;
-  app.add_option("--size", size, "image size")->check(CLI::IsMember({16, 32, 64, 128, 256}));
-  app.add_option("--n", n, "images per set")->check(CLI::Range(2, 1000000));
-  app.add_option("--threads", threads, "CPU threads (default: all cores)");
+  sg::cli::add_choice(app, "--size", size, "image size", {16, 32, 64, 128, 256});
+  sg::cli::add_number(app, "--n", n, "images per set", sg::cli::between(2, 1000000));
+  sg::cli::add_number(app, "--threads", threads, "CPU threads (0, the default: all cores)", sg::cli::between(0, 1024));
   if (int code = sg::cli::parse_flags(app, argc, argv, "bench_eval"); code >= 0) return code;
   const fs::path scratch = fs::temp_directory_path() / ("bench_eval_" + std::to_string(::getpid()));
   try {

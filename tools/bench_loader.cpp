@@ -42,11 +42,11 @@ int main(int argc, char** argv) {
   int records = 4096, batch = 32, threads = 0;
   double seconds = 2.0;
   app.add_option("lmdb", lmdb, "dataset LMDB (default: a synthetic one)");
-  app.add_option("--records", records, "synthetic records per size")->check(CLI::PositiveNumber);
+  sg::cli::add_number(app, "--records", records, "synthetic records per size", sg::cli::between(1, 10000000));
   app.add_option("--encoding", encoding, "synthetic record encoding")->check(CLI::IsMember({"raw", "png"}));
-  app.add_option("--batch", batch, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads, "decode threads (default: all cores)");
-  app.add_option("--seconds", seconds, "time per size");
+  sg::cli::add_number(app, "--batch", batch, "batch size", sg::cli::between(1, 65536));
+  sg::cli::add_number(app, "--threads", threads, "decode threads (0, the default: all cores)", sg::cli::between(0, 1024));
+  sg::cli::add_number(app, "--seconds", seconds, "time per size", sg::cli::Bounds{0, 86400, true, false});
   if (int code = sg::cli::parse_flags(app, argc, argv, "bench_loader"); code >= 0) return code;
   try {
     std::string scratch;

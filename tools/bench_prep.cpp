@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   app.add_option("--input", input, "a folder or .zip of slices (default: synthesise from --volume)");
   app.add_option("--config", config_path, "dataset config (default: all files, 8..256, centre square)");
   app.add_option("--volume", volume, "volume to synthesise slices from");
-  app.add_option("--slices", count, "slices to synthesise")->check(CLI::PositiveNumber);
-  app.add_option("--threads", threads, "threads (default: all cores)");
-  app.add_option("--repeats", repeats, "runs per measurement (the best counts)")->check(CLI::PositiveNumber);
+  sg::cli::add_number(app, "--slices", count, "slices to synthesise", sg::cli::between(1, 10000000));
+  sg::cli::add_number(app, "--threads", threads, "threads (0, the default: all cores)", sg::cli::between(0, 1024));
+  sg::cli::add_number(app, "--repeats", repeats, "runs per measurement (the best counts)", sg::cli::between(1, 1000));
   if (int code = sg::cli::parse_flags(app, argc, argv, "bench_prep"); code >= 0) return code;
 
   try {
