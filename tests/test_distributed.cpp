@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <cstdlib>
 #include <fstream>
@@ -59,6 +60,7 @@ void write_dataset(const std::string& path, int n = 24) {
 
 struct RankResult {
   int status = -1;  // exit status; -1 when killed by a signal
+  int signal = 0;   // the signal that killed it, if one did
   std::string out, err;
   double seconds = 0;  // from the start to this rank's exit
 };
@@ -91,6 +93,7 @@ std::vector<RankResult> run_ranks(const fs::path& folder, int world, const std::
     if (it == pids.end()) continue;
     RankResult& r = results[static_cast<size_t>(it - pids.begin())];
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   for (int rank = 0; rank < world; ++rank) {
@@ -108,7 +111,9 @@ std::string digest_of(const RankResult& r) {
 std::string describe(const std::vector<RankResult>& ranks) {
   std::string text;
   for (size_t i = 0; i < ranks.size(); ++i)
-    text += "rank " + std::to_string(i) + " exit " + std::to_string(ranks[i].status) + "\n" + ranks[i].out + ranks[i].err;
+    text += "rank " + std::to_string(i) + " exit " + std::to_string(ranks[i].status) +
+            (ranks[i].signal ? std::string(" (signal ") + strsignal(ranks[i].signal) + ")" : std::string()) + "\n" +
+            ranks[i].out + ranks[i].err;
   return text;
 }
 

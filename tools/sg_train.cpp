@@ -221,6 +221,9 @@ int main(int argc, char** argv) {
   if (o.out.empty()) o.out = default_run_folder(o.lmdb);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  // A rank that dies mid-send must turn into a failed write (reported as the
+  // lost rank), not a SIGPIPE that silently kills the survivor writing to it.
+  std::signal(SIGPIPE, SIG_IGN);
   o.stop = &stop_requested;
   return run(o, c, p);
 }

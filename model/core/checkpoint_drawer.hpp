@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/core/drawing.hpp"
 #include "model/core/trainable_gan.hpp"
@@ -30,15 +31,29 @@ class CheckpointDrawer {
   virtual std::string kind() const = 0;
   // What a reference file lacked, in one line ("" for ours).
   virtual std::string note() const = 0;
-  // sg_eval's images: latents and noise from one CPU generator seeded with
-  // `seed`; with psi other than 1, truncated towards the mean w drawn from
-  // it first.
-  virtual ImageDrawer seeded_images(uint64_t seed, double psi) = 0;
-  // The export's images (IndexedDrawer); with psi other than 1, truncated
-  // towards the mean w of `seed`.
-  virtual IndexedDrawer indexed_images(uint64_t seed, double psi) = 0;
   // sg_test's pictures under `out_dir`.
   virtual SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) = 0;
+
+  // sg_eval's images: each batch's latents, then its noise maps, from one
+  // CPU generator seeded with `seed`; with psi other than 1, truncated
+  // towards the mean w drawn from it first.
+  ImageDrawer seeded_images(uint64_t seed, double psi);
+  // The export's images (IndexedDrawer); with psi other than 1, truncated
+  // towards the mean w of `seed`.
+  IndexedDrawer indexed_images(uint64_t seed, double psi);
+
+ protected:
+  // What the shared drawers need of the generator.
+  virtual torch::Device device() const = 0;
+  virtual int style_dim() const = 0;
+  // The sizes of one image's noise maps, in drawing order.
+  virtual std::vector<int64_t> noise_sizes() const = 0;
+  // The mean w over latents from `rng`, for truncation.
+  virtual torch::Tensor mean_w(torch::Generator& rng) = 0;
+  // Images in [-1, 1] of latents z and noise maps on the device, truncated
+  // towards mean_w by psi when mean_w is defined.
+  virtual torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise,
+                                   const torch::Tensor& mean_w, double psi) = 0;
 };
 
 // Opens a checkpoint of any architecture; InputError naming the file when

@@ -112,37 +112,6 @@ class StyleGanDrawer : public CheckpointDrawer {
   std::string kind() const override { return raw_ ? "checkpoint (raw generator)" : "checkpoint"; }
   std::string note() const override { return meta_.note; }
 
-  ImageDrawer seeded_images(uint64_t seed, double psi) override {
-    auto rng = std::make_shared<torch::Generator>(at::detail::createCPUGenerator(seed));
-    torch::Tensor mean_w;
-    if (psi != 1.0) mean_w = mean_style(generator_, *rng, device_);
-    return [this, rng, mean_w, psi](int64_t count) {
-      return generate_images(generator_, count, plan_.step, plan_.alpha, *rng, device_, static_cast<int>(count), mean_w,
-                             psi);
-    };
-  }
-
-  IndexedDrawer indexed_images(uint64_t seed, double psi) override {
-    torch::Tensor mean_w;
-    if (psi != 1.0) {
-      torch::Generator rng = at::detail::createCPUGenerator(seed);
-      mean_w = mean_style(generator_, rng, device_);
-    }
-    return [this, mean_w, psi, seed](int64_t first, int64_t count) {
-      torch::NoGradGuard no_grad;
-      std::vector<int64_t> noise_sizes;  // one map per block
-      for (int b = 0; b <= plan_.step; ++b) noise_sizes.push_back(size_for_step(b));
-      IndexedDraws draws = indexed_draws(seed, first, count, meta_.model.style_dim, noise_sizes, device_);
-      GenerateOptions options;
-      if (mean_w.defined()) {  // truncation; psi 1 draws without a mean style
-        options.mean_style = mean_w;
-        options.style_weight = psi;
-      }
-      options.noise = std::move(draws.noise);
-      return generator_->forward({draws.z}, plan_.step, plan_.alpha, options);
-    };
-  }
-
   SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override {
     const int step = plan_.step;
     const double alpha = plan_.alpha;
@@ -161,6 +130,26 @@ class StyleGanDrawer : public CheckpointDrawer {
     write_sample_grids(out_dir, samples, make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
     if (options.interpolate >= 2) write_interpolation(out_dir, walk_frames(z(options.interpolate), mean_w, options, noise), result);
     return result;
+  }
+
+ protected:
+  torch::Device device() const override { return device_; }
+  int style_dim() const override { return meta_.model.style_dim; }
+  std::vector<int64_t> noise_sizes() const override {  // one map per block
+    std::vector<int64_t> sizes;
+    for (int b = 0; b <= plan_.step; ++b) sizes.push_back(size_for_step(b));
+    return sizes;
+  }
+  torch::Tensor mean_w(torch::Generator& rng) override { return mean_style(generator_, rng, device_); }
+  torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise, const torch::Tensor& mean_w,
+                           double psi) override {
+    GenerateOptions options;
+    if (mean_w.defined()) {  // truncation; psi 1 draws without a mean style
+      options.mean_style = mean_w;
+      options.style_weight = psi;
+    }
+    options.noise = std::move(noise);
+    return generator_->forward({z}, plan_.step, plan_.alpha, options);
   }
 
  private:

@@ -75,9 +75,8 @@ torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& 
 
 namespace {
 
-// A StyleGAN2 checkpoint's generator (its one size): the same drawers as
-// StyleGAN's (stylegan/sampling.cpp), in the same random order, over this
-// network's noise layout (a map per layer, not per block).
+// A StyleGAN2 checkpoint's generator (its one size); its noise is a map per
+// layer, not per block.
 class StyleGan2Drawer : public CheckpointDrawer {
  public:
   StyleGan2Drawer(const std::string& checkpoint, const DrawRequest& request)
@@ -90,36 +89,27 @@ class StyleGan2Drawer : public CheckpointDrawer {
   std::string kind() const override { return raw_ ? "StyleGAN2 checkpoint (raw generator)" : "StyleGAN2 checkpoint"; }
   std::string note() const override { return note_; }
 
-  ImageDrawer seeded_images(uint64_t seed, double psi) override {
-    auto rng = std::make_shared<torch::Generator>(at::detail::createCPUGenerator(seed));
-    torch::Tensor mean_w;
-    if (psi != 1.0) mean_w = mean_latent(generator_, *rng, device_);
-    return [this, rng, mean_w, psi](int64_t count) { return draw_uint8(generator_, count, *rng, device_, mean_w, psi); };
-  }
-
-  IndexedDrawer indexed_images(uint64_t seed, double psi) override {
-    torch::Tensor mean_w;
-    if (psi != 1.0) {
-      torch::Generator rng = at::detail::createCPUGenerator(seed);
-      mean_w = mean_latent(generator_, rng, device_);
-    }
-    return [this, mean_w, psi, seed](int64_t first, int64_t count) {
-      torch::NoGradGuard no_grad;
-      const Config& config = generator_->config;
-      std::vector<int64_t> noise_sizes;  // one map per layer
-      for (int layer = 0; layer < config.num_layers(); ++layer) noise_sizes.push_back(int64_t{1} << ((layer + 5) / 2));
-      IndexedDraws draws = indexed_draws(seed, first, count, config.style_dim, noise_sizes, device_);
-      SynthesisOptions options;
-      options.noise = std::move(draws.noise);
-      if (mean_w.defined()) {
-        options.truncation_latent = mean_w;
-        options.truncation = psi;
-      }
-      return generator_->forward(std::vector{draws.z}, options).image;
-    };
-  }
-
   SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override;
+
+ protected:
+  torch::Device device() const override { return device_; }
+  int style_dim() const override { return generator_->config.style_dim; }
+  std::vector<int64_t> noise_sizes() const override {  // one map per layer
+    std::vector<int64_t> sizes;
+    for (int layer = 0; layer < generator_->config.num_layers(); ++layer) sizes.push_back(int64_t{1} << ((layer + 5) / 2));
+    return sizes;
+  }
+  torch::Tensor mean_w(torch::Generator& rng) override { return mean_latent(generator_, rng, device_); }
+  torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise, const torch::Tensor& mean_w,
+                           double psi) override {
+    SynthesisOptions options;
+    options.noise = std::move(noise);
+    if (mean_w.defined()) {
+      options.truncation_latent = mean_w;
+      options.truncation = psi;
+    }
+    return generator_->forward(std::vector{z}, options).image;
+  }
 
  private:
   std::vector<Image8> walk_frames(const torch::Tensor& latents, const torch::Tensor& mean_w, double psi,
