@@ -16,6 +16,7 @@
 #include "common/images/image_codec.hpp"
 #include "common/list_files.hpp"
 #include "datasets/lmdb_reader.hpp"
+#include "model/evaluation/coverage.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/memorization.hpp"
@@ -200,6 +201,82 @@ TEST(Memorization, FlagsALookupOfTrainingImagesButNotNoiseOrFreshImages) {
   EXPECT_TRUE(fs::exists(data.dir / "fresh.lmdb_pairs.png"));
 }
 
+// Precision and recall by their definition, one pair at a time.
+PrecisionRecall brute_force_precision_recall(const torch::Tensor& real, const torch::Tensor& fake, int k) {
+  auto radii = [&](const torch::Tensor& x) {
+    std::vector<double> r;
+    for (int64_t i = 0; i < x.size(0); ++i) {
+      std::vector<double> d;
+      for (int64_t j = 0; j < x.size(0); ++j)
+        if (j != i) d.push_back((x[i] - x[j]).norm().item<double>());
+      std::sort(d.begin(), d.end());
+      r.push_back(d[static_cast<size_t>(k - 1)]);
+    }
+    return r;
+  };
+  auto share_inside = [](const torch::Tensor& queries, const torch::Tensor& centres, const std::vector<double>& r) {
+    int64_t inside = 0;
+    for (int64_t q = 0; q < queries.size(0); ++q)
+      for (int64_t c = 0; c < centres.size(0); ++c)
+        if ((queries[q] - centres[c]).norm().item<double>() <= r[static_cast<size_t>(c)]) {
+          ++inside;
+          break;
+        }
+    return static_cast<double>(inside) / static_cast<double>(queries.size(0));
+  };
+  PrecisionRecall out;
+  out.precision = share_inside(fake, real, radii(real));
+  out.recall = share_inside(real, fake, radii(fake));
+  return out;
+}
+
+TEST(Coverage, PrecisionAndRecallMatchTheirDefinition) {
+  torch::manual_seed(3);
+  const torch::Tensor real = torch::randn({60, 5}, torch::kDouble);
+  // Half of the fakes on the real cloud, half shifted away from it.
+  const torch::Tensor fake = torch::cat({torch::randn({25, 5}, torch::kDouble),
+                                         torch::randn({25, 5}, torch::kDouble) * 0.3 + 4.0});
+  for (int k : {1, 3, 5}) {
+    const PrecisionRecall fast = knn_precision_recall(real, fake, k);
+    const PrecisionRecall slow = brute_force_precision_recall(real, fake, k);
+    EXPECT_DOUBLE_EQ(fast.precision, slow.precision) << "k " << k;
+    EXPECT_DOUBLE_EQ(fast.recall, slow.recall) << "k " << k;
+    EXPECT_EQ(fast.real, 60);
+    EXPECT_EQ(fast.fake, 50);
+  }
+  const PrecisionRecall mixed = knn_precision_recall(real, fake, 3);
+  EXPECT_GT(mixed.precision, 0.3);
+  EXPECT_LT(mixed.precision, 0.7);  // the shifted half lies outside the real balls
+}
+
+TEST(Coverage, ACollapsedGeneratorKeepsPrecisionAndLosesRecall) {
+  torch::manual_seed(4);
+  const torch::Tensor real = torch::randn({200, 8});
+  // Every fake a small jitter around one real image: on the data, not covering it.
+  const torch::Tensor collapsed = real[7].unsqueeze(0) + 0.01 * torch::randn({200, 8});
+  const PrecisionRecall c = knn_precision_recall(real, collapsed);
+  EXPECT_DOUBLE_EQ(c.precision, 1.0);
+  EXPECT_LT(c.recall, 0.05);
+  // The same distribution drawn again: both high. A set far away: both zero.
+  const PrecisionRecall same = knn_precision_recall(real, torch::randn({200, 8}));
+  EXPECT_GT(same.precision, 0.8);
+  EXPECT_GT(same.recall, 0.8);
+  const PrecisionRecall far = knn_precision_recall(real, torch::randn({200, 8}) + 100);
+  EXPECT_EQ(far.precision, 0.0);
+  EXPECT_EQ(far.recall, 0.0);
+  EXPECT_THROW(knn_precision_recall(real.slice(0, 0, 3), collapsed), std::invalid_argument);
+  EXPECT_THROW(knn_precision_recall(real, torch::randn({200, 7})), std::invalid_argument);
+}
+
+TEST(Coverage, BorderBrightnessIsTheOuterRingOnly) {
+  torch::Tensor images = torch::zeros({2, 1, 6, 6}, torch::kUInt8);
+  images.index_put_({0, 0, 0}, 200);                          // the top row of image 0
+  images.index_put_({1, 0, 2, 2}, 255);                       // inside: not counted
+  // 6 of the 2 x 20 ring pixels at 200.
+  EXPECT_DOUBLE_EQ(border_brightness(images), 6 * 200.0 / 40);
+  EXPECT_THROW(border_brightness(torch::zeros({1, 1, 1, 5}, torch::kUInt8)), std::invalid_argument);
+}
+
 TEST(Evaluate, ReportsJsonAndReadsFoldersOfImages) {
   EvalData data;
   // A folder of RGB PNGs at twice the size: converted and box-averaged.
@@ -225,6 +302,14 @@ TEST(Evaluate, ReportsJsonAndReadsFoldersOfImages) {
   const std::string json = report_json(report);
   EXPECT_NE(json.find("\"swd\": "), std::string::npos);
   EXPECT_NE(json.find("\"flagged_fraction\": "), std::string::npos);
+  // Precision/recall at the 8x8 layout and at the full 32x32, and the border.
+  ASSERT_EQ(report.coverage.size(), 2u);
+  EXPECT_EQ(report.coverage[0].resolution, 8);
+  EXPECT_EQ(report.coverage[1].resolution, 32);
+  EXPECT_EQ(report.coverage[1].generated.real, 40);
+  EXPECT_EQ(report.coverage[1].baseline.real, 20);
+  EXPECT_NE(json.find("\"precision_recall\": "), std::string::npos);
+  EXPECT_NE(json.find("\"border_brightness\": "), std::string::npos);
   EXPECT_NE(format_report(report).find("real half vs real half"), std::string::npos);
 
   // A wrongly sized image is named; sizes below 16 and non-datasets are refused.

@@ -64,6 +64,31 @@ ImageFeatures split_features(const ImageCollection& images, Split split, const s
   return concat_features(parts);
 }
 
+constexpr int kCoverageK = 3;  // stylegan2-ada-pytorch's pr50k3
+constexpr int kLayoutResolution = 8;
+
+// Precision and recall of the first `compared` images of each set, and of
+// one half of the real images against the other, on pixels box-averaged to
+// `resolution` (NaN where a set is too small).
+EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, const torch::Tensor& fake,
+                                 uint64_t compared_images) {
+  const auto compared = static_cast<int64_t>(compared_images);
+  const int64_t half = real.size(0) / 2;
+  auto pixels = [&](const torch::Tensor& images) {
+    return (box_downscale(images, resolution) / 255.0).reshape({images.size(0), -1});
+  };
+  EvalReport::Coverage c;
+  c.resolution = resolution;
+  const double unmeasured = std::numeric_limits<double>::quiet_NaN();
+  c.generated.precision = c.generated.recall = c.baseline.precision = c.baseline.recall = unmeasured;
+  const torch::Tensor real_pixels = pixels(real);
+  if (compared > kCoverageK)
+    c.generated = knn_precision_recall(real_pixels.slice(0, 0, compared), pixels(fake.slice(0, 0, compared)), kCoverageK);
+  if (half > kCoverageK)
+    c.baseline = knn_precision_recall(real_pixels.slice(0, 0, half), real_pixels.slice(0, half, 2 * half), kCoverageK);
+  return c;
+}
+
 std::vector<uint64_t> all_indexes(uint64_t length) {
   std::vector<uint64_t> indexes(length);
   std::iota(indexes.begin(), indexes.end(), uint64_t{0});
@@ -202,6 +227,19 @@ std::string text_levels(const SwdResult& swd) {
   return s.str() + buffer;
 }
 
+std::string coverage_json(const std::vector<EvalReport::Coverage>& levels) {
+  std::ostringstream s;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const EvalReport::Coverage& c = levels[i];
+    s << (i ? ", " : "") << "{\"resolution\": " << c.resolution << ", \"images\": " << c.generated.real
+      << ", \"precision\": " << json_number(c.generated.precision) << ", \"recall\": " << json_number(c.generated.recall)
+      << ", \"baseline\": {\"images_per_half\": " << c.baseline.real
+      << ", \"precision\": " << json_number(c.baseline.precision) << ", \"recall\": " << json_number(c.baseline.recall)
+      << "}}";
+  }
+  return s.str();
+}
+
 // A diverged checkpoint is named, not measured as black pictures.
 FakeImages checked_generated_images(const EvalOptions& o, const CheckpointOpener& open) {
   try {
@@ -259,6 +297,10 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
                                          image_rows(real_descriptors, half, 2 * half, per_image), report.channels,
                                          resolutions, o.swd);
 
+  for (const int resolution : {kLayoutResolution, std::min(o.size, o.fine_resolution)})
+    report.coverage.push_back(coverage_at(resolution, real_images, fake.images, report.compared_images));
+  report.fake_border = border_brightness(fake.images);
+  report.real_border = border_brightness(real_images);
   report.memorization = check_memorization(o, *real, fake.images);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
@@ -294,6 +336,12 @@ std::string report_json(const EvalReport& r) {
     << "    \"closest_distance\": " << json_number(m.closest_distance) << ",\n"
     << "    \"closest_pairs_png\": " << (m.pairs_png.empty() ? "null" : json_string(m.pairs_png)) << "\n"
     << "  },\n"
+    << "  \"precision_recall\": {\"what\": \"k-NN precision and recall (Kynkaanniemi et al. 2019) on box-averaged "
+       "pixels, k = "
+    << kCoverageK << "; baseline: one half of the real images against the other\", \"levels\": ["
+    << coverage_json(r.coverage) << "]},\n"
+    << "  \"border_brightness\": {\"what\": \"mean of the outer 1-pixel ring, 0..255\", \"generated\": "
+    << json_number(r.fake_border) << ", \"real\": " << json_number(r.real_border) << "},\n"
     << "  \"seconds\": " << json_number(r.seconds) << "\n"
     << "}\n";
   return s.str();
@@ -318,6 +366,17 @@ std::string format_report(const EvalReport& r) {
                 m.closest_distance, 100 * m.flagged_fraction, m.threshold, m.held_out.c_str(),
                 static_cast<unsigned long long>(m.held_out_images), m.held_out_median,
                 100 * m.baseline_flagged_fraction);
+  s << line;
+  for (const EvalReport::Coverage& c : r.coverage) {
+    std::snprintf(line, sizeof line,
+                  "precision %.3f, recall %.3f (k-NN, k = %d, pixels at %dx%d, %lld images each; real half vs real "
+                  "half: %.3f, %.3f)\n",
+                  c.generated.precision, c.generated.recall, kCoverageK, c.resolution, c.resolution,
+                  static_cast<long long>(c.generated.real), c.baseline.precision, c.baseline.recall);
+    s << line;
+  }
+  std::snprintf(line, sizeof line, "border brightness (outer 1-pixel ring, 0..255): generated %.2f, real %.2f\n",
+                r.fake_border, r.real_border);
   s << line;
   if (!m.pairs_png.empty()) s << "closest pairs (generated above, training below): " << m.pairs_png << "\n";
   std::snprintf(line, sizeof line, "evaluated in %.1f s\n", r.seconds);

@@ -6,9 +6,11 @@
 // baseline to read them by.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "dataset.pb.h"
 #include "model/core/checkpoint_drawer.hpp"
+#include "model/evaluation/coverage.hpp"
 #include "model/evaluation/swd.hpp"
 
 namespace sg {
@@ -54,6 +56,18 @@ struct EvalReport {
   uint64_t baseline_images = 0;       // per half
   SwdResult baseline;
   MemorizationReport memorization;
+  // k-NN precision and recall on box-averaged pixels, the compared images
+  // of each set, and the same between the halves of the real sample: at
+  // 8x8 (the layout: outline, size, ventricles; what a slice's level shows,
+  // where generated texture noise averages out) and at the memorisation
+  // check's resolution (every pixel, at most 64x64).
+  struct Coverage {
+    int resolution = 0;
+    PrecisionRecall generated, baseline;
+  };
+  std::vector<Coverage> coverage;
+  // Mean of the outer 1-pixel ring (0..255): frame and corner artifacts.
+  double fake_border = 0, real_border = 0;
   double seconds = 0;
 };
 

@@ -1,0 +1,83 @@
+#include "model/evaluation/coverage.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace sg {
+
+namespace {
+
+// Rows of the pairwise distances between a and b, a few at a time, so that
+// 10,000 x 10,000 pairs never sit in memory at once.
+template <typename Visit>
+void distance_rows(const torch::Tensor& a, const torch::Tensor& b, Visit&& visit) {
+  constexpr int64_t kRows = 512;
+  const torch::Tensor b_norms = b.square().sum(1);
+  for (int64_t first = 0; first < a.size(0); first += kRows) {
+    const torch::Tensor rows = a.slice(0, first, std::min(a.size(0), first + kRows));
+    // |x|^2 + |y|^2 - 2 x.y in double: the sets' distances are compared
+    // with each other's radii, where float's cancellation would decide ties.
+    const torch::Tensor squared = rows.square().sum(1, true) + b_norms.unsqueeze(0) - 2 * torch::mm(rows, b.t());
+    visit(first, squared.clamp_min(0).sqrt());
+  }
+}
+
+torch::Tensor as_double_rows(const torch::Tensor& features, const char* which, int k) {
+  if (features.dim() != 2) throw std::invalid_argument(std::string("precision/recall: ") + which + " features are not rows");
+  if (features.size(0) <= k)
+    throw std::invalid_argument(std::string("precision/recall: ") + which + " set has " +
+                                std::to_string(features.size(0)) + " images; more than k = " + std::to_string(k) +
+                                " are needed");
+  return features.to(torch::kDouble).contiguous();
+}
+
+// The share of rows of `queries` within some ball (centre row of
+// `centres`, radius its entry of `radii`).
+double share_inside(const torch::Tensor& queries, const torch::Tensor& centres, const torch::Tensor& radii) {
+  int64_t inside = 0;
+  distance_rows(queries, centres, [&](int64_t, const torch::Tensor& distances) {
+    inside += (distances <= radii.unsqueeze(0)).any(1).sum().item<int64_t>();
+  });
+  return static_cast<double>(inside) / static_cast<double>(queries.size(0));
+}
+
+}  // namespace
+
+torch::Tensor kth_neighbour_radii(const torch::Tensor& features, int k) {
+  if (k < 1) throw std::invalid_argument("precision/recall: k must be at least 1");
+  const torch::Tensor x = as_double_rows(features, "the", k);
+  torch::Tensor radii = torch::empty({x.size(0)}, x.options());
+  distance_rows(x, x, [&](int64_t first, const torch::Tensor& distances) {
+    // The k + 1 smallest include the row itself (distance 0).
+    const torch::Tensor nearest = std::get<0>(distances.topk(k + 1, 1, /*largest=*/false, /*sorted=*/true));
+    radii.slice(0, first, first + distances.size(0)).copy_(nearest.select(1, k));
+  });
+  return radii;
+}
+
+PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const torch::Tensor& fake_features, int k) {
+  const torch::Tensor real = as_double_rows(real_features, "real", k);
+  const torch::Tensor fake = as_double_rows(fake_features, "generated", k);
+  if (real.size(1) != fake.size(1)) throw std::invalid_argument("precision/recall: the sets' features differ in length");
+  PrecisionRecall result;
+  result.k = k;
+  result.real = real.size(0);
+  result.fake = fake.size(0);
+  result.precision = share_inside(fake, real, kth_neighbour_radii(real, k));
+  result.recall = share_inside(real, fake, kth_neighbour_radii(fake, k));
+  return result;
+}
+
+double border_brightness(const torch::Tensor& images) {
+  if (images.dim() != 4 || images.size(2) < 2 || images.size(3) < 2)
+    throw std::invalid_argument("border brightness: images [n, c, h, w] of at least 2x2 expected");
+  const torch::Tensor x = images.to(torch::kDouble);
+  const int64_t h = x.size(2), w = x.size(3);
+  const double sum = (x.select(2, 0).sum() + x.select(2, h - 1).sum() + x.select(3, 0).slice(2, 1, h - 1).sum() +
+                      x.select(3, w - 1).slice(2, 1, h - 1).sum())
+                         .item<double>();
+  const double count = static_cast<double>(x.size(0) * x.size(1) * (2 * w + 2 * (h - 2)));
+  return sum / count;
+}
+
+}  // namespace sg
