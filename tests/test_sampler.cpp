@@ -101,19 +101,23 @@ TEST(Sampler, DemoChainAtTinySizeWritesGridsAndRefusesUntrainedSizes) {
   o.device = "cpu";
   SampleResult a = write_samples(trained.last_checkpoint, dir / "a", o, open_checkpoint);
   Image8 samples = decode_png8(test::read_file(a.samples), "sample.png");
-  EXPECT_EQ(samples.width, 3 * (16 + 2) + 2);   // make_grid: 2-pixel padding
-  EXPECT_EQ(samples.height, 2 * (16 + 2) + 2);
+  // 16x16 tiles shown at 64x64, a 2-pixel mid-grey separator.
+  EXPECT_EQ(samples.width, 3 * (64 + 2) + 2);
+  EXPECT_EQ(samples.height, 2 * (64 + 2) + 2);
   EXPECT_EQ(samples.channels, 1);               // grey checkpoint, grey PNG
-  // Pixel range: clamped [-1, 1] mapped to 0..255 and really used; padding black.
+  // Pixel range: clamped [-1, 1] mapped to 0..255 and really used; padding grey.
   auto [lo, hi] = std::minmax_element(samples.pixels.begin(), samples.pixels.end());
   EXPECT_EQ(*lo, 0);
   EXPECT_GT(*hi, 100);
-  EXPECT_EQ(samples.at(0, 0), 0);
-  EXPECT_EQ(samples.at(samples.width - 1, 9), 0);
+  EXPECT_EQ(samples.at(0, 0), 128);
+  EXPECT_EQ(samples.at(samples.width - 1, 9), 128);
+  // Each drawn pixel a 4x4 block.
+  EXPECT_EQ(samples.at(2, 2), samples.at(5, 5));
+  EXPECT_EQ(samples.at(6, 2), samples.at(9, 5));
   Image8 mixing = decode_png8(test::read_file(a.mixing), "sample_mixing.png");
-  EXPECT_EQ(mixing.width, 4 * 18 + 2);
-  EXPECT_EQ(mixing.height, 3 * 18 + 2);
-  EXPECT_EQ(mixing.at(2 + 8, 2 + 8), 0);        // the black corner
+  EXPECT_EQ(mixing.width, 4 * 66 + 2);
+  EXPECT_EQ(mixing.height, 3 * 66 + 2);
+  EXPECT_EQ(mixing.at(2 + 32, 2 + 32), 0);      // the black corner
   EXPECT_EQ(test::read_file(a.interpolation).substr(0, 6), "GIF89a");
   // Same seed, same pictures; another seed, others.
   SampleResult b = write_samples(trained.last_checkpoint, dir / "b", o, open_checkpoint);

@@ -45,4 +45,12 @@ int readable_factor(int size, int min_pixels) {
   return factor;
 }
 
+Image8 readable_grid(std::vector<Image8> images, int columns) {
+  if (!images.empty()) {
+    const int factor = readable_factor(images.front().width);
+    for (Image8& image : images) image = scale_up(image, factor);
+  }
+  return make_grid(images, columns, 2, 128);
+}
+
 }  // namespace sg

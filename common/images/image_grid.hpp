@@ -19,4 +19,9 @@ Image8 scale_up(const Image8& image, int factor);
 // `min_pixels` (1 when it is that large already).
 int readable_factor(int size, int min_pixels = 64);
 
+// A grid to look at: every tile scaled up to at least 64 pixels, a 2-pixel
+// mid-grey separator (scans have black backgrounds, so black padding would
+// hide where a tile ends and make a bright frame along it look like data).
+Image8 readable_grid(std::vector<Image8> images, int columns);
+
 }  // namespace sg

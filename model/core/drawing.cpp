@@ -7,6 +7,7 @@
 #include "common/hashing.hpp"
 #include "common/images/animation.hpp"
 #include "common/images/image_codec.hpp"
+#include "common/images/image_grid.hpp"
 
 namespace sg {
 
@@ -79,7 +80,9 @@ void write_sample_grids(const std::string& out_dir, const Image8& samples, const
 
 void write_interpolation(const std::string& out_dir, const std::vector<Image8>& frames, SampleResult& result) {
   result.interpolation = (fs::path(out_dir) / "interpolation.gif").string();
-  write_gif(result.interpolation, frames, 8);
+  std::vector<Image8> readable;
+  for (const Image8& frame : frames) readable.push_back(scale_up(frame, readable_factor(frame.width)));
+  write_gif(result.interpolation, readable, 8);
 }
 
 }  // namespace sg

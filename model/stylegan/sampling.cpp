@@ -124,10 +124,10 @@ class StyleGanDrawer : public CheckpointDrawer {
     SampleResult result;
     result.note = meta_.note;
     const torch::Tensor sample_z = z(options.rows * options.cols);
-    const Image8 samples = make_grid(
+    const Image8 samples = readable_grid(
         tensor_to_images(generate(generator_, sample_z, step, alpha, mean_w, options.truncation, noise)), options.cols);
     auto cells = mixing_cells(generator_, z(options.cols), z(options.rows), step, alpha, mean_w, options.truncation, noise);
-    write_sample_grids(out_dir, samples, make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
+    write_sample_grids(out_dir, samples, readable_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
     if (options.interpolate >= 2) write_interpolation(out_dir, walk_frames(z(options.interpolate), mean_w, options, noise), result);
     return result;
   }

@@ -140,7 +140,7 @@ SampleResult StyleGan2Drawer::write_samples(const std::string& out_dir, const Sa
   };
 
   const torch::Tensor sample_z = z(options.rows * options.cols);
-  const Image8 samples = make_grid(tensor_to_images(draw({sample_z}, -1)), options.cols);
+  const Image8 samples = readable_grid(tensor_to_images(draw({sample_z}, -1)), options.cols);
 
   const torch::Tensor source_z = z(options.cols), destination_z = z(options.rows);
   const torch::Tensor sources = draw({source_z}, -1), destinations = draw({destination_z}, -1);
@@ -153,7 +153,7 @@ SampleResult StyleGan2Drawer::write_samples(const std::string& out_dir, const Sa
         draw({source_z, destination_z[r].unsqueeze(0).expand({options.cols, -1})}, coarse_entries(config));
     for (int64_t c = 0; c < options.cols; ++c) cells.push_back(mixed[c]);
   }
-  write_sample_grids(out_dir, samples, make_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
+  write_sample_grids(out_dir, samples, readable_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
   if (options.interpolate >= 2)
     write_interpolation(out_dir, walk_frames(z(options.interpolate), mean_w, options.truncation, noise), result);
   return result;

@@ -99,14 +99,11 @@ void RunLog::write_samples(std::vector<Image8> images, int cols, int64_t iterati
   std::snprintf(name, sizeof name, "%06lld.png", static_cast<long long>(iteration));
   const fs::path samples = fs::path(run_) / "samples";
   write_file_atomically((samples / "raw" / name).string(), encode_png(make_grid(images, cols), 6), "sample grid");
-  const int factor = readable_factor(size);
-  for (Image8& image : images) image = scale_up(image, factor);
   char caption[128];
   std::snprintf(caption, sizeof caption, "iteration %lld   %dx%d   alpha %.3f   %s images",
                 static_cast<long long>(iteration), size, size, alpha,
                 short_number(static_cast<double>(images_seen)).c_str());
-  // A mid-grey separator: scans have black backgrounds.
-  const Image8 grid = add_caption(make_grid(images, cols, 2, 128), caption);
+  const Image8 grid = add_caption(readable_grid(std::move(images), cols), caption);
   const std::string png = encode_png(grid, 6);
   write_file_atomically((samples / name).string(), png, "sample grid");
   events_->image("samples", png, grid.width, grid.height, grid.channels, iteration);
