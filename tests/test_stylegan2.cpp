@@ -312,9 +312,17 @@ TEST(StyleGan2Losses, PathLengthPenaltyAndRunningMeanOnALinearMap) {
   const double mean = 2.0 + 0.01 * (lengths.mean().item<double>() - 2.0);
   EXPECT_NEAR(path.mean, mean, 1e-6);
   EXPECT_NEAR(path.penalty.item<double>(), (lengths - mean).pow(2).mean().item<double>(), 1e-5);
-  // Differentiable: the generator's parameter receives its gradient.
+  // Differentiable, as the reference's formula, whose new mean stays
+  // attached to the batch's lengths: (L - (m + d (mean(L) - m)))^2.
   const torch::Tensor grad = torch::autograd::grad({path.penalty}, {a})[0];
+  const torch::Tensor live = torch::mm(y.view({batch, 16}), a.t()).norm(2, 1);
+  const torch::Tensor reference = (live - (2.0 + 0.01 * (live.mean() - 2.0))).pow(2).mean();
+  const torch::Tensor expected = torch::autograd::grad({reference}, {a}, {}, /*retain_graph=*/true)[0];
   EXPECT_GT(grad.abs().sum().item<double>(), 0.0);
+  EXPECT_TRUE(torch::allclose(grad, expected, 1e-5, 1e-7));
+  // A detached mean would differ (by about the decay's share).
+  const torch::Tensor detached = (live - (2.0 + 0.01 * (live.mean().detach() - 2.0))).pow(2).mean();
+  EXPECT_FALSE(torch::allclose(torch::autograd::grad({detached}, {a})[0], expected, 1e-7, 1e-9));
 }
 
 TEST(StyleGan2Losses, R1IsTheSquaredGradientNormOfTheRealScores) {

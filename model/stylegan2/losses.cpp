@@ -26,10 +26,15 @@ PathLength path_length_penalty(const torch::Tensor& images, const torch::Tensor&
                                                    /*create_graph=*/true)[0];
   const torch::Tensor lengths = torch::sqrt(grad.pow(2).sum(2).mean(1));
   PathLength out;
-  double batch_mean = lengths.mean().item<double>();
-  if (mean_over_ranks) batch_mean = mean_over_ranks(batch_mean);
+  const torch::Tensor local_mean = lengths.mean();
+  const double own_mean = local_mean.item<double>();
+  const double batch_mean = mean_over_ranks ? mean_over_ranks(own_mean) : own_mean;
   out.mean = running_mean + decay * (batch_mean - running_mean);
-  out.penalty = (lengths - out.mean).pow(2).mean();
+  // The reference leaves the new mean attached to this batch's lengths, so
+  // the penalty's gradient also pulls the batch mean (by decay): the same
+  // value as out.mean, differentiable through this rank's lengths.
+  const torch::Tensor attached_mean = out.mean + decay * (local_mean - own_mean);
+  out.penalty = (lengths - attached_mean).pow(2).mean();
   out.lengths = lengths.detach();
   return out;
 }
