@@ -308,6 +308,7 @@ TEST(Evaluate, ReportsJsonAndReadsFoldersOfImages) {
   EXPECT_EQ(report.coverage[1].resolution, 32);
   EXPECT_EQ(report.coverage[1].generated.real, 40);
   EXPECT_EQ(report.coverage[1].baseline.real, 20);
+  EXPECT_EQ(report.coverage[1].draws, 1);  // as many generated images as real ones: one draw
   EXPECT_NE(json.find("\"precision_recall\": "), std::string::npos);
   EXPECT_NE(json.find("\"border_brightness\": "), std::string::npos);
   EXPECT_NE(format_report(report).find("real half vs real half"), std::string::npos);

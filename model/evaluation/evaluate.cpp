@@ -1,5 +1,6 @@
 #include "model/evaluation/evaluate.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -66,6 +67,7 @@ ImageFeatures split_features(const ImageCollection& images, Split split, const s
 
 constexpr int kCoverageK = 3;  // stylegan2-ada-pytorch's pr50k3
 constexpr int kLayoutResolution = 8;
+constexpr int64_t kCoverageDraws = 5;
 
 // Precision and recall of the first `compared` images of each set, and of
 // one half of the real images against the other, on pixels box-averaged to
@@ -82,8 +84,23 @@ EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, cons
   const double unmeasured = std::numeric_limits<double>::quiet_NaN();
   c.generated.precision = c.generated.recall = c.baseline.precision = c.baseline.recall = unmeasured;
   const torch::Tensor real_pixels = pixels(real);
-  if (compared > kCoverageK)
-    c.generated = knn_precision_recall(real_pixels.slice(0, 0, compared), pixels(fake.slice(0, 0, compared)), kCoverageK);
+  if (compared > kCoverageK) {
+    // With more generated images than real ones (a small dataset), the mean
+    // over up to kCoverageDraws disjoint draws of `compared` of them: the
+    // same measure, less noisy than one draw.
+    const int64_t draws = std::clamp<int64_t>(fake.size(0) / compared, 1, kCoverageDraws);
+    const torch::Tensor fake_pixels = pixels(fake.slice(0, 0, draws * compared));
+    const torch::Tensor real_rows = real_pixels.slice(0, 0, compared);
+    double precision = 0, recall = 0;
+    for (int64_t d = 0; d < draws; ++d) {
+      c.generated = knn_precision_recall(real_rows, fake_pixels.slice(0, d * compared, (d + 1) * compared), kCoverageK);
+      precision += c.generated.precision;
+      recall += c.generated.recall;
+    }
+    c.generated.precision = precision / static_cast<double>(draws);
+    c.generated.recall = recall / static_cast<double>(draws);
+    c.draws = static_cast<int>(draws);
+  }
   if (half > kCoverageK)
     c.baseline = knn_precision_recall(real_pixels.slice(0, 0, half), real_pixels.slice(0, half, 2 * half), kCoverageK);
   return c;
@@ -133,7 +150,7 @@ void write_pairs(const std::string& path, const torch::Tensor& fakes, const Near
       for (size_t i = row; i < row + columns; ++i)
         cells.push_back(i < shown ? (*set)[i] : Image8(fakes.size(3), fakes.size(2), fakes.size(1)));
   if (fs::path(path).has_parent_path()) create_output_folder(fs::path(path).parent_path().string());
-  write_png(path, make_grid(cells, static_cast<int>(columns)));
+  write_png(path, readable_grid(cells, static_cast<int>(columns)));
 }
 
 MemorizationReport check_memorization(const EvalOptions& o, const ImageCollection& real, const torch::Tensor& fakes) {
@@ -232,6 +249,7 @@ std::string coverage_json(const std::vector<EvalReport::Coverage>& levels) {
   for (size_t i = 0; i < levels.size(); ++i) {
     const EvalReport::Coverage& c = levels[i];
     s << (i ? ", " : "") << "{\"resolution\": " << c.resolution << ", \"images\": " << c.generated.real
+      << ", \"generated_draws\": " << c.draws
       << ", \"precision\": " << json_number(c.generated.precision) << ", \"recall\": " << json_number(c.generated.recall)
       << ", \"baseline\": {\"images_per_half\": " << c.baseline.real
       << ", \"precision\": " << json_number(c.baseline.precision) << ", \"recall\": " << json_number(c.baseline.recall)
@@ -369,10 +387,10 @@ std::string format_report(const EvalReport& r) {
   s << line;
   for (const EvalReport::Coverage& c : r.coverage) {
     std::snprintf(line, sizeof line,
-                  "precision %.3f, recall %.3f (k-NN, k = %d, pixels at %dx%d, %lld images each; real half vs real "
-                  "half: %.3f, %.3f)\n",
+                  "precision %.3f, recall %.3f (k-NN, k = %d, pixels at %dx%d, %lld images each, mean of %d "
+                  "generated draws; real half vs real half: %.3f, %.3f)\n",
                   c.generated.precision, c.generated.recall, kCoverageK, c.resolution, c.resolution,
-                  static_cast<long long>(c.generated.real), c.baseline.precision, c.baseline.recall);
+                  static_cast<long long>(c.generated.real), c.draws, c.baseline.precision, c.baseline.recall);
     s << line;
   }
   std::snprintf(line, sizeof line, "border brightness (outer 1-pixel ring, 0..255): generated %.2f, real %.2f\n",

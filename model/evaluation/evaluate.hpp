@@ -63,6 +63,7 @@ struct EvalReport {
   // check's resolution (every pixel, at most 64x64).
   struct Coverage {
     int resolution = 0;
+    int draws = 0;  // disjoint draws of generated images averaged
     PrecisionRecall generated, baseline;
   };
   std::vector<Coverage> coverage;
