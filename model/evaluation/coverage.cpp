@@ -56,14 +56,21 @@ torch::Tensor kth_neighbour_radii(const torch::Tensor& features, int k) {
 }
 
 PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const torch::Tensor& fake_features, int k) {
+  return knn_precision_recall(real_features, kth_neighbour_radii(real_features, k), fake_features, k);
+}
+
+PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const torch::Tensor& real_radii,
+                                     const torch::Tensor& fake_features, int k) {
   const torch::Tensor real = as_double_rows(real_features, "real", k);
+  if (real_radii.dim() != 1 || real_radii.size(0) != real.size(0))
+    throw std::invalid_argument("precision/recall: one radius per real row expected");
   const torch::Tensor fake = as_double_rows(fake_features, "generated", k);
   if (real.size(1) != fake.size(1)) throw std::invalid_argument("precision/recall: the sets' features differ in length");
   PrecisionRecall result;
   result.k = k;
   result.real = real.size(0);
   result.fake = fake.size(0);
-  result.precision = share_inside(fake, real, kth_neighbour_radii(real, k));
+  result.precision = share_inside(fake, real, real_radii.to(torch::kDouble));
   result.recall = share_inside(real, fake, kth_neighbour_radii(fake, k));
   return result;
 }

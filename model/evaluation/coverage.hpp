@@ -21,6 +21,10 @@ struct PrecisionRecall {
 // Features [n, d] (any: pixels, a network's), Euclidean distances; both
 // sets need more than k rows.
 PrecisionRecall knn_precision_recall(const torch::Tensor& real, const torch::Tensor& fake, int k = 3);
+// The same with the real set's radii given (kth_neighbour_radii(real, k)):
+// several generated sets against one real set measure its balls once.
+PrecisionRecall knn_precision_recall(const torch::Tensor& real, const torch::Tensor& real_radii,
+                                     const torch::Tensor& fake, int k);
 
 // The distance from each row to its k-th nearest other row of the same set.
 torch::Tensor kth_neighbour_radii(const torch::Tensor& features, int k);

@@ -91,9 +91,11 @@ EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, cons
     const int64_t draws = std::clamp<int64_t>(fake.size(0) / compared, 1, kCoverageDraws);
     const torch::Tensor fake_pixels = pixels(fake.slice(0, 0, draws * compared));
     const torch::Tensor real_rows = real_pixels.slice(0, 0, compared);
+    const torch::Tensor real_radii = kth_neighbour_radii(real_rows, kCoverageK);
     double precision = 0, recall = 0;
     for (int64_t d = 0; d < draws; ++d) {
-      c.generated = knn_precision_recall(real_rows, fake_pixels.slice(0, d * compared, (d + 1) * compared), kCoverageK);
+      c.generated = knn_precision_recall(real_rows, real_radii, fake_pixels.slice(0, d * compared, (d + 1) * compared),
+                                         kCoverageK);
       precision += c.generated.precision;
       recall += c.generated.recall;
     }
