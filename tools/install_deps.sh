@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libcli11-dev
   libpng-dev libjpeg-dev libgif-dev zlib1g-dev libcairo2-dev fonts-dejavu-core
   mricron-data insighttoolkit5-examples
-  python3-torch python3-numpy python3-pil python3-lmdb
+  python3-torch python3-numpy python3-pil python3-lmdb python3-scipy
   clang libclang-rt-14-dev
 )
 

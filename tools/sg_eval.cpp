@@ -1,7 +1,11 @@
 // sg_eval FAKE REAL --size N: sliced Wasserstein distance and a
 // memorisation check of generated images against real ones, with the
-// real-vs-real baseline beside them. Thin: flags, then the library's evaluate().
+// real-vs-real baseline beside them; with --metrics fid,kid,pr also the
+// field's feature metrics. Thin: flags, then the library's evaluate().
 #include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
 #include <filesystem>
 #include <fstream>
 
@@ -36,7 +40,50 @@ int main(int argc, char** argv) {
   app.add_option("--device", o.device, "cpu or cuda for a checkpoint (default: cuda if available)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--quiet", quiet, "no progress lines");
+  std::string metrics = "swd";
+  app.add_option("--metrics", metrics,
+                 "comma-separated: swd (SWD, memorisation, pixel precision/recall, border; the default), fid, kid "
+                 "(Inception-v3 features), pr (VGG16 features), as stylegan2-ada-pytorch's fid50k_full, kid50k_full, "
+                 "pr50k3_full");
+  sg::FeatureMetricOptions& f = o.feature_metrics;
+  app.add_option("--inception", f.inception, "Inception-v3 TorchScript file inception-2015-12-05.pt for fid and kid "
+                                             "(default: $SG_INCEPTION)");
+  app.add_option("--vgg", f.vgg, "VGG16 TorchScript file vgg16.pt for pr (default: $SG_VGG)");
+  app.add_option("--features", f.features, "any TorchScript feature network (uint8 NCHW RGB in, [n, d] out) for a "
+                                           "domain FID beside the others");
+  std::string cache;
+  app.add_option("--cache", cache, "folder of cached real-image features (default: $XDG_CACHE_HOME/sg-metrics or "
+                                   "~/.cache/sg-metrics)");
+  bool no_cache = false;
+  app.add_flag("--no-cache", no_cache, "measure the real images' features afresh and keep nothing");
   if (int code = sg::cli::parse_flags(app, argc, argv, "sg_eval"); code >= 0) return code;
+
+  {
+    std::set<std::string> wanted;
+    std::stringstream list(metrics);
+    for (std::string item; std::getline(list, item, ',');) {
+      if (item != "swd" && item != "fid" && item != "kid" && item != "pr") {
+        std::fprintf(stderr, "sg_eval: error: --metrics: unknown metric '%s' (swd, fid, kid, pr)\n", item.c_str());
+        return 2;
+      }
+      wanted.insert(item);
+    }
+    o.pixel_metrics = wanted.count("swd") > 0;
+    f.fid = wanted.count("fid") > 0;
+    f.kid = wanted.count("kid") > 0;
+    f.pr = wanted.count("pr") > 0;
+    if (!o.pixel_metrics && !f.any()) {
+      std::fprintf(stderr, "sg_eval: error: --metrics: nothing to measure\n");
+      return 2;
+    }
+    // The feature metrics' generated count: stylegan2-ada-pytorch's 50,000 unless --n says otherwise.
+    if (app.get_option("--n")->count() > 0) o.feature_images = o.n;
+    if (!no_cache) {
+      if (!cache.empty()) f.cache_dir = cache;
+      else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) f.cache_dir = std::string(xdg) + "/sg-metrics";
+      else if (const char* home = std::getenv("HOME"); home && *home) f.cache_dir = std::string(home) + "/.cache/sg-metrics";
+    }
+  }
 
   o.raw_generator = generator == "raw";
   o.split = split == "validate" ? sg::VALIDATE : split == "test" ? sg::TEST : sg::TRAIN;

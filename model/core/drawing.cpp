@@ -16,7 +16,9 @@ namespace fs = std::filesystem;
 torch::Tensor to_uint8_images(const torch::Tensor& batch) {
   const torch::Tensor values = batch.detach().to(torch::kCPU);
   if (!torch::isfinite(values).all().item<bool>()) throw NonFiniteOutput();
-  return ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch::kUInt8);
+  // stylegan2-ada-pytorch's quantisation (its metrics and image dumps), which
+  // torchvision's save_image also gives: round half up, clamped.
+  return (values * 127.5 + 128).clamp(0, 255).to(torch::kUInt8);
 }
 
 std::vector<Image8> tensor_to_images(const torch::Tensor& batch) { return uint8_to_images(to_uint8_images(batch)); }

@@ -269,6 +269,46 @@ FakeImages checked_generated_images(const EvalOptions& o, const CheckpointOpener
   }
 }
 
+// FID/KID/PR: generated images drawn (or read) a batch at a time.
+std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const ImageCollection& real, bool from_checkpoint,
+                                                 const CheckpointOpener& open, EvalReport& report) {
+  FeatureRun run;
+  run.real = &real;
+  run.split = o.split;
+  run.batch = o.batch;
+  run.seed = o.seed;
+  run.device = o.device;
+  run.show_progress = o.show_progress;
+  ImageSource draw;
+  std::unique_ptr<CheckpointDrawer> drawer;
+  std::unique_ptr<ImageCollection> stored;
+  std::vector<uint64_t> order;
+  size_t next = 0;
+  if (from_checkpoint) {
+    drawer = open(o.fake, {o.size, o.device, o.raw_generator});
+    report.fake_kind = drawer->kind();
+    report.fake_note = drawer->note();
+    run.generated = o.feature_images;
+    draw = [images = drawer->seeded_images(o.seed, o.truncation)](int64_t count) { return images(count); };
+  } else {
+    stored = ImageCollection::open(o.fake, o.size);
+    report.fake_kind = stored->kind();
+    order = pick_indexes(stored->length(TRAIN), static_cast<uint64_t>(o.feature_images), o.seed + 1);
+    run.generated = static_cast<int64_t>(order.size());
+    draw = [&](int64_t count) {
+      const std::vector<uint64_t> chunk(order.begin() + static_cast<std::ptrdiff_t>(next),
+                                        order.begin() + static_cast<std::ptrdiff_t>(next + static_cast<size_t>(count)));
+      next += static_cast<size_t>(count);
+      return stored->read(TRAIN, chunk);
+    };
+  }
+  try {
+    return evaluate_features(o.feature_metrics, run, draw);
+  } catch (const NonFiniteOutput& e) {
+    throw InputError(o.fake, std::string(e.what()) + "; nothing to measure");
+  }
+}
+
 }  // namespace
 
 EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
@@ -290,11 +330,18 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
   if (real_length < 2)
     throw InputError(o.real, "the " + report.split + " split holds " + std::to_string(real_length) +
                                  " images; at least two are needed");
+  std::error_code ec;
+  const bool from_checkpoint = fs::is_regular_file(o.fake, ec);
+  if (o.feature_metrics.any()) report.features = feature_metrics(o, *real, from_checkpoint, open, report);
+  report.pixel_metrics = o.pixel_metrics;
+  if (!o.pixel_metrics) {
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+  }
   const torch::Tensor real_images =
       real->read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
 
-  std::error_code ec;
-  FakeImages fake = fs::is_regular_file(o.fake, ec) ? checked_generated_images(o, open) : stored_images(o);
+  FakeImages fake = from_checkpoint ? checked_generated_images(o, open) : stored_images(o);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
   report.fake_kind = fake.kind;
   report.fake_note = fake.note;
@@ -326,11 +373,56 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
   return report;
 }
 
+namespace {
+
+std::string feature_json(const std::vector<FeatureMetricReport>& reports) {
+  std::ostringstream s;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    const FeatureMetricReport& f = reports[i];
+    s << (i ? ",\n    " : "") << "{\"network\": " << json_string(f.network) << ", \"file\": " << json_string(f.file)
+      << ", \"features\": " << f.dimensions << ", \"generated\": " << f.generated << ", \"real\": " << f.real
+      << ", \"real_from_cache\": " << (f.real_from_cache ? "true" : "false");
+    if (std::isfinite(f.fid)) s << ", \"fid\": " << json_number(f.fid);
+    if (std::isfinite(f.kid)) s << ", \"kid\": " << json_number(f.kid);
+    if (f.has_pr)
+      s << ", \"precision\": " << json_number(f.pr.precision) << ", \"recall\": " << json_number(f.pr.recall)
+        << ", \"k\": " << f.pr.k;
+    s << ", \"generated_images_per_second\": " << json_number(f.generated_images_per_second)
+      << ", \"real_images_per_second\": " << json_number(f.real_images_per_second) << "}";
+  }
+  return s.str();
+}
+
+// The headline numbers under the names stylegan2-ada-pytorch's reports use.
+std::string feature_headlines(const std::vector<FeatureMetricReport>& reports) {
+  std::ostringstream s;
+  for (const FeatureMetricReport& f : reports) {
+    const std::string suffix = f.network == "custom" ? "_custom" : "";
+    if (std::isfinite(f.fid)) s << "  \"fid" << suffix << "\": " << json_number(f.fid) << ",\n";
+    if (std::isfinite(f.kid)) s << "  \"kid\": " << json_number(f.kid) << ",\n";
+    if (f.has_pr)
+      s << "  \"pr_precision\": " << json_number(f.pr.precision) << ",\n  \"pr_recall\": " << json_number(f.pr.recall)
+        << ",\n";
+  }
+  return s.str();
+}
+
+}  // namespace
+
 std::string report_json(const EvalReport& r) {
   const MemorizationReport& m = r.memorization;
   std::ostringstream s;
-  s << "{\n"
-    << "  \"swd\": " << json_number(r.swd.average) << ",\n"
+  s << "{\n" << feature_headlines(r.features);
+  if (!r.features.empty()) s << "  \"feature_metrics\": [" << feature_json(r.features) << "],\n";
+  if (!r.pixel_metrics) {
+    s << "  \"size\": " << r.size << ",\n"
+      << "  \"fake\": {\"path\": " << json_string(r.fake) << ", \"kind\": " << json_string(r.fake_kind) << "},\n"
+      << "  \"real\": {\"path\": " << json_string(r.real) << ", \"kind\": " << json_string(r.real_kind)
+      << ", \"split\": " << json_string(r.split) << "},\n"
+      << "  \"seconds\": " << json_number(r.seconds) << "\n}\n";
+    return s.str();
+  }
+  s << "  \"swd\": " << json_number(r.swd.average) << ",\n"
     << "  \"swd_per_level\": " << json_levels(r.swd) << ",\n"
     << "  \"size\": " << r.size << ",\n"
     << "  \"channels\": " << r.channels << ",\n"
@@ -371,6 +463,35 @@ std::string format_report(const EvalReport& r) {
   const MemorizationReport& m = r.memorization;
   std::ostringstream s;
   char line[512];
+  for (const FeatureMetricReport& f : r.features) {
+    std::snprintf(line, sizeof line, "%s features (%s, %lld-D): %lld generated vs all %lld real of the %s split%s\n",
+                  f.network.c_str(), f.file.c_str(), static_cast<long long>(f.dimensions),
+                  static_cast<long long>(f.generated), static_cast<long long>(f.real), r.split.c_str(),
+                  f.real_from_cache ? " (real features from the cache)" : "");
+    s << line;
+    if (std::isfinite(f.fid)) {
+      std::snprintf(line, sizeof line, "  FID %.4f\n", f.fid);
+      s << line;
+    }
+    if (std::isfinite(f.kid)) {
+      std::snprintf(line, sizeof line, "  KID %.6f (x1e3: %.3f)\n", f.kid, 1e3 * f.kid);
+      s << line;
+    }
+    if (f.has_pr) {
+      std::snprintf(line, sizeof line, "  precision %.4f, recall %.4f (k-NN, k = %d)\n", f.pr.precision, f.pr.recall,
+                    f.pr.k);
+      s << line;
+    }
+    std::snprintf(line, sizeof line, "  %.1f generated images/s (drawing and features)%s\n",
+                  f.generated_images_per_second,
+                  f.real_from_cache ? "" : (", " + std::to_string(static_cast<int>(f.real_images_per_second)) +
+                                            " real images/s").c_str());
+    s << line;
+  }
+  if (!r.pixel_metrics) {
+    std::snprintf(line, sizeof line, "evaluated in %.1f s\n", r.seconds);
+    return s.str() + line;
+  }
   s << "SWD x1e3, " << r.size << "x" << r.size << ", " << r.fake_kind << " vs " << r.real_kind << " " << r.split
     << " split:\n";
   const std::string generated = "generated vs real (" + std::to_string(r.compared_images) + " each):";

@@ -11,6 +11,7 @@
 #include "dataset.pb.h"
 #include "model/core/checkpoint_drawer.hpp"
 #include "model/evaluation/coverage.hpp"
+#include "model/evaluation/feature_evaluation.hpp"
 #include "model/evaluation/swd.hpp"
 
 namespace sg {
@@ -31,6 +32,11 @@ struct EvalOptions {
   int fine_resolution = 64, coarse_resolution = 16;
   bool show_progress = false;
   SwdOptions swd;
+  // The pixel metrics (SWD, memorisation, pixel precision/recall, border
+  // brightness: sg_eval's "swd"), and the network-feature ones.
+  bool pixel_metrics = true;
+  FeatureMetricOptions feature_metrics;
+  int64_t feature_images = 50000;  // generated images for the feature metrics (stylegan2-ada-pytorch's 50k)
 };
 
 struct MemorizationReport {
@@ -69,6 +75,8 @@ struct EvalReport {
   std::vector<Coverage> coverage;
   // Mean of the outer 1-pixel ring (0..255): frame and corner artifacts.
   double fake_border = 0, real_border = 0;
+  bool pixel_metrics = true;  // false: only the feature metrics were measured
+  std::vector<FeatureMetricReport> features;
   double seconds = 0;
 };
 

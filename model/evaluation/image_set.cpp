@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "common/errors.hpp"
+#include "common/hashing.hpp"
 #include "common/images/image_codec.hpp"
 #include "common/list_files.hpp"
 #include "datasets/lmdb_keys.hpp"
@@ -65,6 +67,14 @@ class LmdbImages final : public ImageCollection {
 
   torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const override {
     return read_lmdb_images(reader_, split, size_, indexes);
+  }
+
+  std::string content_key() const override {
+    if (!reader_.meta() || reader_.meta()->inputs_digest().empty()) return "";
+    const std::string meta = reader_.meta()->SerializeAsString();
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(meta.data(), meta.size())));
+    return reader_.meta()->inputs_digest() + "-" + hex;
   }
 
  private:

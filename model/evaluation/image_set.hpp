@@ -26,6 +26,10 @@ class ImageCollection {
   // The images at `indexes` of the split. Throws InputError naming the
   // record or file that cannot be read or has the wrong size.
   virtual torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const = 0;
+  // What identifies the images' content for a cache of their features: an
+  // sg_prep LMDB's inputs digest and meta; "" where nothing does (a folder,
+  // an LMDB without meta), and then nothing is cached.
+  virtual std::string content_key() const { return ""; }
 
   const std::string& path() const { return path_; }
   int size() const { return size_; }

@@ -1,0 +1,104 @@
+#include "model/evaluation/feature_network.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "common/errors.hpp"
+#include "common/hashing.hpp"
+
+namespace sg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+uint64_t file_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  uint64_t hash = kFnv1a64Basis;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    hash = fnv1a64(buffer.data(), static_cast<size_t>(in.gcount()), hash);
+  }
+  return hash;
+}
+
+}  // namespace
+
+const FeatureKindInfo& feature_kind_info(FeatureKind kind) {
+  static const FeatureKindInfo inception{
+      "Inception-v3", "inception-2015-12-05.pt",
+      "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt",
+      "--inception", "SG_INCEPTION"};
+  static const FeatureKindInfo vgg{"VGG16", "vgg16.pt",
+                                   "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/vgg16.pt",
+                                   "--vgg", "SG_VGG"};
+  static const FeatureKindInfo custom{"custom", "", "", "--features", "SG_FEATURES"};
+  return kind == FeatureKind::Inception ? inception : kind == FeatureKind::Vgg ? vgg : custom;
+}
+
+std::string resolve_feature_file(FeatureKind kind, const std::string& flag_value, const std::string& metric) {
+  const FeatureKindInfo& info = feature_kind_info(kind);
+  std::string path = flag_value;
+  if (path.empty())
+    if (const char* env = std::getenv(info.env)) path = env;
+  const std::string wanted =
+      kind == FeatureKind::Custom
+          ? std::string("a TorchScript feature network")
+          : std::string(info.name) + "'s TorchScript file " + info.file_name + " (stylegan2-ada-pytorch's metrics; " +
+                "nothing is downloaded here: fetch it once from " + info.url + ")";
+  if (path.empty())
+    throw InputError(metric, "needs " + wanted + ": give " + info.flag + " FILE or set " + info.env);
+  std::error_code error;
+  if (!fs::is_regular_file(path, error))
+    throw InputError(path, std::string("no such file (") + info.flag + "): " + metric + " needs " + wanted);
+  return path;
+}
+
+FeatureNetwork::FeatureNetwork(const std::string& path, FeatureKind kind, torch::Device device)
+    : path_(path), kind_(kind), device_(device) {
+  try {
+    module_ = torch::jit::load(path, device);
+  } catch (const std::exception& e) {
+    throw InputError(path, std::string("not a TorchScript module (torch.jit.save) that this LibTorch reads, as ") +
+                               feature_kind_info(kind).flag + " needs: " + first_line(e.what()));
+  }
+  module_.eval();
+  const auto forward = module_.find_method("forward");
+  if (!forward) throw InputError(path, "the TorchScript module has no forward method");
+  for (const c10::Argument& argument : forward->function().getSchema().arguments())
+    if (argument.name() == "return_features") takes_return_features_ = true;
+  digest_ = file_digest(path);
+}
+
+std::string FeatureNetwork::label() const { return fs::path(path_).stem().string(); }
+
+torch::Tensor FeatureNetwork::features(const torch::Tensor& images) {
+  if (images.dim() != 4 || images.scalar_type() != torch::kUInt8 || (images.size(1) != 1 && images.size(1) != 3))
+    throw std::invalid_argument("feature network: uint8 images [n, 1 or 3, h, w] expected");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor rgb = images.size(1) == 1 ? images.repeat({1, 3, 1, 1}) : images;
+  std::vector<c10::IValue> inputs{rgb.to(device_)};
+  torch::jit::Kwargs kwargs;
+  if (takes_return_features_) kwargs.emplace("return_features", true);
+  c10::IValue output;
+  try {
+    output = module_.get_method("forward")(inputs, kwargs);
+  } catch (const std::exception& e) {
+    throw InputError(path_, "its forward failed on a uint8 batch [" + std::to_string(rgb.size(0)) + ", 3, " +
+                                std::to_string(rgb.size(2)) + ", " + std::to_string(rgb.size(3)) +
+                                "]: " + first_line(e.what()));
+  }
+  if (!output.isTensor()) throw InputError(path_, "its forward returned no tensor");
+  torch::Tensor features = output.toTensor();
+  if (features.dim() != 2 || features.size(0) != rgb.size(0))
+    throw InputError(path_, "its forward returned " + std::to_string(features.dim()) +
+                                "-D output, not features [n, d] for the n images given");
+  return features.to(torch::kCPU, torch::kFloat);
+}
+
+}  // namespace sg
