@@ -245,3 +245,20 @@ TEST_F(FeatureMetrics, EvaluationStreamsGeneratedBatchesAndCachesRealFeatures) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MetricList, ReadsEachMetricAndRefusesUnknownOnes) {
+  sg::FeatureMetricOptions o;
+  bool swd = false;
+  EXPECT_EQ(sg::parse_metric_list("fid,pr", swd, o), "");
+  EXPECT_FALSE(swd);
+  EXPECT_TRUE(o.fid && o.pr && !o.kid);
+  EXPECT_EQ(sg::parse_metric_list("swd,kid", swd, o), "");
+  EXPECT_TRUE(swd && o.kid && !o.fid && !o.pr);
+  EXPECT_NE(sg::parse_metric_list("fid,is", swd, o).find("'is'"), std::string::npos);
+  EXPECT_NE(sg::parse_metric_list("", swd, o), "");
+  EXPECT_NE(sg::parse_metric_list("fid,", swd, o), "");
+}
+
+}  // namespace

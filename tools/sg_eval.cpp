@@ -3,9 +3,6 @@
 // real-vs-real baseline beside them; with --metrics fid,kid,pr also the
 // field's feature metrics. Thin: flags, then the library's evaluate().
 #include <cstdio>
-#include <cstdlib>
-#include <set>
-#include <sstream>
 #include <filesystem>
 #include <fstream>
 
@@ -58,32 +55,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-cache", no_cache, "measure the real images' features afresh and keep nothing");
   if (int code = sg::cli::parse_flags(app, argc, argv, "sg_eval"); code >= 0) return code;
 
-  {
-    std::set<std::string> wanted;
-    std::stringstream list(metrics);
-    for (std::string item; std::getline(list, item, ',');) {
-      if (item != "swd" && item != "fid" && item != "kid" && item != "pr") {
-        std::fprintf(stderr, "sg_eval: error: --metrics: unknown metric '%s' (swd, fid, kid, pr)\n", item.c_str());
-        return 2;
-      }
-      wanted.insert(item);
-    }
-    o.pixel_metrics = wanted.count("swd") > 0;
-    f.fid = wanted.count("fid") > 0;
-    f.kid = wanted.count("kid") > 0;
-    f.pr = wanted.count("pr") > 0;
-    if (!o.pixel_metrics && !f.any()) {
-      std::fprintf(stderr, "sg_eval: error: --metrics: nothing to measure\n");
-      return 2;
-    }
-    // The feature metrics' generated count: stylegan2-ada-pytorch's 50,000 unless --n says otherwise.
-    if (app.get_option("--n")->count() > 0) o.feature_images = o.n;
-    if (!no_cache) {
-      if (!cache.empty()) f.cache_dir = cache;
-      else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) f.cache_dir = std::string(xdg) + "/sg-metrics";
-      else if (const char* home = std::getenv("HOME"); home && *home) f.cache_dir = std::string(home) + "/.cache/sg-metrics";
-    }
+  if (const std::string problem = sg::parse_metric_list(metrics, o.pixel_metrics, f); !problem.empty()) {
+    std::fprintf(stderr, "sg_eval: error: --metrics: %s\n", problem.c_str());
+    return 2;
   }
+  // The feature metrics' generated count: stylegan2-ada-pytorch's 50,000 unless --n says otherwise.
+  if (app.get_option("--n")->count() > 0) o.feature_images = o.n;
+  if (!no_cache) f.cache_dir = cache.empty() ? sg::default_feature_cache_dir() : cache;
 
   o.raw_generator = generator == "raw";
   o.split = split == "validate" ? sg::VALIDATE : split == "test" ? sg::TEST : sg::TRAIN;

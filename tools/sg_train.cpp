@@ -62,8 +62,20 @@ void add_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagChoices& c, Prog
   cli::add_number(app, "--eval-every,--eval_every", o.eval_every,
                   "iterations between SWD measurements (log.csv column swd, TensorBoard eval/swd; from 16x16; 0: none)",
                   cli::between(0, 1000000000));
-  cli::add_number(app, "--eval-images,--eval_images", o.eval_images, "generated and real images per SWD measurement",
+  cli::add_number(app, "--eval-images,--eval_images", o.eval_images,
+                  "generated and real images per SWD measurement; generated images per FID/KID/PR",
                   cli::between(2, 1000000));
+  app.add_option("--metrics", c.metrics,
+                 "what --eval-every measures, comma-separated: swd (the default), fid, kid (Inception-v3), pr (VGG16), "
+                 "as sg_eval; log.csv columns fid, kid, pr_precision, pr_recall");
+  app.add_option("--inception", o.feature_metrics.inception, "Inception-v3 TorchScript file for fid/kid "
+                                                             "(default: $SG_INCEPTION)");
+  app.add_option("--vgg", o.feature_metrics.vgg, "VGG16 TorchScript file for pr (default: $SG_VGG)");
+  app.add_option("--features", o.feature_metrics.features, "a TorchScript feature network for a domain FID "
+                                                           "(log.csv column fid_custom)");
+  app.add_option("--metrics-cache,--metrics_cache", c.metrics_cache, "folder of cached real-image features "
+                                                                      "(default: ~/.cache/sg-metrics)");
+  app.add_flag("--no-metrics-cache", c.no_metrics_cache, "keep no real-image features between runs");
   cli::add_number(app, "--threads", p.threads,
                   "CPU threads (0, the default: all cores, shared among the processes a launcher started on this "
                   "machine)",

@@ -1,6 +1,7 @@
 #include "model/evaluation/feature_evaluation.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -90,6 +91,28 @@ void measure_real(std::vector<ActiveNetwork*>& networks, const FeatureRun& run) 
 }
 
 }  // namespace
+
+std::string parse_metric_list(const std::string& list, bool& swd, FeatureMetricOptions& o) {
+  swd = o.fid = o.kid = o.pr = false;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    const std::string item = list.substr(start, end - start);
+    if (item == "swd") swd = true;
+    else if (item == "fid") o.fid = true;
+    else if (item == "kid") o.kid = true;
+    else if (item == "pr") o.pr = true;
+    else return "unknown metric '" + item + "' (swd, fid, kid, pr)";
+    start = end + 1;
+  }
+  return "";
+}
+
+std::string default_feature_cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/sg-metrics";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/sg-metrics";
+  return "";
+}
 
 std::vector<FeatureMetricReport> evaluate_features(const FeatureMetricOptions& o, const FeatureRun& run,
                                                    const ImageSource& draw) {

@@ -58,6 +58,13 @@ struct FeatureRun {
   bool show_progress = false;
 };
 
+// "swd,fid,kid,pr" (any of them, comma-separated) into `swd` and the
+// options' flags; "" when it reads, else what is wrong, for one line.
+std::string parse_metric_list(const std::string& list, bool& swd, FeatureMetricOptions& options);
+
+// $XDG_CACHE_HOME/sg-metrics, else ~/.cache/sg-metrics ("" without either).
+std::string default_feature_cache_dir();
+
 // One report per network used: Inception (FID, KID), VGG16 (precision,
 // recall), custom (FID). Throws InputError for a missing or unusable file.
 std::vector<FeatureMetricReport> evaluate_features(const FeatureMetricOptions& options, const FeatureRun& run,

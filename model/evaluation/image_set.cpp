@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "common/errors.hpp"
@@ -57,7 +58,12 @@ void store_image(const Image8& image, int size, int channels, const std::string&
 
 class LmdbImages final : public ImageCollection {
  public:
-  LmdbImages(const std::string& path, int size) : ImageCollection(path, size), reader_(path) {
+  LmdbImages(const std::string& path, int size)
+      : ImageCollection(path, size), owned_(std::make_unique<LmdbReader>(path)), reader_(*owned_) {
+    reader_.require_size(size);
+  }
+  // Over a reader already open (LMDB forbids opening one environment twice in a process).
+  LmdbImages(const LmdbReader& reader, int size) : ImageCollection(reader.path(), size), reader_(reader) {
     reader_.require_size(size);
   }
 
@@ -78,7 +84,8 @@ class LmdbImages final : public ImageCollection {
   }
 
  private:
-  LmdbReader reader_;
+  std::unique_ptr<LmdbReader> owned_;
+  const LmdbReader& reader_;
 };
 
 class FolderImages final : public ImageCollection {
@@ -150,6 +157,10 @@ std::unique_ptr<ImageCollection> ImageCollection::open(const std::string& path, 
   if (!fs::is_directory(path, ec)) throw InputError(path, "not an LMDB directory or a folder of images");
   if (fs::exists(fs::path(path) / "data.mdb", ec)) return std::make_unique<LmdbImages>(path, size);
   return std::make_unique<FolderImages>(path, size);
+}
+
+std::unique_ptr<ImageCollection> lmdb_images(const LmdbReader& reader, int size) {
+  return std::make_unique<LmdbImages>(reader, size);
 }
 
 void write_image_lmdb(const std::string& path, const torch::Tensor& train, const torch::Tensor& validate) {

@@ -42,6 +42,9 @@ class ImageCollection {
 
 class LmdbReader;
 
+// The images of `size` of an LMDB already open (it must outlive them).
+std::unique_ptr<ImageCollection> lmdb_images(const LmdbReader& reader, int size);
+
 // The records of `size` at `indexes` of a split of an open LMDB, decoded
 // in parallel: uint8 [k, channels, size, size].
 torch::Tensor read_lmdb_images(const LmdbReader& reader, Split split, int size, const std::vector<uint64_t>& indexes);

@@ -23,8 +23,31 @@ namespace sg {
 
 namespace fs = std::filesystem;
 
-RunLog::RunLog(const std::string& run, std::vector<std::string> extra_names, bool augment, bool show_progress)
-    : run_(run), extra_names_(std::move(extra_names)), augment_(augment), show_progress_(show_progress) {
+std::vector<std::string> metric_names(const FeatureMetricOptions& o) {
+  std::vector<std::string> names;
+  if (o.fid) names.push_back("fid");
+  if (o.kid) names.push_back("kid");
+  if (o.pr) names.insert(names.end(), {"pr_precision", "pr_recall"});
+  if (!o.features.empty()) names.push_back("fid_custom");
+  return names;
+}
+
+std::vector<double> metric_values(const FeatureMetricOptions& o, const std::vector<FeatureMetricReport>& reports) {
+  std::vector<double> values;
+  for (const FeatureMetricReport& r : reports) {
+    const bool custom = r.network == feature_kind_info(FeatureKind::Custom).name;
+    if (!custom && o.fid && std::isfinite(r.fid)) values.push_back(r.fid);
+    if (!custom && o.kid && std::isfinite(r.kid)) values.push_back(r.kid);
+    if (r.has_pr) values.insert(values.end(), {r.pr.precision, r.pr.recall});
+    if (custom) values.push_back(r.fid);
+  }
+  return values;
+}
+
+RunLog::RunLog(const std::string& run, std::vector<std::string> extra_names, bool augment, bool show_progress,
+               std::vector<std::string> metric_names)
+    : run_(run), extra_names_(std::move(extra_names)), metric_names_(std::move(metric_names)), augment_(augment),
+      show_progress_(show_progress) {
   const fs::path folder(run);
   const bool new_log = !fs::exists(folder / "log.csv");
   csv_.open(folder / "log.csv", std::ios::app);
@@ -33,6 +56,7 @@ RunLog::RunLog(const std::string& run, std::vector<std::string> extra_names, boo
     csv_ << "iteration,images,size,alpha,lr,d_loss,g_loss,penalty,images_per_s,swd";
     for (const std::string& name : extra_names_) csv_ << ',' << name;
     if (augment_) csv_ << ",augment_p,augment_r_t";
+    for (const std::string& name : metric_names_) csv_ << ',' << name;
     csv_ << '\n';
   }
   events_ = std::make_unique<EventWriter>((folder / "tensorboard").string());
@@ -49,6 +73,10 @@ void RunLog::write(const LogRow& row, const LiveLine& live) {
   for (size_t i = 3; i < row.losses.size(); ++i) extra.push_back(static_cast<float>(row.losses[i]));
   for (float v : extra) csv_ << ',' << v;
   if (row.augment) csv_ << ',' << row.augment->p << ',' << row.augment->r_t;
+  for (size_t i = 0; i < metric_names_.size(); ++i) {
+    csv_ << ',';
+    if (i < row.metrics.size()) csv_ << row.metrics[i];
+  }
   csv_ << '\n';
   csv_.flush();
   events_->scalar("loss/discriminator", d, it);
@@ -71,6 +99,14 @@ void RunLog::write(const LogRow& row, const LiveLine& live) {
     char text[32];
     std::snprintf(text, sizeof text, "  SWD %.2f", row.swd->average);
     last_swd_ = text;
+  }
+  for (size_t i = 0; i < row.metrics.size() && i < metric_names_.size(); ++i) {
+    events_->scalar("eval/" + metric_names_[i], static_cast<float>(row.metrics[i]), it);
+    if (metric_names_[i] == "fid") {
+      char text[32];
+      std::snprintf(text, sizeof text, "  FID %.2f", row.metrics[i]);
+      last_swd_ = (row.swd ? last_swd_ : std::string()) + text;
+    }
   }
   events_->flush();
   if (show_progress_) show_live_line(row, live);
@@ -152,6 +188,13 @@ std::string write_loss_plot(const std::string& run_folder) {
     return std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); });
   };
   if (logged("swd")) chart.panels.push_back({"SWD x1e3", {curve("SWD (EMA)", "swd", 120, 40, 160, true)}});
+  if (logged("fid") || logged("fid_custom"))
+    chart.panels.push_back({"FID", {curve("FID (Inception)", "fid", 200, 90, 20, true),
+                                    curve("FID (custom features)", "fid_custom", 20, 120, 160, true)}});
+  if (logged("kid")) chart.panels.push_back({"KID", {curve("KID", "kid", 150, 60, 120, true)}});
+  if (logged("pr_precision"))
+    chart.panels.push_back({"precision / recall (VGG16)", {curve("precision", "pr_precision", 30, 130, 60, true),
+                                                           curve("recall", "pr_recall", 200, 40, 40, true)}});
   if (logged("augment_p"))
     chart.panels.push_back({"augmentation", {curve("ADA p", "augment_p", 220, 120, 0), curve("r_t", "augment_r_t", 110, 110, 110)}});
   const std::vector<double>& sizes = values["size"];

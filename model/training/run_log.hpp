@@ -12,6 +12,7 @@
 #include "common/event_writer.hpp"
 #include "common/images/image.hpp"
 #include "model/augment/adaptive.hpp"
+#include "model/evaluation/feature_evaluation.hpp"
 #include "model/evaluation/swd.hpp"
 
 namespace sg {
@@ -26,8 +27,14 @@ struct LogRow {
   std::vector<double> losses;
   double images_per_second = 0;
   std::optional<SwdResult> swd;
+  std::vector<double> metrics;  // the feature metrics (metric_names), where measured
   const AugmentState* augment = nullptr;  // with --augment
 };
+
+// The columns of the feature metrics a run measures (--metrics): fid, kid,
+// pr_precision, pr_recall, fid_custom; and their values from the reports.
+std::vector<std::string> metric_names(const FeatureMetricOptions& options);
+std::vector<double> metric_values(const FeatureMetricOptions& options, const std::vector<FeatureMetricReport>& reports);
 
 // The live line's context: what the penalty is called, and the time left
 // to the next growth (or the end) in seconds (negative: unknown).
@@ -41,7 +48,8 @@ class RunLog {
  public:
   // Opens (or, resuming, appends to) run/log.csv with its header, and the
   // TensorBoard events under run/tensorboard.
-  RunLog(const std::string& run, std::vector<std::string> extra_names, bool augment, bool show_progress);
+  RunLog(const std::string& run, std::vector<std::string> extra_names, bool augment, bool show_progress,
+         std::vector<std::string> metric_names = {});
 
   // A row of log.csv and the TensorBoard scalars; on a terminal the live line.
   void write(const LogRow& row, const LiveLine& live);
@@ -59,11 +67,11 @@ class RunLog {
   void show_live_line(const LogRow& row, const LiveLine& live);
 
   std::string run_;
-  std::vector<std::string> extra_names_;
+  std::vector<std::string> extra_names_, metric_names_;
   bool augment_ = false, show_progress_ = false;
   std::ofstream csv_;
   std::unique_ptr<EventWriter> events_;
-  std::string last_swd_;  // the last SWD, kept on the live line
+  std::string last_swd_;  // the last SWD (or FID), kept on the live line
 };
 
 // loss.png from log.csv: D and G losses, the penalty, SWD and ADA's p when

@@ -21,6 +21,15 @@ void refuse_unless(bool ok, const std::string& message) {
 }  // namespace
 
 void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
+  if (!c.metrics.empty()) {
+    const std::string problem = parse_metric_list(c.metrics, o.eval_swd, o.feature_metrics);
+    refuse_unless(problem.empty(), "--metrics: " + problem);
+  }
+  refuse_unless(o.eval_every > 0 || (c.metrics.empty() && o.feature_metrics.features.empty()),
+                "--metrics and --features need --eval-every N (the iterations between measurements)");
+  if (o.feature_metrics.any())
+    o.feature_metrics.cache_dir =
+        c.no_metrics_cache ? "" : c.metrics_cache.empty() ? default_feature_cache_dir() : c.metrics_cache;
   if (c.was_given("--augment_p")) o.augment.fixed_p = c.augment_p;
   if (!o.augment.enabled)
     for (const char* flag : {"--augment_p", "--ada_target", "--ada_length", "--ada_every"})

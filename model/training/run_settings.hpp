@@ -24,6 +24,9 @@ struct TrainFlagChoices {
   int size = 0;           // --size (StyleGAN2)
   double augment_p = 0;   // --augment_p, when given
   bool no_mirror = false;
+  std::string metrics;    // --metrics swd,fid,kid,pr ("": SWD alone)
+  std::string metrics_cache;  // --cache ("": the default folder)
+  bool no_metrics_cache = false;
   // The flags given on the command line, by their first name ("--init_size").
   std::set<std::string> given;
   bool was_given(const std::string& flag) const { return given.count(flag) > 0; }

@@ -31,6 +31,7 @@
 #include "model/core/batch_upload.hpp"
 #include "model/core/drawing.hpp"
 #include "model/devices/device.hpp"
+#include "model/evaluation/image_set.hpp"
 #include "model/evaluation/swd_monitor.hpp"
 #include "model/training/gan_factory.hpp"
 #include "model/training/run_log.hpp"
@@ -96,12 +97,12 @@ class TrainingRun {
       position_.alpha = plan.alpha;
       train_one_iteration(plan.alpha);
       const bool evaluation_due = o_.eval_every > 0 && position_.iteration % o_.eval_every == 0;
-      const std::optional<SwdResult> swd = evaluation_due && writer() ? evaluate(plan.alpha) : std::nullopt;
+      const Evaluation evaluation = evaluation_due && writer() ? evaluate(plan.alpha) : Evaluation{};
       // A row takes an all-reduce, so every rank must know when one is due:
       // an evaluation's row only where rank 0 measured (it does not at 8x8).
-      bool measured = swd.has_value();
+      bool measured = evaluation.measured();
       if (evaluation_due && world_) measured = any_rank(*world_, measured);
-      if (position_.iteration % o_.log_every == 0 || measured) log_iteration(plan.alpha, swd);
+      if (position_.iteration % o_.log_every == 0 || measured) log_iteration(plan.alpha, evaluation);
       if (writer() && o_.sample_every > 0 && position_.iteration % o_.sample_every == 0) write_samples(plan.alpha);
       if (o_.checkpoint_every > 0 && position_.iteration % o_.checkpoint_every == 0)
         checkpoint(iteration_name(position_.iteration));
@@ -173,7 +174,8 @@ class TrainingRun {
     create_output_folder((run / "checkpoints").string());
     create_output_folder((run / "samples").string());
     create_output_folder((run / "samples" / "raw").string());
-    log_ = std::make_unique<RunLog>(o_.out, gan_->extra_scalar_names(), o_.augment.enabled, o_.show_progress);
+    log_ = std::make_unique<RunLog>(o_.out, gan_->extra_scalar_names(), o_.augment.enabled, o_.show_progress,
+                                    metric_names(o_.feature_metrics));
     // From their own generator: the same grids whatever the training drew.
     auto sample_generator = at::detail::createCPUGenerator(o_.seed + 1);
     sample_z_ = torch::randn({o_.sample_rows * o_.sample_cols, gan_->style_dim()}, sample_generator).to(device_);
@@ -236,18 +238,39 @@ class TrainingRun {
     return [world = world_](std::vector<torch::Tensor>& sums) { world->sum(sums); };
   }
 
-  // SWD from 16x16 up, with its time left out of the training speed.
-  std::optional<SwdResult> evaluate(double alpha) {
+  struct Evaluation {
+    std::optional<SwdResult> swd;
+    std::vector<double> metrics;  // one per metric_names(o_.feature_metrics); empty: none measured
+    bool measured() const { return swd.has_value() || !metrics.empty(); }
+  };
+
+  // SWD from 16x16 up and the feature metrics, with their time left out of
+  // the training speed. The feature metrics draw the same latents every
+  // time (their own generator), against every real image at this size.
+  Evaluation evaluate(double alpha) {
     const auto eval_start = std::chrono::steady_clock::now();
-    std::optional<SwdResult> swd = monitor_->measure(gan_->average_drawer(step_, alpha, device_), size_);
+    Evaluation evaluation;
+    const SeededDrawer draw = gan_->average_drawer(step_, alpha, device_);
+    if (o_.eval_swd) evaluation.swd = monitor_->measure(draw, size_);
+    if (o_.feature_metrics.any()) {
+      const auto real = lmdb_images(reader_, size_);
+      FeatureRun run;
+      run.real = real.get();
+      run.generated = o_.eval_images;
+      run.seed = o_.seed;
+      run.device = device_.is_cuda() ? "cuda" : "cpu";
+      torch::Generator latents = at::detail::createCPUGenerator(o_.seed + 7);
+      const auto reports = evaluate_features(o_.feature_metrics, run, [&](int64_t count) { return draw(count, latents); });
+      evaluation.metrics = metric_values(o_.feature_metrics, reports);
+    }
     last_log_ += std::chrono::steady_clock::now() - eval_start;
-    return swd;
+    return evaluation;
   }
 
   // A row of the run's log. The losses are read back (a host sync) only
   // here; across processes they are the mean over ranks, and the other
   // ranks stop after averaging them.
-  void log_iteration(double alpha, const std::optional<SwdResult>& swd) {
+  void log_iteration(double alpha, const Evaluation& evaluation) {
     LogRow row;
     row.losses = {scalars_.d_loss.item<double>(), scalars_.g_loss.item<double>(), scalars_.penalty.item<double>()};
     for (const torch::Tensor& t : scalars_.extra) row.losses.push_back(t.item<double>());
@@ -264,7 +287,8 @@ class TrainingRun {
     row.size = size_;
     row.alpha = alpha;
     row.lr = learning_rate_for(o_.schedule, size_);
-    row.swd = swd;
+    row.swd = evaluation.swd;
+    row.metrics = evaluation.metrics;
     if (o_.augment.enabled) row.augment = &position_.augment;
     LiveLine live;
     live.penalty_label = o_.arch == Architecture::StyleGan2 && o_.loss == GanLoss::R1 ? "  R1 " : "  GP ";

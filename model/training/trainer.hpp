@@ -14,6 +14,7 @@
 #include "model/devices/precision.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/gradient_sync.hpp"
+#include "model/evaluation/feature_evaluation.hpp"
 #include "model/stylegan/networks.hpp"
 #include "model/stylegan2/train_step.hpp"
 
@@ -50,7 +51,9 @@ struct TrainOptions {
   int log_every = 10;
   int sample_rows = 5, sample_cols = 10;
   int eval_every = 0;               // SWD against the training data every K iterations (0: never)
-  int eval_images = 1000;           // generated and real images per SWD
+  int eval_images = 1000;           // generated and real images per SWD, and generated per feature metric
+  bool eval_swd = true;             // --metrics without swd: only the feature metrics
+  FeatureMetricOptions feature_metrics;  // FID, KID, PR at the same iterations (--metrics fid,kid,pr)
   uint64_t seed = 0;
   std::string device;               // "", "cpu", "cuda"
   Precision precision = Precision::Fp32;
