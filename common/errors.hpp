@@ -20,6 +20,10 @@ class Error : public std::runtime_error {
   std::string file_, reason_;
 };
 
+// The first line of a message (a LibTorch error carries its C++ frames
+// after it).
+inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 // A problem with one input (a bad scan): skipped or fatal per --on-error.
 class InputError : public Error {
  public:

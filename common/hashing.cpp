@@ -1,5 +1,11 @@
 #include "common/hashing.hpp"
 
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "common/errors.hpp"
+
 namespace sg {
 
 uint64_t fnv1a64(const void* data, size_t size, uint64_t hash) {
@@ -9,6 +15,24 @@ uint64_t fnv1a64(const void* data, size_t size, uint64_t hash) {
     hash *= 1099511628211ull;
   }
   return hash;
+}
+
+uint64_t fnv1a64_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot read");
+  uint64_t hash = kFnv1a64Basis;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    hash = fnv1a64(buffer.data(), static_cast<size_t>(in.gcount()), hash);
+  }
+  return hash;
+}
+
+std::string hex64(uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
 }
 
 uint64_t mix64(uint64_t x) {

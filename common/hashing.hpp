@@ -3,6 +3,7 @@
 // from seeds, the split rule's per-subject draw.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace sg {
 
@@ -11,6 +12,13 @@ constexpr uint64_t kFnv1a64Basis = 1469598103934665603ull;
 // FNV-1a, 64-bit, continuing from `hash`. Its top bits barely depend on the
 // last bytes: finish with mix64 wherever those bits are used as a number.
 uint64_t fnv1a64(const void* data, size_t size, uint64_t hash = kFnv1a64Basis);
+
+// FNV-1a over a file's bytes, read a megabyte at a time. Throws InputError
+// naming the file when it cannot be opened.
+uint64_t fnv1a64_file(const std::string& path);
+
+// A 64-bit value as 16 lower-case hex digits (digests, cache keys).
+std::string hex64(uint64_t value);
 
 // splitmix64's output function (Steele, Lea, Flood 2014): an avalanche over
 // all 64 bits.

@@ -82,9 +82,7 @@ class RecordSink {
   }
 
   std::string digest() const {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "fnv1a64:%016llx", static_cast<unsigned long long>(digest_));
-    return buffer;
+    return "fnv1a64:" + hex64(digest_);
   }
 
  private:

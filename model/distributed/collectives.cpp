@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/errors.hpp"
+
 #ifdef SG_HAVE_GLOO
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
@@ -52,11 +54,6 @@ using GroupBase = c10d::Backend;
 #else
 using GroupBase = c10d::ProcessGroup;
 #endif
-
-std::string first_line(const std::string& text) {
-  const size_t end = text.find('\n');
-  return end == std::string::npos ? text : text.substr(0, end);
-}
 
 class ProcessCollectives final : public Collectives {
  public:

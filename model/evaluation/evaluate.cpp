@@ -30,13 +30,12 @@ struct FakeImages {
   std::string note;
 };
 
-FakeImages generated_images(const EvalOptions& o, const CheckpointOpener& open) {
-  const std::unique_ptr<CheckpointDrawer> drawer = open(o.fake, {o.size, o.device, o.raw_generator});
+FakeImages generated_images(const EvalOptions& o, CheckpointDrawer& drawer) {
   ProgressLine progress("generating", static_cast<uint64_t>(o.n), "images", o.show_progress);
-  auto images = generate_images(drawer->seeded_images(o.seed, o.truncation), o.n, o.batch,
+  auto images = generate_images(drawer.seeded_images(o.seed, o.truncation), o.n, o.batch,
                                 [&](int64_t done) { progress.update(done, done); });
   progress.finish();
-  return {images, drawer->kind(), drawer->note()};
+  return {images, drawer.kind(), drawer.note()};
 }
 
 FakeImages stored_images(const EvalOptions& o) {
@@ -261,17 +260,18 @@ std::string coverage_json(const std::vector<EvalReport::Coverage>& levels) {
 }
 
 // A diverged checkpoint is named, not measured as black pictures.
-FakeImages checked_generated_images(const EvalOptions& o, const CheckpointOpener& open) {
+FakeImages checked_generated_images(const EvalOptions& o, CheckpointDrawer& drawer) {
   try {
-    return generated_images(o, open);
+    return generated_images(o, drawer);
   } catch (const NonFiniteOutput& e) {
     throw InputError(o.fake, std::string(e.what()) + "; nothing to measure");
   }
 }
 
 // FID/KID/PR: generated images drawn (or read) a batch at a time.
-std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const ImageCollection& real, bool from_checkpoint,
-                                                 const CheckpointOpener& open, EvalReport& report) {
+// `drawer`: the checkpoint's, or null when FAKE is a set of images.
+std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const ImageCollection& real,
+                                                 CheckpointDrawer* drawer, EvalReport& report) {
   FeatureRun run;
   run.real = &real;
   run.split = o.split;
@@ -280,12 +280,10 @@ std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const Ima
   run.device = o.device;
   run.show_progress = o.show_progress;
   ImageSource draw;
-  std::unique_ptr<CheckpointDrawer> drawer;
   std::unique_ptr<ImageCollection> stored;
   std::vector<uint64_t> order;
   size_t next = 0;
-  if (from_checkpoint) {
-    drawer = open(o.fake, {o.size, o.device, o.raw_generator});
+  if (drawer) {
     report.fake_kind = drawer->kind();
     report.fake_note = drawer->note();
     run.generated = o.feature_images;
@@ -330,9 +328,11 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
   if (real_length < 2)
     throw InputError(o.real, "the " + report.split + " split holds " + std::to_string(real_length) +
                                  " images; at least two are needed");
+  // A checkpoint is opened once for both kinds of metric.
   std::error_code ec;
-  const bool from_checkpoint = fs::is_regular_file(o.fake, ec);
-  if (o.feature_metrics.any()) report.features = feature_metrics(o, *real, from_checkpoint, open, report);
+  const std::unique_ptr<CheckpointDrawer> drawer =
+      fs::is_regular_file(o.fake, ec) ? open(o.fake, {o.size, o.device, o.raw_generator}) : nullptr;
+  if (o.feature_metrics.any()) report.features = feature_metrics(o, *real, drawer.get(), report);
   report.pixel_metrics = o.pixel_metrics;
   if (!o.pixel_metrics) {
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -341,7 +341,7 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
   const torch::Tensor real_images =
       real->read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
 
-  FakeImages fake = from_checkpoint ? checked_generated_images(o, open) : stored_images(o);
+  FakeImages fake = drawer ? checked_generated_images(o, *drawer) : stored_images(o);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
   report.fake_kind = fake.kind;
   report.fake_note = fake.note;
@@ -397,7 +397,7 @@ std::string feature_json(const std::vector<FeatureMetricReport>& reports) {
 std::string feature_headlines(const std::vector<FeatureMetricReport>& reports) {
   std::ostringstream s;
   for (const FeatureMetricReport& f : reports) {
-    const std::string suffix = f.network == "custom" ? "_custom" : "";
+    const std::string suffix = f.kind == FeatureKind::Custom ? "_custom" : "";
     if (std::isfinite(f.fid)) s << "  \"fid" << suffix << "\": " << json_number(f.fid) << ",\n";
     if (std::isfinite(f.kid)) s << "  \"kid\": " << json_number(f.kid) << ",\n";
     if (f.has_pr)

@@ -27,17 +27,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string file_digest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot read the checkpoint");
-  uint64_t hash = kFnv1a64Basis;
-  std::vector<char> buffer(1 << 20);
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    hash = fnv1a64(buffer.data(), static_cast<size_t>(in.gcount()), hash);
-  }
-  char text[20];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-  return text;
+  if (!std::ifstream(path, std::ios::binary)) throw InputError(path, "cannot read the checkpoint");
+  return hex64(fnv1a64_file(path));
 }
 
 std::string image_name(int64_t index, int64_t n) {

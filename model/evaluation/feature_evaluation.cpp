@@ -37,8 +37,7 @@ std::string cache_path(const FeatureMetricOptions& o, const FeatureRun& run, con
   if (o.cache_dir.empty() || content.empty()) return "";
   const std::string key = content + "|" + split_display_name(run.split) + "|" + std::to_string(run.real->size()) + "|" +
                           std::to_string(network.digest());
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(mix64(fnv1a64(key.data(), key.size()))));
+  const std::string hex = hex64(mix64(fnv1a64(key.data(), key.size())));
   return (fs::path(o.cache_dir) / ("real-" + network.label() + "-" + hex + ".pt")).string();
 }
 
@@ -127,6 +126,7 @@ std::vector<FeatureMetricReport> evaluate_features(const FeatureMetricOptions& o
     const std::string path = resolve_feature_file(kind, flag_value, metric);
     ActiveNetwork a;
     a.network = std::make_unique<FeatureNetwork>(path, kind, device);
+    a.report.kind = kind;
     a.report.network = feature_kind_info(kind).name;
     a.report.file = path;
     active.push_back(std::move(a));
@@ -179,7 +179,7 @@ std::vector<FeatureMetricReport> evaluate_features(const FeatureMetricOptions& o
     if (a.real.size(1) != generated.size(1))
       throw InputError(a.network->path(), "gives " + std::to_string(generated.size(1)) + " features for generated and " +
                                               std::to_string(a.real.size(1)) + " for real images");
-    const FeatureKind kind = a.network->kind();
+    const FeatureKind kind = r.kind;
     if ((kind == FeatureKind::Inception && o.fid) || kind == FeatureKind::Custom) {
       FeatureMoments fake_moments, real_moments;
       fake_moments.add(generated);

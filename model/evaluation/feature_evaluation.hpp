@@ -33,7 +33,8 @@ struct FeatureMetricOptions {
 };
 
 struct FeatureMetricReport {
-  std::string network;  // "Inception-v3", "VGG16", "custom"
+  FeatureKind kind = FeatureKind::Inception;
+  std::string network;  // feature_kind_info(kind).name: "Inception-v3", "VGG16", "custom"
   std::string file;
   int64_t generated = 0, real = 0, dimensions = 0;
   double fid = std::numeric_limits<double>::quiet_NaN();

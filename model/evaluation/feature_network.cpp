@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <vector>
 
 #include "common/errors.hpp"
@@ -11,23 +10,6 @@
 namespace sg {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
-uint64_t file_digest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> buffer(1 << 20);
-  uint64_t hash = kFnv1a64Basis;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    hash = fnv1a64(buffer.data(), static_cast<size_t>(in.gcount()), hash);
-  }
-  return hash;
-}
-
-}  // namespace
 
 const FeatureKindInfo& feature_kind_info(FeatureKind kind) {
   static const FeatureKindInfo inception{
@@ -72,7 +54,7 @@ FeatureNetwork::FeatureNetwork(const std::string& path, FeatureKind kind, torch:
   if (!forward) throw InputError(path, "the TorchScript module has no forward method");
   for (const c10::Argument& argument : forward->function().getSchema().arguments())
     if (argument.name() == "return_features") takes_return_features_ = true;
-  digest_ = file_digest(path);
+  digest_ = fnv1a64_file(path);
 }
 
 std::string FeatureNetwork::label() const { return fs::path(path_).stem().string(); }

@@ -78,9 +78,7 @@ class LmdbImages final : public ImageCollection {
   std::string content_key() const override {
     if (!reader_.meta() || reader_.meta()->inputs_digest().empty()) return "";
     const std::string meta = reader_.meta()->SerializeAsString();
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(meta.data(), meta.size())));
-    return reader_.meta()->inputs_digest() + "-" + hex;
+    return reader_.meta()->inputs_digest() + "-" + hex64(fnv1a64(meta.data(), meta.size()));
   }
 
  private:

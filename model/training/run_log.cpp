@@ -35,7 +35,7 @@ std::vector<std::string> metric_names(const FeatureMetricOptions& o) {
 std::vector<double> metric_values(const FeatureMetricOptions& o, const std::vector<FeatureMetricReport>& reports) {
   std::vector<double> values;
   for (const FeatureMetricReport& r : reports) {
-    const bool custom = r.network == feature_kind_info(FeatureKind::Custom).name;
+    const bool custom = r.kind == FeatureKind::Custom;
     if (!custom && o.fid && std::isfinite(r.fid)) values.push_back(r.fid);
     if (!custom && o.kid && std::isfinite(r.kid)) values.push_back(r.kid);
     if (r.has_pr) values.insert(values.end(), {r.pr.precision, r.pr.recall});
