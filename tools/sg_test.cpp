@@ -8,6 +8,7 @@
 #include "model/devices/device.hpp"
 #include "model/evaluation/export.hpp"
 #include "model/evaluation/samples.hpp"
+#include "model/projection/latent_file.hpp"
 #include "model/training/gan_factory.hpp"
 
 int main(int argc, char** argv) {
@@ -36,9 +37,19 @@ int main(int argc, char** argv) {
   sg::cli::add_number(app, "--start-index,--start_index", e.start_index,
                       "with --n: write from this index on (after an interruption)", sg::cli::at_least(0));
   sg::cli::add_number(app, "--batch", e.batch, "with --n: images per forward pass (default 32)", sg::cli::between(1, 4096));
+  std::string latents;
+  app.add_option("--latents", latents, "draw the latents sg_project wrote (latents.pt) instead of grids")
+      ->check(CLI::ExistingFile);
   if (int code = sg::cli::parse_flags(app, argc, argv, "sg_test"); code >= 0) return code;
   try {
     sg::configure_cpu_runtime(threads);
+    if (!latents.empty()) {
+      if (e.n > 0) throw std::invalid_argument("--latents and --n exclude each other");
+      const sg::LatentDrawing r = sg::write_latent_images(checkpoint, latents, out, o.size, o.device, sg::open_checkpoint);
+      std::printf("%lld image(s) of %s in %s, grid: %s\n", static_cast<long long>(r.images), latents.c_str(),
+                  out.c_str(), r.grid.c_str());
+      return 0;
+    }
     if (e.n > 0) {
       e.size = o.size;
       e.seed = o.seed;

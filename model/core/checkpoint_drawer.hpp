@@ -42,14 +42,24 @@ class CheckpointDrawer {
   // towards the mean w of `seed`.
   IndexedDrawer indexed_images(uint64_t seed, double psi);
 
- protected:
-  // What the shared drawers need of the generator.
+  // What the shared drawers and the projection need of the generator.
   virtual torch::Device device() const = 0;
   virtual int style_dim() const = 0;
   // The sizes of one image's noise maps, in drawing order.
   virtual std::vector<int64_t> noise_sizes() const = 0;
   // The mean w over latents from `rng`, for truncation.
   virtual torch::Tensor mean_w(torch::Generator& rng) = 0;
+
+  // The synthesis driven by W+ directly (sg_project, sg_test --latents):
+  // the rows of W+ it takes (StyleGAN: one w per block; StyleGAN2: one per
+  // modulated layer, n_latent), the mapping z [n, style_dim] -> w, and
+  // images in [-1, 1] from W+ [n, rows, style_dim] and noise maps [n, 1, s,
+  // s] of noise_sizes(), differentiable in both (the weights stay fixed).
+  virtual int w_plus_rows() const = 0;
+  virtual torch::Tensor map_to_w(const torch::Tensor& z) = 0;
+  virtual torch::Tensor synthesize_w_plus(const torch::Tensor& w_plus, const std::vector<torch::Tensor>& noise) = 0;
+
+ protected:
   // Images in [-1, 1] of latents z and noise maps on the device, truncated
   // towards mean_w by psi when mean_w is defined.
   virtual torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise,

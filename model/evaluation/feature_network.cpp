@@ -54,6 +54,8 @@ FeatureNetwork::FeatureNetwork(const std::string& path, FeatureKind kind, torch:
   if (!forward) throw InputError(path, "the TorchScript module has no forward method");
   for (const c10::Argument& argument : forward->function().getSchema().arguments())
     if (argument.name() == "return_features") takes_return_features_ = true;
+    else if (argument.name() == "return_lpips") takes_return_lpips_ = true;
+    else if (argument.name() == "resize_images") takes_resize_images_ = true;
   digest_ = fnv1a64_file(path);
 }
 
@@ -81,6 +83,33 @@ torch::Tensor FeatureNetwork::features(const torch::Tensor& images) {
     throw InputError(path_, "its forward returned " + std::to_string(features.dim()) +
                                 "-D output, not features [n, d] for the n images given");
   return features.to(torch::kCPU, torch::kFloat);
+}
+
+torch::Tensor FeatureNetwork::lpips_features(const torch::Tensor& images) {
+  if (images.dim() != 4 || !images.is_floating_point() || (images.size(1) != 1 && images.size(1) != 3))
+    throw std::invalid_argument("LPIPS: float images [n, 1 or 3, h, w] in [0, 255] expected");
+  if (!takes_return_lpips_)
+    throw InputError(path_, "its forward takes no return_lpips argument: LPIPS needs NVIDIA's vgg16.pt "
+                            "(stylegan2-ada-pytorch's metrics file, from " + std::string(feature_kind_info(FeatureKind::Vgg).url) + ")");
+  const torch::Tensor rgb = images.size(1) == 1 ? images.expand({-1, 3, -1, -1}) : images;
+  std::vector<c10::IValue> inputs{rgb.to(device_)};
+  torch::jit::Kwargs kwargs;
+  kwargs.emplace("return_lpips", true);
+  if (takes_resize_images_) kwargs.emplace("resize_images", false);
+  c10::IValue output;
+  try {
+    output = module_.get_method("forward")(inputs, kwargs);
+  } catch (const std::exception& e) {
+    throw InputError(path_, "its forward failed on a float batch [" + std::to_string(rgb.size(0)) + ", 3, " +
+                                std::to_string(rgb.size(2)) + ", " + std::to_string(rgb.size(3)) +
+                                "] with return_lpips=True: " + first_line(e.what()));
+  }
+  if (!output.isTensor()) throw InputError(path_, "its forward returned no tensor");
+  torch::Tensor features = output.toTensor();
+  if (features.dim() != 2 || features.size(0) != rgb.size(0))
+    throw InputError(path_, "its LPIPS forward returned " + std::to_string(features.dim()) +
+                                "-D output, not features [n, d] for the n images given");
+  return features;
 }
 
 }  // namespace sg

@@ -45,6 +45,13 @@ class FeatureNetwork {
   // file when the network cannot take the batch or returns no [n, d].
   torch::Tensor features(const torch::Tensor& images);
 
+  // LPIPS features of float images [n, 1 or 3, h, w] in [0, 255], as
+  // stylegan2-ada-pytorch's projector calls vgg16.pt (resize_images=False,
+  // return_lpips=True): on the device and differentiable; the squared
+  // distance of two images' features is their LPIPS distance. Throws
+  // InputError naming the file when its forward takes no return_lpips.
+  torch::Tensor lpips_features(const torch::Tensor& images);
+
   const std::string& path() const { return path_; }
   FeatureKind kind() const { return kind_; }
   // The file's name without ".pt": the report's and the cache's label.
@@ -58,6 +65,8 @@ class FeatureNetwork {
   torch::Device device_;
   torch::jit::Module module_;
   bool takes_return_features_ = false;
+  bool takes_return_lpips_ = false;
+  bool takes_resize_images_ = false;
   uint64_t digest_ = 0;
 };
 

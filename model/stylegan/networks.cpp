@@ -85,8 +85,7 @@ torch::Tensor SynthesisImpl::forward(const std::vector<torch::Tensor>& styles, c
                                      std::optional<std::pair<int, int>> mixing_range) {
   if (step < 0 || step >= static_cast<int>(blocks.size()))
     throw std::invalid_argument("step " + std::to_string(step) + " outside 0.." + std::to_string(blocks.size() - 1));
-  torch::Tensor out = noise[0];  // the constant input only takes the batch size from it
-  torch::Tensor previous;
+  std::vector<torch::Tensor> block_styles;
   for (int i = 0; i <= step; ++i) {
     const torch::Tensor* style = &styles[0];
     if (styles.size() > 1) {
@@ -96,8 +95,22 @@ torch::Tensor SynthesisImpl::forward(const std::vector<torch::Tensor>& styles, c
         style = &styles[1];
       }
     }
+    block_styles.push_back(*style);
+  }
+  return forward_blocks(block_styles, noise, step, alpha);
+}
+
+torch::Tensor SynthesisImpl::forward_blocks(const std::vector<torch::Tensor>& block_styles,
+                                            const std::vector<torch::Tensor>& noise, int step, double alpha) {
+  if (step < 0 || step >= static_cast<int>(blocks.size()))
+    throw std::invalid_argument("step " + std::to_string(step) + " outside 0.." + std::to_string(blocks.size() - 1));
+  if (static_cast<int>(block_styles.size()) != step + 1 || static_cast<int>(noise.size()) < step + 1)
+    throw std::invalid_argument("a style and a noise map per block expected (" + std::to_string(step + 1) + ")");
+  torch::Tensor out = noise[0];  // the constant input only takes the batch size from it
+  torch::Tensor previous;
+  for (int i = 0; i <= step; ++i) {
     if (i > 0) previous = out;
-    out = blocks[i]->forward(out, *style, noise[i]);
+    out = blocks[i]->forward(out, block_styles[i], noise[i]);
   }
   torch::Tensor image = to_rgb_layers[step]->forward(out);
   if (step > 0 && alpha >= 0 && alpha < 1) {

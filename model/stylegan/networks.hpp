@@ -50,6 +50,9 @@ struct SynthesisImpl : torch::nn::Module {
   // mixing_range (a, b) is given: then blocks in [a, b] use styles[1].
   torch::Tensor forward(const std::vector<torch::Tensor>& styles, const std::vector<torch::Tensor>& noise, int step,
                         double alpha, int crossover, std::optional<std::pair<int, int>> mixing_range);
+  // One style per block 0..step (W+), e.g. a projected latent.
+  torch::Tensor forward_blocks(const std::vector<torch::Tensor>& block_styles, const std::vector<torch::Tensor>& noise,
+                               int step, double alpha);
 
   torch::nn::ModuleList progression, to_rgb;
   std::vector<StyledConvBlock> blocks;

@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/images/image_grid.hpp"
+#include "model/core/ema.hpp"
 #include "model/devices/device.hpp"
 
 namespace sg::stylegan {
@@ -60,6 +61,8 @@ StyledGenerator load_sampling_generator(const std::string& checkpoint, const Che
   load_ema_generator(checkpoint, generator, raw);
   generator->to(device);
   generator->eval();
+  // Drawn from, never trained: a projection's gradients stop at its inputs.
+  set_requires_grad(*generator, false);
   return generator;
 }
 
@@ -130,6 +133,14 @@ class StyleGanDrawer : public CheckpointDrawer {
     write_sample_grids(out_dir, samples, readable_grid(tensor_to_images(torch::stack(cells)), options.cols + 1), result);
     if (options.interpolate >= 2) write_interpolation(out_dir, walk_frames(z(options.interpolate), mean_w, options, noise), result);
     return result;
+  }
+
+  int w_plus_rows() const override { return plan_.step + 1; }
+  torch::Tensor map_to_w(const torch::Tensor& z) override { return generator_->style->forward(z); }
+  torch::Tensor synthesize_w_plus(const torch::Tensor& w_plus, const std::vector<torch::Tensor>& noise) override {
+    std::vector<torch::Tensor> block_styles;
+    for (int block = 0; block <= plan_.step; ++block) block_styles.push_back(w_plus.select(1, block));
+    return generator_->generator->forward_blocks(block_styles, noise, plan_.step, plan_.alpha);
   }
 
  protected:

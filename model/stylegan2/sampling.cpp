@@ -3,6 +3,7 @@
 
 #include "common/errors.hpp"
 #include "common/images/image_grid.hpp"
+#include "model/core/ema.hpp"
 #include "model/devices/device.hpp"
 #include "model/stylegan2/checkpoint.hpp"
 
@@ -41,6 +42,8 @@ Generator load_for_drawing(const std::string& checkpoint, int size, torch::Devic
   load_generator(checkpoint, generator, raw);
   generator->to(device);
   generator->eval();
+  // Drawn from, never trained: a projection's gradients stop at its inputs.
+  set_requires_grad(*generator, false);
   return generator;
 }
 
@@ -90,6 +93,15 @@ class StyleGan2Drawer : public CheckpointDrawer {
   std::string note() const override { return note_; }
 
   SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override;
+
+  int w_plus_rows() const override { return static_cast<int>(generator_->config.n_latent()); }
+  torch::Tensor map_to_w(const torch::Tensor& z) override { return generator_->style->forward(z); }
+  torch::Tensor synthesize_w_plus(const torch::Tensor& w_plus, const std::vector<torch::Tensor>& noise) override {
+    SynthesisOptions options;
+    options.input_is_latent = true;
+    options.noise = noise;
+    return generator_->forward(std::vector{w_plus}, options).image;
+  }
 
  protected:
   torch::Device device() const override { return device_; }
