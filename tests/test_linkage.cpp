@@ -33,7 +33,7 @@ TEST(Linkage, TorchProgramsImportNoStdFilesystemDirectoryWalk) {
   const std::vector<std::string> programs = {"sg_train",      "sg_test",     "sg_eval",      "sg_model",
                                              "bench_train",   "bench_model", "bench_eval",   "bench_quality",
                                              "test_trainer",  "test_eval",   "test_model",   "test_schedule",
-                                             "test_interchange", "test_stylegan2", "sg_augment"};
+                                             "test_interchange", "test_stylegan2", "sg_augment", "sg_project"};
   for (const auto& name : programs) {
     const std::string path = std::string(SG_BIN_DIR) + "/" + name;
     const std::string symbols = undefined_dynamic_symbols(path);

@@ -192,6 +192,8 @@ TEST_F(Programs, SgPrepInspectModelAugmentNumericFlags) {
   sweep({"sg_inspect", {lmdb_, "--sheet", "{out}"}, {}}, fresh_out);
   sweep({"sg_model", {"--channels", "16"}, {{"StyleGAN2:", {"--arch", "stylegan2", "--channels", "16"}}}}, fresh_out);
   sweep({"sg_augment", {lmdb_, "--count", "2", "--out", "{out}"}, {}}, fresh_out);
+  sweep({"sg_project", {checkpoint_, "--target", lmdb_, "--limit", "1", "--steps", "2", "--threads", "1", "--out", "{out}"}, {}},
+        fresh_out);
 }
 
 // The benchmarks run for minutes once a value is taken, so only values no

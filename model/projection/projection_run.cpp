@@ -69,7 +69,7 @@ torch::Tensor read_target_png(const std::string& path, int size, int channels) {
 
 Image8 residual_map(const torch::Tensor& target, const torch::Tensor& reconstruction) {
   // Channels averaged; [-1, 1] differences halved to intensity units.
-  const torch::Tensor residual = ((target - reconstruction).abs().mean(1)[0] / 2 * 4).clamp(0, 1).contiguous();
+  const torch::Tensor residual = ((target - reconstruction.clamp(-1, 1)).abs().mean(1)[0] / 2 * 4).clamp(0, 1).contiguous();
   const int h = static_cast<int>(residual.size(0)), w = static_cast<int>(residual.size(1));
   Image8 image(w, h, 3);
   const float* v = residual.data_ptr<float>();
@@ -106,7 +106,7 @@ struct Errors {
 
 Errors errors_of(const torch::Tensor& target, const torch::Tensor& reconstruction) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor d = (target - reconstruction) / 2;  // intensity units
+  const torch::Tensor d = (target - reconstruction.clamp(-1, 1)) / 2;  // intensity units, as saved
   return {d.square().mean().item<double>(), d.abs().mean().item<double>(),
           ssim(target, reconstruction).item<double>()};
 }

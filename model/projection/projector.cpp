@@ -37,7 +37,10 @@ torch::Tensor ProjectionLoss::lpips_input(const torch::Tensor& image) const {
   return x;
 }
 
-torch::Tensor ProjectionLoss::operator()(const torch::Tensor& image) const {
+torch::Tensor ProjectionLoss::operator()(const torch::Tensor& image_in) const {
+  // Compared as it would be saved: the generator's linear output may leave
+  // [-1, 1] where a picture saturates.
+  const torch::Tensor image = image_in.clamp(-1, 1);
   if (vgg_) return (vgg_->lpips_features(lpips_input(image)) - target_features_.to(image.device())).square().sum();
   const torch::Tensor target = target_.to(image.device());
   return (image - target).square().mean() + (1 - ms_ssim(image, target)).mean();
@@ -75,7 +78,6 @@ Projection project(CheckpointDrawer& generator, const WStatistics& w, const torc
   torch::optim::Adam adam(parameters, torch::optim::AdamOptions(o.learning_rate).betas({0.9, 0.999}).eps(1e-8));
 
   Projection result;
-  torch::Tensor image;
   for (int step = 0; step < o.steps; ++step) {
     const double t = static_cast<double>(step) / o.steps;
     const double jitter = w.spread * o.initial_noise_factor * std::pow(std::max(0.0, 1.0 - t / o.noise_ramp), 2);
@@ -83,7 +85,7 @@ Projection project(CheckpointDrawer& generator, const WStatistics& w, const torc
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(projection_learning_rate(o, step));
     torch::Tensor ws = w_opt + torch::randn(w_opt.sizes(), rng).to(device) * jitter;
     if (!o.w_plus) ws = ws.expand({1, rows, ws.size(2)});
-    image = generator.synthesize_w_plus(ws, noise);
+    const torch::Tensor image = generator.synthesize_w_plus(ws, noise);
     const torch::Tensor distance = loss(image);
     const torch::Tensor total = distance + o.noise_weight * noise_regularization(noise);
     adam.zero_grad();
@@ -96,7 +98,6 @@ Projection project(CheckpointDrawer& generator, const WStatistics& w, const torc
         map.mul_(map.square().mean().rsqrt());
       }
     }
-    result.loss = distance.item<double>();
     if (o.frame_every > 0 && step % o.frame_every == 0) result.frames.push_back(progress_frame(target, image));
     if (on_step) on_step(step);
   }
@@ -107,7 +108,9 @@ Projection project(CheckpointDrawer& generator, const WStatistics& w, const torc
   // The reconstruction of the final latent, without the last step's jitter.
   std::vector<torch::Tensor> noise_on_device;
   for (const torch::Tensor& map : result.noise) noise_on_device.push_back(map.to(device));
-  result.image = generator.synthesize_w_plus(result.w_plus.to(device), noise_on_device).cpu();
+  const torch::Tensor image_on_device = generator.synthesize_w_plus(result.w_plus.to(device), noise_on_device);
+  result.image = image_on_device.cpu();
+  result.loss = loss(image_on_device).item<double>();
   if (o.frame_every > 0) result.frames.push_back(progress_frame(target, result.image));
   return result;
 }

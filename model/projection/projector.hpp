@@ -43,7 +43,7 @@ WStatistics measure_w(CheckpointDrawer& generator, uint64_t seed);
 // The distance minimised: LPIPS through a VGG16 TorchScript file
 // (vgg16.pt; images above 256x256 area-averaged down to it, as the
 // projector does), or without one pixel MSE + (1 - MS-SSIM) on images in
-// [-1, 1].
+// [-1, 1]; images are clamped to [-1, 1] first, as they would be saved.
 class ProjectionLoss {
  public:
   // `vgg` may be null: the MSE + MS-SSIM fallback.
@@ -63,7 +63,7 @@ struct Projection {
   torch::Tensor w_plus;               // [1, rows, style_dim], CPU
   std::vector<torch::Tensor> noise;   // [1, 1, s, s] each, CPU
   torch::Tensor image;                // the reconstruction [1, c, s, s] in [-1, 1], CPU
-  double loss = 0;                    // the last step's distance (without the noise penalty)
+  double loss = 0;                    // the reconstruction's distance (without the noise penalty)
   std::vector<Image8> frames;         // target | reconstruction, every frame_every steps and at the end
 };
 
