@@ -43,6 +43,13 @@ int main(int argc, char** argv) {
   sg::cli::add_number(app, "--frame-every,--frame_every", r.options.frame_every,
                       "one image: a progress frame every N steps (default: 50 frames in all)",
                       sg::cli::between(1, 1000000));
+  sg::cli::add_number(app, "--w-prior,--w_prior", r.options.w_prior,
+                      "weight of a prior keeping w among typical latents (default 0, as the anchors; anomaly maps: "
+                      "e.g. 0.05)", sg::cli::between(0, 1e6));
+  bool fixed_noise = false;
+  app.add_flag("--fixed-noise,--fixed_noise", fixed_noise,
+               "keep the noise maps at their random start, fit w only (anomaly maps: the per-pixel noise "
+               "would otherwise paint in what the generator does not model)");
   app.add_flag("--raw", r.raw, "the trained generator instead of its moving average");
   sg::cli::add_number(app, "--threads", threads, "CPU threads (0, the default: all cores)", sg::cli::between(0, 1024));
   app.add_option("--device", r.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
@@ -50,6 +57,7 @@ int main(int argc, char** argv) {
   try {
     sg::configure_cpu_runtime(threads);
     r.options.w_plus = space == "w+";
+    r.options.optimize_noise = !fixed_noise;
     if (app.count("--frame-every") == 0) r.options.frame_every = std::max(1, r.options.steps / 50);
     if (r.vgg.empty())
       if (const char* env = std::getenv("SG_VGG")) r.vgg = env;

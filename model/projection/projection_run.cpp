@@ -68,8 +68,9 @@ torch::Tensor read_target_png(const std::string& path, int size, int channels) {
 }
 
 Image8 residual_map(const torch::Tensor& target, const torch::Tensor& reconstruction) {
-  // Channels averaged; [-1, 1] differences halved to intensity units.
-  const torch::Tensor residual = ((target - reconstruction.clamp(-1, 1)).abs().mean(1)[0] / 2 * 4).clamp(0, 1).contiguous();
+  // Channels averaged. A difference of 1 on the [-1, 1] scale is half the
+  // intensity range: white.
+  const torch::Tensor residual = (target - reconstruction.clamp(-1, 1)).abs().mean(1)[0].clamp(0, 1).contiguous();
   const int h = static_cast<int>(residual.size(0)), w = static_cast<int>(residual.size(1));
   Image8 image(w, h, 3);
   const float* v = residual.data_ptr<float>();

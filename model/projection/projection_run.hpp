@@ -52,7 +52,7 @@ ProjectTarget parse_project_target(const std::string& target);
 torch::Tensor read_target_png(const std::string& path, int size, int channels);
 
 // The residual picture: |target - reconstruction| through a black-red-
-// yellow-white scale, white at a quarter of the intensity range; RGB.
+// yellow-white scale, white at half the intensity range; RGB.
 Image8 residual_map(const torch::Tensor& target, const torch::Tensor& reconstruction);
 
 ProjectReport run_projection(const ProjectRequest& request, const CheckpointOpener& open);

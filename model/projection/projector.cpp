@@ -72,9 +72,9 @@ Projection project(CheckpointDrawer& generator, const WStatistics& w, const torc
   torch::Tensor w_opt = w.mean.detach().unsqueeze(1).repeat({1, o.w_plus ? rows : 1, 1}).clone().requires_grad_(true);
   std::vector<torch::Tensor> noise;
   for (int64_t s : generator.noise_sizes())
-    noise.push_back(torch::randn({1, 1, s, s}, rng).to(device).requires_grad_(true));
+    noise.push_back(torch::randn({1, 1, s, s}, rng).to(device).requires_grad_(o.optimize_noise));
   std::vector<torch::Tensor> parameters{w_opt};
-  parameters.insert(parameters.end(), noise.begin(), noise.end());
+  if (o.optimize_noise) parameters.insert(parameters.end(), noise.begin(), noise.end());
   torch::optim::Adam adam(parameters, torch::optim::AdamOptions(o.learning_rate).betas({0.9, 0.999}).eps(1e-8));
 
   Projection result;
@@ -87,11 +87,14 @@ Projection project(CheckpointDrawer& generator, const WStatistics& w, const torc
     if (!o.w_plus) ws = ws.expand({1, rows, ws.size(2)});
     const torch::Tensor image = generator.synthesize_w_plus(ws, noise);
     const torch::Tensor distance = loss(image);
-    const torch::Tensor total = distance + o.noise_weight * noise_regularization(noise);
+    torch::Tensor total = distance;
+    if (o.optimize_noise) total = total + o.noise_weight * noise_regularization(noise);
+    if (o.w_prior > 0)
+      total = total + o.w_prior * (w_opt - w.mean.unsqueeze(1)).square().sum(2).mean() / (w.spread * w.spread);
     adam.zero_grad();
     total.backward();
     adam.step();
-    {
+    if (o.optimize_noise) {
       torch::NoGradGuard no_grad;
       for (torch::Tensor& map : noise) {
         map.sub_(map.mean());

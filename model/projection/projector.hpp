@@ -28,6 +28,15 @@ struct ProjectionOptions {
   double noise_ramp = 0.75;            // share of the steps over which the jitter falls to 0
   double lr_rampdown = 0.25, lr_rampup = 0.05;
   double noise_weight = 1e5;           // the noise maps' structure penalty
+  // false: the noise maps stay at their random start and only w moves, so
+  // that fine detail the generator does not model (a lesion) stays in the
+  // residual instead of being painted in by the per-pixel noise.
+  bool optimize_noise = true;
+  // Weight of a prior on w: the mean over W+ rows of |w - mean w|^2 / w's
+  // spread^2 (1 for a typical w) added to the distance. 0 as the anchors;
+  // above it the latent stays among typical ones, so an anomaly is left in
+  // the residual rather than reproduced.
+  double w_prior = 0;
   int frame_every = 0;                 // a progress frame every this many steps (0: none)
   uint64_t seed = 0;                   // noise maps' start and w's jitter
 };
