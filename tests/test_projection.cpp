@@ -240,6 +240,31 @@ TEST_F(ProjectionRun, LpipsThroughAVgg16SignatureAndRefusedWithoutOne) {
   }
 }
 
+TEST_F(ProjectionRun, FixedNoiseStaysAndThePriorKeepsWNearTheMean) {
+  const std::unique_ptr<CheckpointDrawer> g = open_cpu(*checkpoint_);
+  const torch::Tensor target = synthetic_phantoms(1, 16, 5).to(torch::kFloat) / 127.5 - 1;
+  const WStatistics w = measure_w(*g, 0);
+  const ProjectionLoss loss(target, nullptr);
+  ProjectionOptions o;
+  o.steps = 60;
+  const Projection free = project(*g, w, target, loss, o);
+  o.optimize_noise = false;
+  const Projection fixed = project(*g, w, target, loss, o);
+  // The same seeded start; only the optimised maps move.
+  torch::Generator rng = at::detail::createCPUGenerator(o.seed);
+  for (size_t i = 0; i < fixed.noise.size(); ++i) {
+    const int64_t s = fixed.noise[i].size(2);
+    EXPECT_TRUE(torch::equal(fixed.noise[i], torch::randn({1, 1, s, s}, rng))) << i;
+    EXPECT_FALSE(torch::equal(free.noise[i], fixed.noise[i])) << i;
+  }
+  o.w_prior = 100;
+  const Projection held = project(*g, w, target, loss, o);
+  auto distance = [&](const Projection& p) {
+    return (p.w_plus - w.mean.cpu().unsqueeze(1)).square().sum(2).mean().item<double>();
+  };
+  EXPECT_LT(distance(held), 0.5 * distance(fixed)) << distance(held) << " vs " << distance(fixed);
+}
+
 TEST_F(ProjectionRun, BadTargetsAreOneClearLine) {
   auto refused = [&](const std::string& target, const std::string& words) {
     try {
