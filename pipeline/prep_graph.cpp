@@ -45,12 +45,16 @@ std::string shown_name(const std::string& name) {
 // indices in input order.
 class RecordSink {
  public:
-  RecordSink(LmdbWriter& writer, std::vector<int> sizes, OnError on_error, PrepSummary& summary)
-      : writer_(writer), sizes_(std::move(sizes)), on_error_(on_error), summary_(summary) {}
+  // `member_prefix`: "ARCHIVE:" before a member's name, so that a report
+  // names the archive as well as the member ("" for a folder's files).
+  RecordSink(LmdbWriter& writer, std::vector<int> sizes, OnError on_error, PrepSummary& summary,
+             std::string member_prefix)
+      : writer_(writer), sizes_(std::move(sizes)), on_error_(on_error), summary_(summary),
+        member_prefix_(std::move(member_prefix)) {}
 
   void consume(PrepItem& item) {
     digest_input(item);
-    const std::string name = shown_name(item.entry.name);
+    const std::string name = member_prefix_ + shown_name(item.entry.name);
     for (const std::string& w : item.warnings) summary_.warnings.push_back(name + ": " + w);
     if (item.failed()) {
       if (on_error_ == OnError::Fail) throw InputError(name, item.error);
@@ -96,6 +100,7 @@ class RecordSink {
   std::vector<int> sizes_;
   OnError on_error_;
   PrepSummary& summary_;
+  std::string member_prefix_;
   std::vector<LmdbRecord> pending_;
   std::set<std::string> subjects_[3];
   uint64_t pending_bytes_ = 0;
@@ -232,7 +237,7 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
 
   LmdbWriter writer(options.output, {options.force, options.initial_map_size});
   const std::vector<int> sizes = pyramid_sizes(config.pyramid());
-  RecordSink sink(writer, sizes, options.on_error, summary);
+  RecordSink sink(writer, sizes, options.on_error, summary, listing.is_archive ? listing.root + ":" : "");
   EntrySource entries(listing, selected, label_entries(selected, rules, config.split()), config);
   ProgressLine progress("sg_prep", selected.size(), "slices", options.show_progress);
   const int tokens = config.limits().tokens() > 0 ? config.limits().tokens() : 4 * threads;

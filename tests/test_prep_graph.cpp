@@ -82,8 +82,11 @@ TEST(PrepGraph, SyntheticZipEndToEndSkippingBadMembers) {
   ASSERT_EQ(s.skipped.size(), 3u);
   std::string all;
   for (const auto& line : s.skipped) all += line + "\n";
-  EXPECT_NE(all.find("case_900_slice_0.nii.png: not a PNG or JPEG"), std::string::npos) << all;
-  EXPECT_NE(all.find("case_901_slice_0.nii.png: corrupt PNG"), std::string::npos) << all;
+  // Each named with its archive: with many zips a user can tell which.
+  const std::string zip = dir / "oasis.zip";
+  EXPECT_NE(all.find(zip + ":keras_png_slices_data/keras_png_slices_train/case_900_slice_0.nii.png: not a PNG or JPEG"), std::string::npos) << all;
+  EXPECT_NE(all.find(zip + ":keras_png_slices_data/keras_png_slices_train/case_901_slice_0.nii.png: corrupt PNG"), std::string::npos) << all;
+  EXPECT_NE(all.find(zip + ":../keras_png_slices_train/case_902_slice_0.nii.png: member path escapes the archive"), std::string::npos) << all;
   EXPECT_NE(all.find("escapes the archive"), std::string::npos) << all;
 
   LmdbReader reader(dir / "out.lmdb");
