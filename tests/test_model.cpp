@@ -10,6 +10,7 @@
 
 #include "model/core/adam_step.hpp"
 #include "model/core/ema.hpp"
+#include "model/devices/flop_count.hpp"
 #include "model/devices/op_profile.hpp"
 #include "model/devices/precision.hpp"
 #include "model/stylegan/losses.hpp"
@@ -865,6 +866,43 @@ TEST(Ema, PerBlockUpdateEqualsTheFixedOneAndLeavesUntrainedBlocks) {
     else
       EXPECT_TRUE(torch::equal(p.value(), moved[p.key()])) << p.key();
   }
+}
+
+TEST(FlopCounter, CountsConvolutionsBothGradientsAndMatrixProductsOnce) {
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::randn({2, 3, 8, 8}).requires_grad_(true);
+  const torch::Tensor w = torch::randn({4, 3, 3, 3}).requires_grad_(true);
+  const double forward = 2.0 * 2 * 4 * 8 * 8 * (3 * 3 * 3);  // output elements x multiply-adds each
+  {
+    FlopCounter counter;
+    const torch::Tensor y = torch::conv2d(x, w, {}, 1, 1);
+    counter.stop();
+    EXPECT_DOUBLE_EQ(counter.flops(), forward);
+  }
+  {
+    const torch::Tensor y = torch::conv2d(x, w, {}, 1, 1);
+    FlopCounter counter;
+    y.sum().backward();  // the input's and the weight's gradient: a forward's worth each
+    counter.stop();
+    EXPECT_DOUBLE_EQ(counter.flops(), 2 * forward);
+  }
+  {
+    const torch::Tensor y = torch::conv2d(x.detach(), w, torch::Tensor(), torch::IntArrayRef{2, 2}, torch::IntArrayRef{0, 0});  // stride 2, no padding: 3x3 output
+    FlopCounter counter;
+    y.sum().backward();  // the weight's gradient only
+    counter.stop();
+    EXPECT_DOUBLE_EQ(counter.flops(), 2.0 * 2 * 4 * 3 * 3 * 27);
+  }
+  FlopCounter counter;
+  torch::mm(torch::randn({5, 6}), torch::randn({6, 7}));
+  torch::matmul(torch::randn({3, 5, 6}), torch::randn({3, 6, 7}));  // one bmm inside, counted once
+  torch::nn::functional::linear(torch::randn({5, 6}), torch::randn({7, 6}), torch::randn({7}));
+  torch::relu(torch::randn({100}));  // elementwise: not counted
+  counter.stop();
+  EXPECT_DOUBLE_EQ(counter.flops(), 2.0 * 5 * 6 * 7 * 5);
+  const double after = counter.flops();
+  torch::mm(torch::randn({5, 6}), torch::randn({6, 7}));
+  EXPECT_EQ(counter.flops(), after);  // stopped
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "common/cli.hpp"
 #include "model/devices/device.hpp"
+#include "model/devices/flop_count.hpp"
 #include "model/stylegan/train_step.hpp"
 #include "model/stylegan2/networks.hpp"
 #include "model/stylegan2/train_step.hpp"
@@ -57,6 +58,23 @@ torch::Device prepare_device(BenchFlags& f) {
   return device;
 }
 
+// The machine's attained peak, measured in this run, printed beside the CPU
+// model: what the iterations' GFLOP/s are a share of.
+double print_peak(const torch::Device& device) {
+  const sg::MeasuredPeak peak = sg::measure_peak(device);
+  std::printf("%s; peak measured now: fp32 matmul 2048^2 %.0f GFLOP/s, conv 3x3 512ch 16^2 %.0f GFLOP/s\n",
+              sg::device_description(device).c_str(), peak.matmul_gflops, peak.conv_gflops);
+  return peak.best();
+}
+
+// FLOPs of one call of `step` (convolutions and matrix products).
+double count_flops(const std::function<torch::Tensor(int)>& step, int i) {
+  sg::FlopCounter counter;
+  step(i).item<float>();
+  counter.stop();
+  return counter.flops();
+}
+
 // Milliseconds per call of `step` over `iterations` calls after a warm-up.
 double time_steps(const torch::Device& device, int iterations, const std::function<torch::Tensor(int)>& step) {
   step(0).item<float>();  // warm-up
@@ -79,8 +97,9 @@ void time_stylegan2(BenchFlags& f) {
               "mixing 0.9; ms per iteration of each kind (%d timed each) and amortised over a cycle\n",
               f.device_name.c_str(), torch::get_num_threads(), f.batch, regularization.d_every, regularization.g_every,
               f.iterations);
-  std::printf("%8s %8s %10s %10s %10s %14s %12s\n", "width", "size", "plain", "+path", "+path+R1", "ms/iteration",
-              "images/s");
+  const double peak = print_peak(device);
+  std::printf("%8s %8s %10s %10s %10s %14s %12s %10s %9s %8s\n", "width", "size", "plain", "+path", "+path+R1",
+              "ms/iteration", "images/s", "GFLOP/it", "GFLOP/s", "of peak");
   for (int width : f.widths)
     for (int size = f.min_size; size <= f.max_size; size *= 2) {
       sg::stylegan::StyleGanConfig shared;
@@ -95,16 +114,18 @@ void time_stylegan2(BenchFlags& f) {
       sg::stylegan2::StepOptions options;
       options.regularization = regularization;
       const auto real = torch::randn({f.batch, f.image_channels, size, size}, torch::TensorOptions().device(device));
-      auto time_kind = [&](int64_t offset) {  // iteration numbers 16k + offset
-        return time_steps(device, f.iterations, [&](int i) {
+      auto kind = [&](int64_t offset) {  // iteration numbers 16k + offset
+        return [&, offset](int i) {
           options.iteration = 16 * i + offset;
           return sg::stylegan2::train_step(models, real, options, state, rng).d_loss;
-        });
+        };
       };
-      const double both = time_kind(0), path = time_kind(4), plain = time_kind(1);
+      const double both = time_steps(device, f.iterations, kind(0)), path = time_steps(device, f.iterations, kind(4)),
+                   plain = time_steps(device, f.iterations, kind(1));
       const double ms = (12 * plain + 3 * path + both) / 16;
-      std::printf("%8d %8d %10.1f %10.1f %10.1f %14.1f %12.1f\n", width, size, plain, path, both, ms,
-                  f.batch * 1000.0 / ms);
+      const double gflop = (12 * count_flops(kind(1), 0) + 3 * count_flops(kind(4), 0) + count_flops(kind(0), 0)) / 16 / 1e9;
+      std::printf("%8d %8d %10.1f %10.1f %10.1f %14.1f %12.1f %10.2f %9.0f %7.0f%%\n", width, size, plain, path, both, ms,
+                  f.batch * 1000.0 / ms, gflop, gflop / ms * 1000, 100 * gflop / ms * 1000 / peak);
       std::fflush(stdout);
     }
 }
@@ -115,7 +136,9 @@ void time_stylegan(BenchFlags& f) {
   const torch::Device device = prepare_device(f);
   std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on, %s\n", f.device_name.c_str(),
               torch::get_num_threads(), f.batch, f.precision.c_str());
-  std::printf("%8s %8s %14s %12s\n", "width", "size", "ms/iteration", "images/s");
+  const double peak = print_peak(device);
+  std::printf("%8s %8s %14s %12s %10s %9s %8s\n", "width", "size", "ms/iteration", "images/s", "GFLOP/it", "GFLOP/s",
+              "of peak");
   for (int width : f.widths) {
     sg::stylegan::StyleGanConfig config;
     config.max_size = f.max_size;
@@ -132,9 +155,11 @@ void time_stylegan(BenchFlags& f) {
       settings.precision = sg::parse_precision(f.precision);
       auto real = torch::randn({f.batch, f.image_channels, size, size}, torch::TensorOptions().device(device));
       if (f.channels_last) real = real.contiguous(torch::MemoryFormat::ChannelsLast);
-      const double ms = time_steps(device, f.iterations,
-                                   [&](int) { return sg::stylegan::train_step(models, real, settings, rng).d_loss; });
-      std::printf("%8d %8d %14.1f %12.1f\n", width, size, ms, f.batch * 1000.0 / ms);
+      const auto step = [&](int) { return sg::stylegan::train_step(models, real, settings, rng).d_loss; };
+      const double ms = time_steps(device, f.iterations, step);
+      const double gflop = count_flops(step, 0) / 1e9;
+      std::printf("%8d %8d %14.1f %12.1f %10.2f %9.0f %7.0f%%\n", width, size, ms, f.batch * 1000.0 / ms, gflop,
+                  gflop / ms * 1000, 100 * gflop / ms * 1000 / peak);
       std::fflush(stdout);
     }
   }

@@ -1,5 +1,7 @@
 #include "model/devices/device.hpp"
 
+#include <fstream>
+
 #include <dlfcn.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -45,6 +47,19 @@ std::string resolve_device_name(const std::string& requested) {
 
 c10::Device resolve_device(const std::string& requested) {
   return resolve_device_name(requested) == "cuda" ? torch::kCUDA : torch::kCPU;
+}
+
+std::string device_description(const c10::Device& device) {
+  if (device.is_cuda()) return "CUDA device " + std::to_string(static_cast<int>(device.index()));
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line, model = "unknown CPU";
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) model = line.substr(line.find_first_not_of(" \t", colon + 1));
+      break;
+    }
+  return model + ", " + std::to_string(at::get_num_threads()) + " threads";
 }
 
 }  // namespace sg

@@ -35,4 +35,8 @@ std::string resolve_device_name(const std::string& requested);
 // The same as a device.
 c10::Device resolve_device(const std::string& requested);
 
+// What a timing ran on, for printing beside it: the CPU's model name (from
+// /proc/cpuinfo) and the intra-op threads, or the CUDA device's index.
+std::string device_description(const c10::Device& device);
+
 }  // namespace sg
