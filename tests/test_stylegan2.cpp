@@ -5,11 +5,14 @@
 
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 
 #include "model/core/adam_step.hpp"
 #include "model/core/state_order.hpp"
+#include "model/devices/precision.hpp"
 #include "model/stylegan/networks.hpp"
+#include "model/stylegan/losses.hpp"
 #include "model/stylegan2/losses.hpp"
 #include "model/stylegan2/networks.hpp"
 #include "model/stylegan2/train_step.hpp"
@@ -18,6 +21,9 @@
 namespace {
 
 using namespace sg::stylegan2;
+using sg::AutocastScope;
+using sg::Precision;
+using sg::stylegan::logistic_generator_loss;
 
 struct Entry {
   std::string name, shape;
@@ -397,6 +403,98 @@ TEST(StyleGan2Training, WganGpTrainsWithAnUncorrectedDiscriminatorOptimiser) {
   const StepStats stats = train_step(m, torch::rand({4, 1, 8, 8}) * 2 - 1, o, state, rng);
   EXPECT_EQ(adam_steps(*m.d_optimizer, *m.discriminator), 1);
   EXPECT_GT(stats.penalty.item<double>(), 0.0);
+}
+
+// bf16 autocast (--precision bf16) against fp32 on the same weights,
+// latents, noise and batch: D's logistic loss and R1 penalty, G's loss and
+// the path-length penalty within the bounds StyleGAN's bf16 test holds
+// (penalties within 1-2%, gradients pointing the same way), every gradient
+// landing in fp32 weights. Measured on the CPU: D loss 1.8738 / 1.8746, R1
+// 0.004230 / 0.004195, G loss 0.3358 / 0.3361, path length 0.6190 / 0.6177;
+// gradient cosines D 0.9994, R1 0.9999, G 0.9996, path 0.9996.
+torch::Tensor flat_gradient(torch::nn::Module& module) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : module.parameters())
+    parts.push_back(p.grad().defined() ? p.grad().flatten() : torch::zeros({p.numel()}));
+  return torch::cat(parts);
+}
+
+TEST(StyleGan2Precision, Bf16GradientsMatchFp32) {
+  Config c = small_config(32, 1);
+  c.max_channels = 64;
+  c.style_dim = 64;
+  torch::manual_seed(4);
+  Generator g(c);
+  Discriminator d(c);
+  const torch::Tensor real = torch::rand({8, 1, 32, 32}) * 2 - 1;
+  const torch::Tensor z = torch::randn({8, c.style_dim});
+  std::vector<torch::Tensor> noise;
+  for (int layer = 0; layer < c.num_layers(); ++layer) {
+    const int64_t s = int64_t{1} << ((layer + 5) / 2);
+    noise.push_back(torch::randn({8, 1, s, s}));
+  }
+  struct Result {
+    double d_loss, r1, g_loss, path;
+    torch::Tensor d_grad, r1_grad, g_grad, path_grad;
+  };
+  auto run = [&](Precision precision) {
+    Result r;
+    auto judge = [&](const torch::Tensor& x) {
+      AutocastScope autocast(x.device(), precision);
+      return d->forward(x).to(torch::kFloat);
+    };
+    SynthesisOptions o;
+    o.noise = noise;
+    o.precision = precision;
+    d->zero_grad();
+    torch::Tensor fake;
+    {
+      torch::NoGradGuard no_grad;
+      fake = g->forward(std::vector{z}, o).image;
+    }
+    EXPECT_EQ(fake.scalar_type(), torch::kFloat);
+    const torch::Tensor d_loss = logistic_discriminator_loss(judge(real), judge(fake));
+    d_loss.backward();
+    r.d_loss = d_loss.item<double>();
+    r.d_grad = flat_gradient(*d);
+    d->zero_grad();
+    const torch::Tensor x = real.detach().requires_grad_(true);
+    const torch::Tensor r1 = r1_penalty(judge(x), x);
+    r1.backward();
+    r.r1 = r1.item<double>();
+    r.r1_grad = flat_gradient(*d);
+    g->zero_grad();
+    const torch::Tensor g_loss = logistic_generator_loss(judge(g->forward(std::vector{z}, o).image));
+    g_loss.backward();
+    r.g_loss = g_loss.item<double>();
+    r.g_grad = flat_gradient(*g);
+    g->zero_grad();
+    torch::manual_seed(11);  // the same projection
+    const GeneratorOutput out = g->forward(std::vector{z}, o);
+    const PathLength path = path_length_penalty(out.image, out.latent, 0.0);
+    path.penalty.backward();
+    r.path = path.lengths.mean().item<double>();
+    r.path_grad = flat_gradient(*g);
+    return r;
+  };
+  const Result fp32 = run(Precision::Fp32), bf16 = run(Precision::Bf16);
+  auto cosine = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return torch::cosine_similarity(a, b, 0).item<double>();
+  };
+  std::cout << "d_loss " << fp32.d_loss << " / " << bf16.d_loss << ", r1 " << fp32.r1 << " / " << bf16.r1 << ", g_loss "
+            << fp32.g_loss << " / " << bf16.g_loss << ", path length " << fp32.path << " / " << bf16.path
+            << "; gradient cosines D " << cosine(fp32.d_grad, bf16.d_grad) << ", R1 " << cosine(fp32.r1_grad, bf16.r1_grad)
+            << ", G " << cosine(fp32.g_grad, bf16.g_grad) << ", path " << cosine(fp32.path_grad, bf16.path_grad) << "\n";
+  EXPECT_NE(bf16.g_loss, fp32.g_loss);  // bf16 did run
+  EXPECT_NEAR(bf16.d_loss, fp32.d_loss, 0.01 * fp32.d_loss);
+  EXPECT_NEAR(bf16.r1, fp32.r1, 0.02 * fp32.r1);
+  EXPECT_NEAR(bf16.g_loss, fp32.g_loss, 0.02 * fp32.g_loss);
+  EXPECT_NEAR(bf16.path, fp32.path, 0.02 * fp32.path);
+  EXPECT_GT(cosine(fp32.d_grad, bf16.d_grad), 0.995);
+  EXPECT_GT(cosine(fp32.r1_grad, bf16.r1_grad), 0.97);
+  EXPECT_GT(cosine(fp32.g_grad, bf16.g_grad), 0.97);
+  EXPECT_GT(cosine(fp32.path_grad, bf16.path_grad), 0.95);
+  for (const auto& p : g->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
 }
 
 }  // namespace

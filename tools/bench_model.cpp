@@ -60,10 +60,11 @@ torch::Device prepare_device(BenchFlags& f) {
 
 // The machine's attained peak, measured in this run, printed beside the CPU
 // model: what the iterations' GFLOP/s are a share of.
-double print_peak(const torch::Device& device) {
-  const sg::MeasuredPeak peak = sg::measure_peak(device);
-  std::printf("%s; peak measured now: fp32 matmul 2048^2 %.0f GFLOP/s, conv 3x3 512ch 16^2 %.0f GFLOP/s\n",
-              sg::device_description(device).c_str(), peak.matmul_gflops, peak.conv_gflops);
+double print_peak(const torch::Device& device, const std::string& precision) {
+  const bool bf16 = precision == "bf16";
+  const sg::MeasuredPeak peak = sg::measure_peak(device, bf16 ? torch::kBFloat16 : torch::kFloat);
+  std::printf("%s; peak measured now: %s matmul 2048^2 %.0f GFLOP/s, conv 3x3 512ch 16^2 %.0f GFLOP/s\n",
+              sg::device_description(device).c_str(), bf16 ? "bf16" : "fp32", peak.matmul_gflops, peak.conv_gflops);
   return peak.best();
 }
 
@@ -94,10 +95,10 @@ void time_stylegan2(BenchFlags& f) {
   const torch::Device device = prepare_device(f);
   const sg::stylegan2::Regularization regularization;
   std::printf("device %s, %d threads, batch %d, StyleGAN2 (logistic, lazy R1 every %d, path length every %d), "
-              "mixing 0.9; ms per iteration of each kind (%d timed each) and amortised over a cycle\n",
+              "mixing 0.9, %s; ms per iteration of each kind (%d timed each) and amortised over a cycle\n",
               f.device_name.c_str(), torch::get_num_threads(), f.batch, regularization.d_every, regularization.g_every,
-              f.iterations);
-  const double peak = print_peak(device);
+              f.precision.c_str(), f.iterations);
+  const double peak = print_peak(device, f.precision);
   std::printf("%8s %8s %10s %10s %10s %14s %12s %10s %9s %8s\n", "width", "size", "plain", "+path", "+path+R1",
               "ms/iteration", "images/s", "GFLOP/it", "GFLOP/s", "of peak");
   for (int width : f.widths)
@@ -113,6 +114,7 @@ void time_stylegan2(BenchFlags& f) {
       sg::stylegan2::LazyState state;
       sg::stylegan2::StepOptions options;
       options.regularization = regularization;
+      options.precision = sg::parse_precision(f.precision);
       const auto real = torch::randn({f.batch, f.image_channels, size, size}, torch::TensorOptions().device(device));
       auto kind = [&](int64_t offset) {  // iteration numbers 16k + offset
         return [&, offset](int i) {
@@ -136,7 +138,7 @@ void time_stylegan(BenchFlags& f) {
   const torch::Device device = prepare_device(f);
   std::printf("device %s, %d threads, batch %d, WGAN-GP, mixing on, %s\n", f.device_name.c_str(),
               torch::get_num_threads(), f.batch, f.precision.c_str());
-  const double peak = print_peak(device);
+  const double peak = print_peak(device, f.precision);
   std::printf("%8s %8s %14s %12s %10s %9s %8s\n", "width", "size", "ms/iteration", "images/s", "GFLOP/it", "GFLOP/s",
               "of peak");
   for (int width : f.widths) {

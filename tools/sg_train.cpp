@@ -83,7 +83,7 @@ void add_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagChoices& c, Prog
   app.add_option("--device", o.device, "cpu or cuda (default: cuda if available)")->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--precision", c.precision,
                  "fp32; tf32 (TF32 tensor cores on CUDA); or bf16 autocast for the forward passes "
-                 "(default: bf16 on CUDA, fp32 on a CPU)")
+                 "(default: StyleGAN bf16 on CUDA, fp32 on a CPU; StyleGAN2 fp32)")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   app.add_option("--ema", c.ema,
                  "EMA generator: per-block (each block's half-life ramps up with the images it trained on, capped at "
@@ -190,7 +190,10 @@ int run(sg::TrainOptions& o, const sg::TrainFlagChoices& c, ProgramFlags p) {
     if (p.threads <= 0 && launch.distributed()) p.threads = sg::cores_per_process(launch.local_world_size);
     sg::configure_cpu_runtime(p.threads);
     o.device = sg::resolve_device_name(o.device);
-    o.precision = sg::resolve_precision(c.precision, o.device);
+    // StyleGAN2 trains as stylegan2-pytorch does, in fp32, unless asked.
+    o.precision = o.arch == sg::Architecture::StyleGan2 && c.precision.empty()
+                      ? sg::Precision::Fp32
+                      : sg::resolve_precision(c.precision, o.device);
     if (launch.distributed()) {
       rank_prefix = "rank " + std::to_string(launch.rank) + ": ";
       world = join_launch(launch, p, o);

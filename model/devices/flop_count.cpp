@@ -152,9 +152,9 @@ double time_gflops(const std::function<void()>& work, double flops, const torch:
 
 }  // namespace
 
-MeasuredPeak measure_peak(const torch::Device& device, double seconds) {
+MeasuredPeak measure_peak(const torch::Device& device, torch::ScalarType dtype, double seconds) {
   torch::NoGradGuard no_grad;
-  const auto options = torch::TensorOptions().device(device);
+  const auto options = torch::TensorOptions().device(device).dtype(dtype);
   MeasuredPeak peak;
   const int64_t n = 2048;
   const torch::Tensor a = torch::randn({n, n}, options), b = torch::randn({n, n}, options);

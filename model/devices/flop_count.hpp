@@ -36,13 +36,14 @@ class FlopCounter {
 // output [n, c_out, h', w'].
 double convolution_flops(at::IntArrayRef input, at::IntArrayRef weight, at::IntArrayRef output, bool transposed);
 
-// This machine's attained peak in GFLOP/s, measured now: the best of a
-// dense fp32 matrix product (2,048²) and a 3x3 convolution at 512 channels
-// (16x16, batch 16), each timed over about `seconds`.
+// This machine's attained peak in GFLOP/s, measured now in `dtype` (fp32,
+// or bf16 for bf16 autocast runs): the best of a dense matrix product
+// (2,048²) and a 3x3 convolution at 512 channels (16x16, batch 16), each
+// timed over about `seconds`.
 struct MeasuredPeak {
   double matmul_gflops = 0, conv_gflops = 0;
   double best() const { return matmul_gflops > conv_gflops ? matmul_gflops : conv_gflops; }
 };
-MeasuredPeak measure_peak(const torch::Device& device, double seconds = 1.0);
+MeasuredPeak measure_peak(const torch::Device& device, torch::ScalarType dtype = torch::kFloat, double seconds = 1.0);
 
 }  // namespace sg

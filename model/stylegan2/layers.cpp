@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "model/devices/precision.hpp"
 #include "model/stylegan/layers.hpp"
 
 namespace sg::stylegan2 {
@@ -117,7 +118,7 @@ torch::Tensor fused_leaky_relu(const torch::Tensor& x, const torch::Tensor& bias
   if (bias.defined()) {
     std::vector<int64_t> shape(static_cast<size_t>(x.dim()), 1);
     shape[1] = bias.size(0);
-    in = x + bias.view(shape);
+    in = x + parameter_like(bias, x).view(shape);  // bf16 stays bf16 under autocast
   }
   return F::leaky_relu(in, F::LeakyReLUFuncOptions().negative_slope(0.2)) * std::sqrt(2.0);
 }
@@ -230,8 +231,9 @@ torch::Tensor ModulatedConv2dImpl::forward_grouped(const torch::Tensor& x, const
 NoiseInjectionImpl::NoiseInjectionImpl() { weight = register_parameter("weight", torch::zeros({1})); }
 
 torch::Tensor NoiseInjectionImpl::forward(const torch::Tensor& image, const torch::Tensor& noise) {
-  if (noise.defined()) return image + weight * noise;
-  return image + weight * torch::randn({image.size(0), 1, image.size(2), image.size(3)}, image.options());
+  const torch::Tensor strength = parameter_like(weight, image);
+  if (noise.defined()) return image + strength * noise.to(image.scalar_type());
+  return image + strength * torch::randn({image.size(0), 1, image.size(2), image.size(3)}, image.options());
 }
 
 ConstantInputImpl::ConstantInputImpl(int64_t channels, int64_t size) {
@@ -256,7 +258,8 @@ ToRGBImpl::ToRGBImpl(int64_t in, int64_t image_channels, int64_t style_dim, bool
 }
 
 torch::Tensor ToRGBImpl::forward(const torch::Tensor& x, const torch::Tensor& style, const torch::Tensor& skip) {
-  torch::Tensor out = conv->forward(x, style) + bias;
+  torch::Tensor out = conv->forward(x, style);
+  out = out + parameter_like(bias, out);
   if (skip.defined()) out = out + upsample->forward(skip);
   return out;
 }
@@ -295,11 +298,13 @@ torch::Tensor grouped_minibatch_stddev(const torch::Tensor& x, int64_t group_siz
     throw std::invalid_argument("minibatch stddev: a batch of " + std::to_string(batch) +
                                 " does not divide into groups of " + std::to_string(group));
   // Sample i belongs to group i % (batch / group), as the reference's view.
-  torch::Tensor y = x.view({group, -1, 1, channels, height, width});
+  // In fp32 whatever x is: bf16's 8-bit mantissa would round the variance
+  // of near-equal samples to nothing.
+  torch::Tensor y = x.to(torch::kFloat).view({group, -1, 1, channels, height, width});
   y = torch::sqrt(y.var(0, /*unbiased=*/false) + 1e-8);     // [B/group, 1, C, H, W]
   y = y.mean({2, 3, 4}, /*keepdim=*/true).squeeze(2);      // [B/group, 1, 1, 1]
   y = y.repeat({group, 1, height, width});                 // [B, 1, H, W]
-  return torch::cat({x, y}, 1);
+  return torch::cat({x, y.to(x.scalar_type())}, 1);
 }
 
 }  // namespace sg::stylegan2

@@ -108,7 +108,12 @@ GeneratorOutput GeneratorImpl::forward(const std::vector<torch::Tensor>& styles_
                          styles[1].unsqueeze(1).repeat({1, n_latent - inject, 1})},
                         1);
   }
-  return {synthesis(latent, options.noise), latent};
+  torch::Tensor image;
+  {
+    AutocastScope autocast(latent.device(), options.precision);
+    image = synthesis(latent, options.noise);
+  }
+  return {image.to(torch::kFloat), latent};
 }
 
 torch::Tensor GeneratorImpl::mean_latent(int64_t n) {

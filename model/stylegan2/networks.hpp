@@ -4,6 +4,8 @@
 // fixed resolution, with our width cap and image-channel count.
 #include <torch/torch.h>
 
+#include "model/devices/precision.hpp"
+
 #include <optional>
 #include <vector>
 
@@ -44,6 +46,9 @@ struct SynthesisOptions {
   int inject_index = -1;
   bool input_is_latent = false;  // styles are w, not z
   std::vector<torch::Tensor> noise;  // per layer; empty: fresh noise
+  // bf16: the synthesis network under bf16 autocast (the mapping network and
+  // the W+ latent stay fp32; the image comes back as fp32).
+  Precision precision = Precision::Fp32;
 };
 
 struct GeneratorOutput {

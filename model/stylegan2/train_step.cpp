@@ -72,13 +72,19 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   if (!stats.penalty.defined()) stats.penalty = stats.path = stats.path_length = torch::zeros({}, options);
   // D as every loss and penalty sees it: through a fresh draw of ADA's
   // augmentations when p > 0 (gradients reach the un-augmented image).
-  const Critic judge = [&](const torch::Tensor& x) { return m.discriminator->forward(augment(x, o.augment_p, rng)); };
+  const Critic judge = [&](const torch::Tensor& x) {
+    const torch::Tensor seen = augment(x, o.augment_p, rng);
+    AutocastScope autocast(seen.device(), o.precision);
+    return m.discriminator->forward(seen).to(torch::kFloat);
+  };
+  apply_float32_math(o.precision);
 
   // D step.
   set_requires_grad(*m.generator, false);
   set_requires_grad(*m.discriminator, true);
   {
     SynthesisOptions synthesis;
+    synthesis.precision = o.precision;
     const auto z = draw_latents(batch, config, o.mixing, rng, synthesis, options);
     const torch::Tensor fake = m.generator->forward(z, synthesis).image;
     drop_gradients(*m.d_optimizer);
@@ -121,6 +127,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   set_requires_grad(*m.discriminator, false);
   {
     SynthesisOptions synthesis;
+    synthesis.precision = o.precision;
     const auto z = draw_latents(batch, config, o.mixing, rng, synthesis, options);
     const torch::Tensor fake_score = judge(m.generator->forward(z, synthesis).image);
     const torch::Tensor g_loss =
@@ -137,6 +144,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   if (r.path_weight > 0 && r.g_every > 0 && o.iteration % r.g_every == 0) {
     const int64_t path_batch = std::max<int64_t>(1, batch / std::max(1, r.path_batch_shrink));
     SynthesisOptions synthesis;
+    synthesis.precision = o.precision;
     const auto z = draw_latents(path_batch, config, o.mixing, rng, synthesis, options);
     const GeneratorOutput out = m.generator->forward(z, synthesis);
     const PathLength path = path_length_penalty(out.image, out.latent, state.path_mean, r.path_decay, {}, o.mean_over_ranks);

@@ -58,6 +58,9 @@ struct StepOptions {
   double mixing = 0.9;                         // probability of two latents
   double ema_decay = reference_ema_decay();
   double augment_p = 0;                        // ADA: D sees every image augmented with this probability
+  // bf16: G's synthesis and D's forward passes under bf16 autocast; the
+  // mapping network, losses, penalties, weights and Adam stay fp32.
+  Precision precision = Precision::Fp32;
   // Training across processes (unset: one process): called between every
   // backward pass and its optimiser step to average the gradients over
   // ranks, and on the path-length batch mean to average it likewise.

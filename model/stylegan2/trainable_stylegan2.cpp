@@ -34,6 +34,7 @@ class StyleGan2 final : public TrainableGan {
     options.regularization = training_.saved.regularization;
     options.mixing = training_.saved.mixing;
     options.augment_p = position.augment.p;
+    options.precision = training_.precision;
     options.average_gradients = hooks_.average_gradients;
     options.mean_over_ranks = hooks_.mean_over_ranks;
     const StepStats stats = train_step(models_, real, options, state_, rng);

@@ -11,6 +11,7 @@ namespace sg::stylegan2 {
 struct Training {
   Config model;
   SavedTraining saved;  // lr, batch, loss, regularisation, mixing (also the file's args)
+  Precision precision = Precision::Fp32;  // of the forward passes (a run's choice, not the file's)
 };
 
 std::unique_ptr<TrainableGan> make_stylegan2(const Training& training, torch::Device device);

@@ -17,6 +17,7 @@ std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device
     t.saved.regularization = spec.regularization;
     t.saved.regularization.r1 = spec.r1_gamma;
     t.saved.mixing = spec.mixing ? 0.9 : 0.0;
+    t.precision = spec.precision;
     return stylegan2::make_stylegan2(t, device);
   }
   // Field by field: each architecture keeps its own settings type in its

@@ -28,7 +28,7 @@ struct GanSpec {
   bool mixing = false;         // style mixing with probability 0.9
   stylegan2::Regularization regularization;  // StyleGAN2's lazy intervals and path length (its r1 from r1_gamma)
   EmaOptions ema;              // StyleGAN's per-block EMA
-  Precision precision = Precision::Fp32;  // StyleGAN
+  Precision precision = Precision::Fp32;
 };
 
 // G, D, the average generator and the optimisers on `device` (torch's seed

@@ -40,8 +40,6 @@ void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
     for (const char* flag : {"--sched", "--init_size", "--phase", "--max_size", "--ema", "--ema_decay", "--ema_rampup"})
       refuse_unless(!c.was_given(flag),
                     std::string(flag) + " is a progressive StyleGAN flag; --arch stylegan2 trains one --size");
-    refuse_unless(c.precision.empty() || c.precision == "fp32", "--precision " + c.precision +
-                                                                    ": --arch stylegan2 trains in fp32 only");
     if (c.size > 0) o.schedule.max_size = c.size;
   } else {
     for (const char* flag : {"--size", "--channel_multiplier", "--path_regularize", "--d_reg_every", "--g_reg_every",
