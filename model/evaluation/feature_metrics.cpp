@@ -37,11 +37,11 @@ double frechet_distance(const FeatureMoments& a, const FeatureMoments& b) {
   if (sa.size(0) != sb.size(0)) throw std::invalid_argument("FID: the sets' features differ in length");
   // S_a^(1/2) from its eigen-decomposition (negative round-off eigenvalues
   // of a PSD matrix clamped to 0).
-  const auto [values, vectors] = torch::linalg::eigh(sa, "L");
+  const auto [values, vectors] = at::linalg_eigh(sa, "L");  // ATen's name: torch::linalg moved headers in 2.x
   const torch::Tensor root = torch::mm(vectors * values.clamp_min(0).sqrt().unsqueeze(0), vectors.t());
   torch::Tensor middle = torch::mm(torch::mm(root, sb), root);
   middle = (middle + middle.t()) / 2;
-  const torch::Tensor trace_root = torch::linalg::eigvalsh(middle, "L").clamp_min(0).sqrt().sum();
+  const torch::Tensor trace_root = at::linalg_eigvalsh(middle, "L").clamp_min(0).sqrt().sum();
   return (mean_term + sa.trace() + sb.trace() - 2 * trace_root).item<double>();
 }
 
