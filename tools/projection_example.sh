@@ -18,9 +18,9 @@ lmdb=${LMDB:-$here/runs/demo.lmdb} index=${INDEX:-90} steps=${STEPS:-1000}
 read -r -a flags <<<"${PROJECT_FLAGS---space w --fixed-noise --w-prior 0.2}"
 [ -f "$checkpoint" ] || { echo "no checkpoint at $checkpoint (run bash tools/run_demo.sh)" >&2; exit 1; }
 mkdir -p "$out"
-size=$("$here/build/bin/sg_project" "$checkpoint" --target "$lmdb" --limit 1 --steps 1 --out "$out/probe" --device cpu \
-         | sed -n 's/.*latents: //p' >/dev/null; /usr/bin/python3 -c "
-import torch; print(torch.load('$out/probe/latents.pt')['size'])")
+# The generator's size, from the latents file of a one-step probe.
+"$here/build/bin/sg_project" "$checkpoint" --target "$lmdb" --limit 1 --steps 1 --out "$out/probe" --device cpu >/dev/null
+size=$(/usr/bin/python3 -c "import torch; print(torch.load('$out/probe/latents.pt')['size'])")
 # The slice, and the slice with a disc of radius size/10 at full intensity.
 /usr/bin/python3 - "$lmdb" "$size" "$index" "$out" <<'PY'
 import sys, lmdb, numpy as np

@@ -61,28 +61,33 @@ FeatureNetwork::FeatureNetwork(const std::string& path, FeatureKind kind, torch:
 
 std::string FeatureNetwork::label() const { return fs::path(path_).stem().string(); }
 
+torch::Tensor FeatureNetwork::call_forward(const torch::Tensor& rgb, torch::jit::Kwargs kwargs, const std::string& batch,
+                                           const std::string& forward, const std::string& call) {
+  std::vector<c10::IValue> inputs{rgb.to(device_)};
+  c10::IValue output;
+  try {
+    output = module_.get_method("forward")(inputs, std::move(kwargs));
+  } catch (const std::exception& e) {
+    throw InputError(path_, "its forward failed on " + batch + " [" + std::to_string(rgb.size(0)) + ", 3, " +
+                                std::to_string(rgb.size(2)) + ", " + std::to_string(rgb.size(3)) + "]" + call + ": " +
+                                first_line(e.what()));
+  }
+  if (!output.isTensor()) throw InputError(path_, "its forward returned no tensor");
+  torch::Tensor features = output.toTensor();
+  if (features.dim() != 2 || features.size(0) != rgb.size(0))
+    throw InputError(path_, "its " + forward + " returned " + std::to_string(features.dim()) +
+                                "-D output, not features [n, d] for the n images given");
+  return features;
+}
+
 torch::Tensor FeatureNetwork::features(const torch::Tensor& images) {
   if (images.dim() != 4 || images.scalar_type() != torch::kUInt8 || (images.size(1) != 1 && images.size(1) != 3))
     throw std::invalid_argument("feature network: uint8 images [n, 1 or 3, h, w] expected");
   torch::NoGradGuard no_grad;
   const torch::Tensor rgb = images.size(1) == 1 ? images.repeat({1, 3, 1, 1}) : images;
-  std::vector<c10::IValue> inputs{rgb.to(device_)};
   torch::jit::Kwargs kwargs;
   if (takes_return_features_) kwargs.emplace("return_features", true);
-  c10::IValue output;
-  try {
-    output = module_.get_method("forward")(inputs, kwargs);
-  } catch (const std::exception& e) {
-    throw InputError(path_, "its forward failed on a uint8 batch [" + std::to_string(rgb.size(0)) + ", 3, " +
-                                std::to_string(rgb.size(2)) + ", " + std::to_string(rgb.size(3)) +
-                                "]: " + first_line(e.what()));
-  }
-  if (!output.isTensor()) throw InputError(path_, "its forward returned no tensor");
-  torch::Tensor features = output.toTensor();
-  if (features.dim() != 2 || features.size(0) != rgb.size(0))
-    throw InputError(path_, "its forward returned " + std::to_string(features.dim()) +
-                                "-D output, not features [n, d] for the n images given");
-  return features.to(torch::kCPU, torch::kFloat);
+  return call_forward(rgb, std::move(kwargs), "a uint8 batch", "forward").to(torch::kCPU, torch::kFloat);
 }
 
 torch::Tensor FeatureNetwork::lpips_features(const torch::Tensor& images) {
@@ -92,24 +97,10 @@ torch::Tensor FeatureNetwork::lpips_features(const torch::Tensor& images) {
     throw InputError(path_, "its forward takes no return_lpips argument: LPIPS needs NVIDIA's vgg16.pt "
                             "(stylegan2-ada-pytorch's metrics file, from " + std::string(feature_kind_info(FeatureKind::Vgg).url) + ")");
   const torch::Tensor rgb = images.size(1) == 1 ? images.expand({-1, 3, -1, -1}) : images;
-  std::vector<c10::IValue> inputs{rgb.to(device_)};
   torch::jit::Kwargs kwargs;
   kwargs.emplace("return_lpips", true);
   if (takes_resize_images_) kwargs.emplace("resize_images", false);
-  c10::IValue output;
-  try {
-    output = module_.get_method("forward")(inputs, kwargs);
-  } catch (const std::exception& e) {
-    throw InputError(path_, "its forward failed on a float batch [" + std::to_string(rgb.size(0)) + ", 3, " +
-                                std::to_string(rgb.size(2)) + ", " + std::to_string(rgb.size(3)) +
-                                "] with return_lpips=True: " + first_line(e.what()));
-  }
-  if (!output.isTensor()) throw InputError(path_, "its forward returned no tensor");
-  torch::Tensor features = output.toTensor();
-  if (features.dim() != 2 || features.size(0) != rgb.size(0))
-    throw InputError(path_, "its LPIPS forward returned " + std::to_string(features.dim()) +
-                                "-D output, not features [n, d] for the n images given");
-  return features;
+  return call_forward(rgb, std::move(kwargs), "a float batch", "LPIPS forward", " with return_lpips=True");
 }
 
 }  // namespace sg

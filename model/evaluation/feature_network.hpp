@@ -60,6 +60,12 @@ class FeatureNetwork {
   uint64_t digest() const { return digest_; }
 
  private:
+  // The module's forward on an RGB batch, checked to give [n, d] features;
+  // InputError naming the file otherwise (`batch` and `call` describe the
+  // call in the message, `forward` names what returned the wrong shape).
+  torch::Tensor call_forward(const torch::Tensor& rgb, torch::jit::Kwargs kwargs, const std::string& batch,
+                             const std::string& forward, const std::string& call = "");
+
   std::string path_;
   FeatureKind kind_;
   torch::Device device_;
