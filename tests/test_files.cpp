@@ -1,6 +1,7 @@
 // Files written whole or not at all, folders listed, and folders removed with
 // all they hold.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -161,7 +162,7 @@ TEST(AtomicFile, AFullDiskKeepsTheOldFileAndSaysWhy) {
   const std::string path = dir / "000100.ckpt";
   write_file_atomically(path, "the good one");
   // The temporary name leads to /dev/full: every write fails with ENOSPC.
-  fs::create_symlink("/dev/full", path + ".tmp");
+  fs::create_symlink("/dev/full", temporary_path_for(path));
   try {
     write_file_atomically(path, std::string(1 << 20, 'x'), "checkpoint");
     FAIL() << "wrote to a full disk";
@@ -172,7 +173,25 @@ TEST(AtomicFile, AFullDiskKeepsTheOldFileAndSaysWhy) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "the good one");
-  EXPECT_FALSE(fs::exists(fs::symlink_status(path + ".tmp")));  // the temporary is gone
+  EXPECT_FALSE(fs::exists(fs::symlink_status(temporary_path_for(path))));  // the temporary is gone
+}
+
+TEST(AtomicFile, TheNextWriteRemovesWhatAKilledWriterLeftAndSparesARunningOne) {
+  test::TempDir dir;
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_GT(gone, 0);
+  ::waitpid(gone, nullptr, 0);
+  const std::string abandoned = dir / ("000010.ckpt.tmp-" + std::to_string(gone));
+  const std::string running = dir / ("000015.ckpt.tmp-" + std::to_string(::getppid()));
+  const std::string lookalike = dir / "notes.tmp-draft";
+  for (const std::string& f : {abandoned, running, lookalike}) touch(f);
+  write_file_atomically(dir / "000020.ckpt", "whole", "checkpoint");
+  EXPECT_FALSE(fs::exists(abandoned));
+  EXPECT_TRUE(fs::exists(running));
+  EXPECT_TRUE(fs::exists(lookalike));
+  EXPECT_TRUE(fs::exists(dir / "000020.ckpt"));
+  EXPECT_EQ(temporary_path_for("a/b.ckpt"), "a/b.ckpt.tmp-" + std::to_string(::getpid()));
 }
 
 TEST(AtomicFile, OutputFolderCreatedOrAClearError) {

@@ -174,6 +174,9 @@ class TrainingRun {
     create_output_folder((run / "checkpoints").string());
     create_output_folder((run / "samples").string());
     create_output_folder((run / "samples" / "raw").string());
+    // What an earlier run killed mid-write left: gone before this one starts.
+    for (const char* folder : {"checkpoints", "samples", "samples/raw"})
+      remove_abandoned_temporaries((run / folder).string());
     log_ = std::make_unique<RunLog>(o_.out, gan_->extra_scalar_names(), o_.augment.enabled, o_.show_progress,
                                     metric_names(o_.feature_metrics));
     // From their own generator: the same grids whatever the training drew.
