@@ -15,6 +15,7 @@
 #include "common/cli.hpp"
 #include "model/devices/device.hpp"
 #include "model/devices/flop_count.hpp"
+#include "model/stylegan/layers.hpp"
 #include "model/stylegan/train_step.hpp"
 #include "model/stylegan2/networks.hpp"
 #include "model/stylegan2/train_step.hpp"
@@ -29,6 +30,7 @@ struct BenchFlags {
   std::string device_name, precision = "fp32", arch = "stylegan";
   bool channels_last = false;
   int channel_multiplier = 2;
+  sg::stylegan::ConvolutionSettings convolutions = sg::stylegan::convolution_settings();
 };
 
 void add_flags(CLI::App& app, BenchFlags& f) {
@@ -48,10 +50,14 @@ void add_flags(CLI::App& app, BenchFlags& f) {
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   app.add_option("--arch", f.arch, "stylegan (default) or stylegan2")->check(CLI::IsMember({"stylegan", "stylegan2"}));
   cli::add_choice(app, "--channel_multiplier,--channel-multiplier", f.channel_multiplier, "StyleGAN2: 2 or 1", {1, 2});
+  cli::add_number(app, "--phase-split-from", f.convolutions.phase_split_minimum_size,
+                  "StyleGAN: upsample/pool convolutions as 2x2 phase convolutions from this size",
+                  cli::between(0, 4096));
 }
 
 torch::Device prepare_device(BenchFlags& f) {
   sg::configure_cpu_runtime(f.threads);
+  sg::stylegan::set_convolution_settings(f.convolutions);
   f.device_name = sg::resolve_device_name(f.device_name);
   torch::Device device(f.device_name == "cuda" ? torch::kCUDA : torch::kCPU);
   sg::configure_device(device);

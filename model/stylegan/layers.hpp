@@ -56,10 +56,12 @@ struct EqualConvParamsImpl : torch::nn::Module {
   double scale;
 
  private:
-  // How a 3x3 kernel's rows sum into the phases' 2x2 taps, on the weight's
-  // device and dtype (see layers.cpp); not a buffer, so not in state dicts.
-  const torch::Tensor& phase_taps(const torch::Tensor& like);
+  // How a 3x3 kernel sums into the phases' 2x2 taps, times `factor`, on the
+  // weight's device and dtype (see layers.cpp); not a buffer, so not in
+  // state dicts.
+  const torch::Tensor& phase_taps(const torch::Tensor& like, double factor);
   torch::Tensor phase_taps_;
+  double phase_taps_factor_ = 0;
 };
 TORCH_MODULE(EqualConvParams);
 
