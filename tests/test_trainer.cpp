@@ -531,6 +531,10 @@ TEST(Throughput, TimesFullIterationsOnLmdbBatches) {
   EXPECT_NEAR(p.images_per_second, 8.0 * static_cast<double>(p.iterations) / p.seconds, 1e-9);
   EXPECT_DOUBLE_EQ(p.reference_gflop_per_image, 62);
   EXPECT_NEAR(p.tflop_per_second, p.images_per_second * 0.062, 1e-9);
+  // Its own count: at width 8 a small fraction of the 512-wide reference's.
+  EXPECT_GT(p.gflop_per_iteration, 0);
+  EXPECT_LT(p.gflop_per_iteration, 0.01 * 62 * 8);
+  EXPECT_NEAR(p.gflop_per_second, p.gflop_per_iteration * static_cast<double>(p.iterations) / p.seconds, 1e-9);
   o.synthetic = true;
   EXPECT_GE(measure_training_throughput(reader, 8, o).iterations, 3);
   // The --sched batch at 16x16 is 128, more than the 48 records.

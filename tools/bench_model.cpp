@@ -67,10 +67,9 @@ torch::Device prepare_device(BenchFlags& f) {
 // The machine's attained peak, measured in this run, printed beside the CPU
 // model: what the iterations' GFLOP/s are a share of.
 double print_peak(const torch::Device& device, const std::string& precision) {
-  const bool bf16 = precision == "bf16";
-  const sg::MeasuredPeak peak = sg::measure_peak(device, bf16 ? torch::kBFloat16 : torch::kFloat);
-  std::printf("%s; peak measured now: %s matmul 2048^2 %.0f GFLOP/s, conv 3x3 512ch 16^2 %.0f GFLOP/s\n",
-              sg::device_description(device).c_str(), bf16 ? "bf16" : "fp32", peak.matmul_gflops, peak.conv_gflops);
+  const torch::ScalarType dtype = precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  const sg::MeasuredPeak peak = sg::measure_peak(device, dtype);
+  std::printf("%s\n", sg::describe_peak(device, dtype, peak).c_str());
   return peak.best();
 }
 

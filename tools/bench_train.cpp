@@ -1,6 +1,8 @@
 // bench_train LMDB: end-to-end training speed (real LMDB batches through full
 // iterations, --sched batches, mixing, WGAN-GP) at each resolution, in
-// images/s and in TFLOP/s of the reference model's operation count.
+// images/s, in TFLOP/s of the reference model's operation count, and in
+// GFLOP/s of its own counted arithmetic beside this machine's peak, measured
+// in the same run.
 //
 // bench_train LMDB --world N: the same over N processes on this machine
 // (started as torchrun would, Gloo over loopback; or run it under torchrun
@@ -14,6 +16,7 @@
 
 #include "common/cli.hpp"
 #include "model/devices/device.hpp"
+#include "model/devices/flop_count.hpp"
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/launch.hpp"
 #include "model/stylegan/layers.hpp"
@@ -101,7 +104,8 @@ std::vector<std::string> rank_arguments(int argc, char** argv) {
   return args;
 }
 
-void print_header(const BenchFlags& f, const sg::ThroughputOptions& o, int threads, const sg::Collectives* world) {
+void print_header(const BenchFlags& f, const sg::ThroughputOptions& o, int threads, const sg::Collectives* world,
+                  const std::string& peak) {
   const bool stylegan2 = o.arch == sg::Architecture::StyleGan2;
   char conv_backward[64] = "LibTorch's";
   if (f.convolutions.own_double_backward)
@@ -112,22 +116,26 @@ void print_header(const BenchFlags& f, const sg::ThroughputOptions& o, int threa
               stylegan2 ? "StyleGAN2 (logistic, lazy R1 and path length)" : "WGAN-GP",
               o.synthetic ? "one resident batch (model alone)" : "LMDB batches", conv_backward,
               static_cast<long long>(f.convolutions.phase_split_minimum_size));
+  std::printf("%s\n", peak.c_str());
   if (world)
     std::printf("%d processes (%s), the batch global: each iteration's time split into compute and the gradients' "
                 "all-reduce\n",
                 world->size(), "c10d");
-  std::printf("%6s %6s %11s %10s %10s %14s", "size", "batch", "iterations", "ms/iter", "images/s", "ref. TFLOP/s");
+  std::printf("%6s %6s %11s %10s %10s %14s %10s %9s %8s", "size", "batch", "iterations", "ms/iter", "images/s",
+              "ref. TFLOP/s", "GFLOP/it", "GFLOP/s", "of peak");
   if (world) std::printf(" %12s %14s %12s", "compute ms", "all-reduce ms", "MB reduced");
   std::printf("\n");
 }
 
-void print_point(const sg::ThroughputPoint& p, const sg::ThroughputOptions& o, bool across, int op_profile) {
+void print_point(const sg::ThroughputPoint& p, const sg::ThroughputOptions& o, bool across, int op_profile,
+                 double peak_gflops) {
   // The operation count is the 512-wide reference's: no TFLOP/s for other widths.
   char tflops[32] = "-";
   if (o.width == 512 && o.arch != sg::Architecture::StyleGan2) std::snprintf(tflops, sizeof tflops, "%.1f", p.tflop_per_second);
   const double n = static_cast<double>(p.iterations);
-  std::printf("%6d %6d %11lld %10.2f %10.1f %14s", p.size, p.batch, static_cast<long long>(p.iterations),
-              1000.0 * p.seconds / n, p.images_per_second, tflops);
+  std::printf("%6d %6d %11lld %10.2f %10.1f %14s %10.1f %9.0f %7.0f%%", p.size, p.batch,
+              static_cast<long long>(p.iterations), 1000.0 * p.seconds / n, p.images_per_second, tflops,
+              p.gflop_per_iteration, p.gflop_per_second, 100 * p.gflop_per_second / peak_gflops);
   if (across)
     std::printf(" %12.2f %14.2f %12.2f", 1000.0 * (p.seconds - p.allreduce_seconds) / n, 1000.0 * p.allreduce_seconds / n,
                 p.allreduce_bytes_per_iteration / 1e6);
@@ -159,8 +167,13 @@ int measure(BenchFlags& f, sg::ThroughputOptions& o, const sg::Collectives* worl
     o.profile_ops = f.op_profile > 0;
     o.precision = sg::resolve_precision(f.precision, o.device);
     sg::LmdbReader reader(f.lmdb);
-    print_header(f, o, threads, world);
-    for (int size : f.sizes) print_point(sg::measure_training_throughput(reader, size, o), o, world != nullptr, f.op_profile);
+    // The peak in the dtype the convolutions run in; per process in a world.
+    const torch::Device device(o.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    const torch::ScalarType dtype = o.precision == sg::Precision::Bf16 ? torch::kBFloat16 : torch::kFloat;
+    const sg::MeasuredPeak peak = sg::measure_peak(device, dtype);
+    print_header(f, o, threads, world, sg::describe_peak(device, dtype, peak));
+    for (int size : f.sizes)
+      print_point(sg::measure_training_throughput(reader, size, o), o, world != nullptr, f.op_profile, peak.best());
     return 0;
   } catch (const std::exception& e) {
     cli::print_error("bench_train", e);

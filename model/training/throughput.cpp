@@ -6,6 +6,7 @@
 #include "model/core/batch_upload.hpp"
 #include "model/core/schedule.hpp"
 #include "model/devices/device.hpp"
+#include "model/devices/flop_count.hpp"
 #include "model/distributed/gradient_sync.hpp"
 #include "model/training/gan_factory.hpp"
 
@@ -139,6 +140,14 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   if (averager) record_allreduce(point, reduce_before, averager->stats());
   if (profile) record_profile(point, *profile);
   point.images_per_second = static_cast<double>(point.iterations * point.batch) / point.seconds;
+  {
+    FlopCounter counter;
+    for (int64_t i = 0; i < cycle; ++i) stats = iterate();
+    wait_for_device(stats);
+    counter.stop();
+    point.gflop_per_iteration = counter.flops() / 1e9 / static_cast<double>(cycle);
+  }
+  point.gflop_per_second = point.gflop_per_iteration * static_cast<double>(point.iterations) / point.seconds;
   // The operation count is the StyleGAN reference's.
   if (options.arch == Architecture::StyleGan) point.reference_gflop_per_image = reference_training_gflop_per_image(size);
   point.tflop_per_second = point.images_per_second * point.reference_gflop_per_image / 1000.0;

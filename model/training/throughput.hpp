@@ -46,6 +46,11 @@ struct ThroughputPoint {
   // and backward passes, penalty included), times images/s.
   double reference_gflop_per_image = 0;
   double tflop_per_second = 0;
+  // This model's own arithmetic per iteration (convolutions and matrix
+  // products, counted over a whole cycle after the timed iterations, so the
+  // counting does not slow them) and the rate the timed iterations attained.
+  double gflop_per_iteration = 0;
+  double gflop_per_second = 0;
   // With profile_ops: every operator of the timed iterations, by host time.
   std::vector<OpProfileEntry> operators;
   int64_t top_level_operators = 0;
