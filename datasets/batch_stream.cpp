@@ -61,6 +61,7 @@ BatchStream::BatchStream(const LmdbReader& reader, BatchStreamOptions options)
     throw InputError(reader_.path(), "the " + std::string(split_display_name(options_.split)) + " split holds " +
                                          std::to_string(length_) + " records, fewer than one batch of " +
                                          std::to_string(options_.batch));
+  if (options_.labels) labels_ = reader_.labels(options_.split);
   queue_->items.set_capacity(std::max(1, options_.prefetch));
   producer_ = std::thread([this] { produce(); });
 }
@@ -91,6 +92,8 @@ Batch BatchStream::make_batch(const std::vector<uint64_t>& order, uint64_t epoch
   batch.epoch = epoch;
   batch.batch_in_epoch = batch_in_epoch;
   batch.pixels.resize(static_cast<size_t>(n) * c * size * size);
+  if (options_.labels)
+    for (int i = 0; i < n; ++i) batch.labels.push_back(labels_[order[first + static_cast<uint64_t>(i)]]);
   const size_t plane = static_cast<size_t>(size) * size;
   // Chunks of the batch share one read transaction each.
   tbb::parallel_for(tbb::blocked_range<int>(0, n, 8), [&](const tbb::blocked_range<int>& range) {

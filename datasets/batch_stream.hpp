@@ -31,11 +31,14 @@ struct BatchStreamOptions {
   // Where to start: resuming continues the same data order.
   uint64_t start_epoch = 0;
   uint64_t start_batch = 0;
+  // Deliver each image's class label (an LMDB with labels only).
+  bool labels = false;
 };
 
 struct Batch {
   int count = 0, channels = 1, size = 0;  // count: this shard's images
   std::vector<float> pixels;  // count x channels x size x size, in [-1, 1]
+  std::vector<int64_t> labels;  // count class indices, with options.labels
   uint64_t epoch = 0, batch_in_epoch = 0;
 };
 
@@ -66,6 +69,7 @@ class BatchStream {
   const LmdbReader& reader_;
   BatchStreamOptions options_;
   uint64_t length_ = 0, batches_per_epoch_ = 0;
+  std::vector<int> labels_;  // the split's, read once (with options.labels)
   std::unique_ptr<Queue> queue_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> producer_done_{false};

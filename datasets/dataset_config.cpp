@@ -4,6 +4,8 @@
 #include <google/protobuf/text_format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -91,6 +93,44 @@ void check_regex(const Checker& check, std::initializer_list<const char*> path, 
   }
 }
 
+void validate_labels(const LabelRule& labels, const Checker& check) {
+  const bool by_path = labels.has_pattern(), by_table = labels.has_table();
+  if (by_path == by_table) check.fail({"labels"}, "give exactly one label source: `pattern` or `table`");
+  if (by_path) check_regex(check, {"labels", "pattern"}, labels.pattern());
+  if (by_table) {
+    const SubjectTable& t = labels.table();
+    if (t.path().empty()) check.fail({"labels", "table"}, "`path` names the CSV file");
+    if (t.subject_column().empty()) check.fail({"labels", "table"}, "`subject_column` names the subject id's column");
+    if (t.label_column().empty()) check.fail({"labels", "table"}, "`label_column` names the label's column");
+  }
+  if (labels.classes_size() < 2) check.fail({"labels", "classes"}, "give at least two classes");
+  std::set<std::string> names;
+  const bool numeric = labels.classes(0).has_below();
+  for (int i = 0; i < labels.classes_size(); ++i) {
+    const LabelClass& k = labels.classes(i);
+    if (k.name().empty()) check.fail({"labels", "classes"}, "a class needs a name", i);
+    if (k.name().find_first_of(",\n\r\"") != std::string::npos)
+      check.fail({"labels", "classes"}, "a class name holds no comma, quote or line break", i);
+    if (!names.insert(k.name()).second) check.fail({"labels", "classes"}, "'" + k.name() + "' is listed twice", i);
+    if (k.has_values()) {
+      PathPattern values;
+      values.set_regex(k.values());
+      check_regex(check, {"labels", "classes"}, values, i);
+    }
+    const bool last = i + 1 == labels.classes_size();
+    if (numeric && k.has_values()) check.fail({"labels", "classes"}, "give `values` or `below`, not both kinds", i);
+    if (numeric && !last && !k.has_below())
+      check.fail({"labels", "classes"}, "every class but the last needs `below` once one has it", i);
+    if (!numeric && k.has_below())
+      check.fail({"labels", "classes"}, "`below` needs every class but the last to give one, the first included", i);
+    if (numeric && k.has_below()) {
+      if (!std::isfinite(k.below())) check.fail({"labels", "classes"}, "`below` must be a finite number", i);
+      if (i > 0 && !(k.below() > labels.classes(i - 1).below()))
+        check.fail({"labels", "classes"}, "`below` must grow from class to class", i);
+    }
+  }
+}
+
 // Every range check of a double is written as !(in range), so that NaN fails.
 void validate(const DatasetConfig& c, const Checker& check) {
   for (int i = 0; i < c.include_size(); ++i)
@@ -153,6 +193,8 @@ void validate(const DatasetConfig& c, const Checker& check) {
     check.fail({"channels"}, "must be 1 or 3, not " + std::to_string(c.channels()));
   if (c.png_compression() < 0 || c.png_compression() > 9) check.fail({"png_compression"}, "must be in [0, 9]");
 
+  if (c.has_labels()) validate_labels(c.labels(), check);
+
   const Limits& l = c.limits();
   if (l.max_input_bytes() == 0) check.fail({"limits", "max_input_bytes"}, "must be positive");
   if (l.max_archive_bytes() == 0) check.fail({"limits", "max_archive_bytes"}, "must be positive");
@@ -184,7 +226,15 @@ DatasetConfig load_dataset_config(const std::string& path) {
   if (!in) throw ConfigError(path, "cannot open config file");
   std::stringstream text;
   text << in.rdbuf();
-  return parse_dataset_config(text.str(), path);
+  DatasetConfig config = parse_dataset_config(text.str(), path);
+  // A subject table is read from the config's folder unless its path is absolute.
+  if (config.has_labels() && config.labels().has_table()) {
+    const std::filesystem::path table(config.labels().table().path());
+    if (table.is_relative())
+      config.mutable_labels()->mutable_table()->set_path(
+          (std::filesystem::path(path).parent_path() / table).lexically_normal().string());
+  }
+  return config;
 }
 
 }  // namespace sg

@@ -27,6 +27,23 @@ inline const char* split_database_name(Split split) {
   }
 }
 
+// Class labels (datasets with a label rule) live in a database per split
+// beside the images: "labels", "validate-labels", "test-labels".
+inline const char* labels_database_name(Split split) {
+  switch (split) {
+    case VALIDATE: return "validate-labels";
+    case TEST: return "test-labels";
+    default: return "labels";
+  }
+}
+
+// "label-{index:05d}" -> the class index as decimal text.
+inline std::string label_key(uint64_t index) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "label-%05llu", static_cast<unsigned long long>(index));
+  return buffer;
+}
+
 inline const char* split_display_name(Split split) {
   switch (split) {
     case VALIDATE: return "validate";

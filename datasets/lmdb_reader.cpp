@@ -5,6 +5,7 @@
 #include <lmdb.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/errors.hpp"
@@ -42,6 +43,10 @@ DatasetMeta parse_dataset_meta(const std::string& bytes, const std::string& path
   if (meta.has_channels() && meta.channels() != 1 && meta.channels() != 3)
     throw InputError(path, "corrupt meta record: " + std::to_string(meta.channels()) + " channels");
   if (!Encoding_IsValid(meta.encoding())) throw InputError(path, "corrupt meta record: unknown encoding");
+  std::vector<std::string> classes(meta.class_names().begin(), meta.class_names().end());
+  std::sort(classes.begin(), classes.end());
+  if (classes.size() == 1 || classes.size() > 65536 || std::adjacent_find(classes.begin(), classes.end()) != classes.end())
+    throw InputError(path, "corrupt meta record: class names");
   return meta;
 }
 
@@ -58,7 +63,7 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   auto open = [&](unsigned extra) {
     MDB_env* env = nullptr;
     mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 4);
+    mdb_env_set_maxdbs(env, 8);
     mdb_env_set_maxreaders(env, 1024);
     int rc = mdb_env_open(env, path.c_str(), MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD | extra, 0644);
     if (rc != MDB_SUCCESS) mdb_env_close(env);
@@ -91,6 +96,10 @@ void LmdbReader::open_databases() {
       if (mdb_dbi_open(txn.txn, split_database_name(split), 0, &dbi) == MDB_SUCCESS) {
         dbis_[split] = dbi;
         has_dbi_[split] = true;
+      }
+      if (mdb_dbi_open(txn.txn, labels_database_name(split), 0, &dbi) == MDB_SUCCESS) {
+        label_dbis_[split] = dbi;
+        has_label_dbi_[split] = true;
       }
     }
     int rc = mdb_txn_commit(txn.txn);
@@ -166,6 +175,42 @@ std::string LmdbReader::record(Split split, int size, uint64_t index) const {
   auto value = get(split, key);
   if (!value) throw InputError(path_, std::string("no record ") + key + " in the " + split_display_name(split) + " split");
   return *value;
+}
+
+bool LmdbReader::has_labels() const { return meta_ && meta_->class_names_size() > 0 && has_label_dbi_[TRAIN]; }
+
+std::vector<std::string> LmdbReader::class_names() const {
+  if (!meta_) return {};
+  return {meta_->class_names().begin(), meta_->class_names().end()};
+}
+
+std::vector<int> LmdbReader::labels(Split split) const {
+  if (!has_labels()) throw InputError(path_, "holds no class labels (its config has no `labels` rule)");
+  const uint64_t n = length(split);
+  std::vector<int> out;
+  if (n == 0) return out;
+  if (!has_label_dbi_[split])
+    throw InputError(path_, std::string("no labels for the ") + split_display_name(split) + " split");
+  const int classes = meta_->class_names_size();
+  out.reserve(n);
+  ReadTxn txn(as_env(env_), path_);
+  for (uint64_t i = 0; i < n; ++i) {
+    const std::string key = label_key(i);
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    MDB_val v;
+    int rc = mdb_get(txn.txn, label_dbis_[split], &k, &v);
+    if (rc == MDB_NOTFOUND)
+      throw InputError(path_, "no " + key + " in the " + split_display_name(split) + " split's labels");
+    if (rc != MDB_SUCCESS) throw InputError(path_, "reading " + key + ": " + mdb_strerror(rc));
+    const std::string text(static_cast<const char*>(v.mv_data), std::min<size_t>(v.mv_size, 16));
+    char* end = nullptr;
+    const long value = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || value < 0 || value >= classes)
+      throw InputError(path_, "corrupt " + key + " in the " + std::string(split_display_name(split)) + " split: '" + text +
+                                  "' (" + std::to_string(classes) + " classes)");
+    out.push_back(static_cast<int>(value));
+  }
+  return out;
 }
 
 }  // namespace sg

@@ -43,6 +43,13 @@ class LmdbReader {
   void visit(Split split, const std::vector<std::string>& keys,
              const std::function<void(size_t, std::string_view)>& visit) const;
 
+  // Class labels (an LMDB written with a label rule): whether it has them,
+  // the class names (index = label), and every record's label in a split,
+  // checked (InputError naming a missing or corrupt one).
+  bool has_labels() const;
+  std::vector<std::string> class_names() const;
+  std::vector<int> labels(Split split) const;
+
   // The sizes present: from the meta record, else probed ("{size}-00000").
   std::vector<int> sizes() const;
   // Throws InputError naming the sizes present when `size` is not one of them.
@@ -59,6 +66,8 @@ class LmdbReader {
   void* env_ = nullptr;  // MDB_env*
   unsigned dbis_[3] = {0, 0, 0};
   bool has_dbi_[3] = {false, false, false};
+  unsigned label_dbis_[3] = {0, 0, 0};
+  bool has_label_dbi_[3] = {false, false, false};
   std::optional<DatasetMeta> meta_;
 };
 

@@ -14,6 +14,7 @@ struct LmdbRecord {
   Split split = TRAIN;
   std::string key;
   std::string value;
+  bool label = false;  // into the split's labels database, not its images'
 };
 
 // The "meta" record's description of a dataset: format version, sizes,

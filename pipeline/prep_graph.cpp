@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
 #include "common/errors.hpp"
 #include "common/hashing.hpp"
 #include "common/progress.hpp"
+#include "datasets/class_labels.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
@@ -71,6 +73,10 @@ class RecordSink {
         pending_bytes_ += levels[l].size();
         pending_.push_back({item.split, record_key(sizes_[l], index), std::move(levels[l])});
       }
+      if (item.class_index >= 0) {
+        pending_.push_back({item.split, label_key(index), std::to_string(item.class_index), true});
+        ++summary_.class_records[item.split][static_cast<size_t>(item.class_index)];
+      }
       ++index;
     }
     item.records.clear();
@@ -110,6 +116,7 @@ class RecordSink {
 // What the rules say of one selected entry.
 struct EntryLabel {
   std::string subject;
+  int class_index = -1;
   Split split = TRAIN;
   bool mirror = false;
   std::string error;  // the entry is skipped, for this reason
@@ -118,7 +125,7 @@ struct EntryLabel {
 // Every entry labelled before any is read: the held-out subjects are chosen
 // among all the subjects of the run.
 std::vector<EntryLabel> label_entries(const std::vector<const InputEntry*>& entries, const DatasetRules& rules,
-                                      const SplitRule& split_rule) {
+                                      const SplitRule& split_rule, const ClassLabeller* classes) {
   std::vector<EntryLabel> labels(entries.size());
   std::vector<std::string> candidates;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -137,6 +144,7 @@ std::vector<EntryLabel> label_entries(const std::vector<const InputEntry*>& entr
       }
       label.split = *split;
       label.mirror = rules.mirrors(name);
+      if (classes) label.class_index = classes->class_of(name, label.subject);
     } catch (const InputError& e) {
       label.error = e.reason();
       continue;
@@ -170,6 +178,7 @@ class EntrySource {
     item->entry = *entries_[position_];
     EntryLabel& label = labels_[position_++];
     item->subject = std::move(label.subject);
+    item->class_index = label.class_index;
     item->split = label.split;
     item->mirror = label.mirror;
     item->error = std::move(label.error);
@@ -235,10 +244,16 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
     throw InputError(options.input, "no images: none of its " + std::to_string(listing.entries.size()) +
                                         " files is a supported image or volume taken by the config's rules");
 
+  std::unique_ptr<ClassLabeller> classes;
+  if (config.has_labels()) {
+    classes = std::make_unique<ClassLabeller>(config.labels());
+    summary.class_names = classes->class_names();
+    for (auto& counts : summary.class_records) counts.assign(summary.class_names.size(), 0);
+  }
   LmdbWriter writer(options.output, {options.force, options.initial_map_size});
   const std::vector<int> sizes = pyramid_sizes(config.pyramid());
   RecordSink sink(writer, sizes, options.on_error, summary, listing.is_archive ? listing.root + ":" : "");
-  EntrySource entries(listing, selected, label_entries(selected, rules, config.split()), config);
+  EntrySource entries(listing, selected, label_entries(selected, rules, config.split(), classes.get()), config);
   ProgressLine progress("sg_prep", selected.size(), "slices", options.show_progress);
   const int tokens = config.limits().tokens() > 0 ? config.limits().tokens() : 4 * threads;
 
@@ -282,7 +297,11 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
 
   summary.inputs_digest = sink.digest();
   DatasetMeta meta = describe_dataset(sizes, config.channels(), config.encoding(), summary.records);
-  for (SplitCount& count : *meta.mutable_counts()) count.set_subjects(summary.subjects[count.split()]);
+  for (SplitCount& count : *meta.mutable_counts()) {
+    count.set_subjects(summary.subjects[count.split()]);
+    for (uint64_t n : summary.class_records[count.split()]) count.add_class_records(n);
+  }
+  for (const std::string& name : summary.class_names) meta.add_class_names(name);
   meta.set_split_rule_version(kSplitRuleVersion);
   *meta.mutable_config() = config;
   meta.set_inputs_digest(summary.inputs_digest);
@@ -309,6 +328,7 @@ std::string format_summary(const PrepSummary& s, const DatasetConfig& config) {
   if (s.subjects[TRAIN] + s.subjects[VALIDATE] + s.subjects[TEST] > 0)
     out << "  subjects: train " << s.subjects[TRAIN] << ", validate " << s.subjects[VALIDATE] << ", test "
         << s.subjects[TEST] << '\n';
+  out << describe_class_counts(s.class_names, s.class_records);
   char line[160];
   std::snprintf(line, sizeof line, "  bytes:   %.1f MB in %.2f s (%.0f slices/s)\n",
                 static_cast<double>(s.bytes_written) / 1e6, s.seconds,

@@ -31,6 +31,9 @@ struct PrepSummary {
   size_t inputs_skipped = 0;   // bad inputs
   uint64_t records[3] = {0, 0, 0};   // slices written per split
   uint64_t subjects[3] = {0, 0, 0};  // subjects with slices written, per split
+  // With a label rule: the classes, and slices written per split and class.
+  std::vector<std::string> class_names;
+  std::vector<uint64_t> class_records[3];
   uint64_t empty_slices_dropped = 0;
   std::vector<std::string> skipped;   // "name: reason", in input order
   std::vector<std::string> warnings;  // "name: warning"

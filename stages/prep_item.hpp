@@ -19,6 +19,7 @@ struct PrepItem {
   std::string bytes;  // contents, when read in memory (archive members, 2-D files)
   Split split = TRAIN;
   std::string subject;
+  int class_index = -1;  // with a label rule: the class, stored per slice
   bool mirror = false;      // a flip rule matched
   uint32_t content_crc = 0; // CRC-32 of the contents, for the inputs digest
   uint64_t content_size = 0;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/errors.hpp"
+#include "datasets/class_labels.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/glob.hpp"
@@ -127,6 +128,13 @@ TEST(Rules, AkoaSplitsByPatientAndMirrorsEveryLeftSpelling) {
   }
   for (const char* side : {"RIGHT", "Right", "right", "R_I_G_H_T"})
     EXPECT_FALSE(rules.mirrors(std::string("OAI9062645_BaseLine_3_de3d1_SAG_3D_DESS_WE_") + side + ".nii.gz_1.png"));
+  // The side is the class, whichever way it is spelled.
+  const ClassLabeller sides(load_dataset_config(test::source_path("configs/akoa.textproto")).labels());
+  EXPECT_EQ(sides.class_names(), (std::vector<std::string>{"left", "right"}));
+  for (const char* side : {"LEFT", "Left", "left", "L_E_F_T", "RIGHT", "Right", "right", "R_I_G_H_T"}) {
+    const std::string path = std::string("OAI9062645_BaseLine_3_de3d1_SAG_3D_DESS_WE_") + side + ".nii.gz_12.png";
+    EXPECT_EQ(sides.class_of(path, "9062645"), rules.mirrors(path) ? 0 : 1) << path;
+  }
   // Both knees of a patient are one subject; 200 patients split as configured
   // (0.1 validate, 0.15 test).
   const DatasetConfig config = load_dataset_config(test::source_path("configs/akoa.textproto"));
@@ -153,6 +161,9 @@ TEST(Rules, AdniKeepsTestAndCarvesValidationFromTrainByPatient) {
   EXPECT_TRUE(rules.selects(test, true));
   EXPECT_EQ(rules.subject_of(test), "1003730");
   EXPECT_EQ(rules.split_of(test), TEST);
+  const ClassLabeller groups(config.labels());
+  EXPECT_EQ(groups.class_of(test, "1003730"), 0);
+  EXPECT_EQ(groups.class_of("ADNI_AD_NC_2D/AD_NC/train/NC/1003731_9.jpeg", "1003731"), 1);
   std::vector<std::string> train_subjects;
   for (int p = 0; p < 300; ++p) {
     std::string path = "AD_NC/train/NC/" + std::to_string(200000 + p * 31) + "_78.jpeg";

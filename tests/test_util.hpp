@@ -25,6 +25,25 @@ class TempDir {
 // A smooth synthetic "scan": a bright disc with a gradient, varying by seed.
 Image8 synthetic_slice(int width, int height, int seed);
 
+// A bright disc or a bright square (same area, 200 on 0) of `size`, its
+// centre moved by seed: two classes a pixel statistic tells apart (the
+// brightness of the square's corners, outside the disc).
+Image8 shape_slice(int size, bool square, int seed);
+// The share of its bounding box that the bright pixels (above `threshold`)
+// fill: 1 for shape_slice's squares, about pi/4 for its discs. `pixels` is
+// one size x size plane.
+template <typename T>
+double bright_box_fill(const T* pixels, int size, T threshold) {
+  int count = 0, x0 = size, y0 = size, x1 = -1, y1 = -1;
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x)
+      if (pixels[y * size + x] > threshold) {
+        ++count;
+        x0 = x < x0 ? x : x0, y0 = y < y0 ? y : y0, x1 = x > x1 ? x : x1, y1 = y > y1 ? y : y1;
+      }
+  return count == 0 ? 0.0 : static_cast<double>(count) / ((x1 - x0 + 1) * (y1 - y0 + 1));
+}
+
 std::string png_bytes(const Image8& image);
 // An RGB JPEG (libjpeg, quality 95) of `rgb` (3 channels).
 std::string jpeg_bytes(const Image8& rgb);

@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
 #include "common/images/image_grid.hpp"
+#include "datasets/class_labels.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(reader.length(sg::VALIDATE)),
                 static_cast<unsigned long long>(reader.length(sg::TEST)));
     std::printf("%s", sg::describe_held_out(*meta).c_str());
+    std::printf("%s", sg::describe_classes(*meta).c_str());
     std::printf("  input: %s\n  inputs digest: %s\n", meta->input().c_str(), meta->inputs_digest().c_str());
     if (show_config) {
       std::string text;
