@@ -109,8 +109,10 @@ void validate_labels(const LabelRule& labels, const Checker& check) {
   for (int i = 0; i < labels.classes_size(); ++i) {
     const LabelClass& k = labels.classes(i);
     if (k.name().empty()) check.fail({"labels", "classes"}, "a class needs a name", i);
-    if (k.name().find_first_of(",\n\r\"") != std::string::npos)
-      check.fail({"labels", "classes"}, "a class name holds no comma, quote or line break", i);
+    if (k.name().find_first_of(",\n\r\"/\\") != std::string::npos || k.name() == "." || k.name() == ".." ||
+        k.name() == "all")
+      check.fail({"labels", "classes"},
+                 "a class name holds no comma, quote, slash or line break, and is not '.', '..' or 'all'", i);
     if (!names.insert(k.name()).second) check.fail({"labels", "classes"}, "'" + k.name() + "' is listed twice", i);
     if (k.has_values()) {
       PathPattern values;

@@ -52,7 +52,7 @@ Image8 synthetic_slice(int width, int height, int seed) {
 Image8 shape_slice(int size, bool square, int seed) {
   Image8 image(size, size);
   const double cx = size * (0.5 + 0.03 * (seed % 5 - 2)), cy = size * (0.5 + 0.03 * (seed % 3 - 1));
-  const double r = size * 0.3, half_side = r * std::sqrt(3.14159265358979 / 4);
+  const double r = size * 0.25, half_side = size * 0.36;
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x) {
       const double dx = x + 0.5 - cx, dy = y + 0.5 - cy;

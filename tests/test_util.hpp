@@ -25,9 +25,8 @@ class TempDir {
 // A smooth synthetic "scan": a bright disc with a gradient, varying by seed.
 Image8 synthetic_slice(int width, int height, int seed);
 
-// A bright disc or a bright square (same area, 200 on 0) of `size`, its
-// centre moved by seed: two classes a pixel statistic tells apart (the
-// brightness of the square's corners, outside the disc).
+// A small bright disc (radius size/4) or a large bright square (side 0.72
+// size), 200 on 0, its centre moved by seed: two visibly different classes.
 Image8 shape_slice(int size, bool square, int seed);
 // The share of its bounding box that the bright pixels (above `threshold`)
 // fill: 1 for shape_slice's squares, about pi/4 for its discs. `pixels` is

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
   sg::cli::add_number(app, "--start-index,--start_index", e.start_index,
                       "with --n: write from this index on (after an interruption)", sg::cli::at_least(0));
   sg::cli::add_number(app, "--batch", e.batch, "with --n: images per forward pass (default 32)", sg::cli::between(1, 4096));
+  app.add_option("--class", o.class_name,
+                 "a conditional checkpoint: draw this class (its mixing grid within the class), or 'all': a folder per class");
   std::string latents;
   app.add_option("--latents", latents, "draw the latents sg_project wrote (latents.pt) instead of grids")
       ->check(CLI::ExistingFile);
@@ -66,6 +68,14 @@ int main(int argc, char** argv) {
     }
     for (const char* flag : {"--format", "--start-index", "--batch"})
       if (app.count(flag) > 0) throw std::invalid_argument(std::string(flag) + " needs --n");
+    if (o.class_name == "all") {
+      for (const sg::ClassSamples& c : sg::write_samples_per_class(checkpoint, out, o, sg::open_checkpoint)) {
+        if (!c.result.note.empty()) std::fprintf(stderr, "sg_test: %s: %s\n", checkpoint.c_str(), c.result.note.c_str());
+        std::printf("%s: samples: %s, style mixing: %s\n", c.class_name.c_str(), c.result.samples.c_str(),
+                    c.result.mixing.c_str());
+      }
+      return 0;
+    }
     sg::SampleResult r = sg::write_samples(checkpoint, out, o, sg::open_checkpoint);
     if (!r.note.empty()) std::fprintf(stderr, "sg_test: %s: %s\n", checkpoint.c_str(), r.note.c_str());
     std::printf("samples: %s\nstyle mixing: %s\n", r.samples.c_str(), r.mixing.c_str());

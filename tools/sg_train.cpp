@@ -38,6 +38,9 @@ void add_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagChoices& c, Prog
   app.add_option("--out", o.out, "run folder (default: runs/<dataset>-<time>)");
   app.add_flag("--sched", o.schedule.sched, "the reference's per-resolution learning rates and batch sizes");
   app.add_flag("--mixing", o.mixing, "style-mixing regularisation (two latents with probability 0.9)");
+  app.add_flag("--cond", o.conditional,
+               "class-conditional StyleGAN2 (an LMDB with labels): the generator's classes drawn as the data holds them");
+  app.add_flag("--balance", o.balance, "with --cond: draw the generator's classes uniformly");
   app.add_option("--loss", c.loss, "wgan-gp or r1")->check(CLI::IsMember({"wgan-gp", "r1"}));
   cli::add_number(app, "--r1_gamma,--r1-gamma", o.r1_gamma,
                   "R1 weight gamma with --loss r1 (the reference's 10; StyleGAN2-ADA scales it with the image area)",

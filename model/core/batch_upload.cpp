@@ -16,4 +16,9 @@ torch::Tensor upload_batch(const Batch& batch, const torch::Device& device, bool
   return channels_last ? uploaded.contiguous(torch::MemoryFormat::ChannelsLast) : uploaded;
 }
 
+torch::Tensor upload_labels(const Batch& batch, const torch::Device& device) {
+  const auto labels = torch::tensor(batch.labels, torch::kLong);
+  return device.is_cuda() ? labels.to(device) : labels;
+}
+
 }  // namespace sg

@@ -12,5 +12,7 @@ namespace sg {
 // the copy, and the caching host allocator keeps the pinned block until the
 // copy has run. With channels_last the tensor is laid out NHWC.
 torch::Tensor upload_batch(const Batch& batch, const torch::Device& device, bool channels_last = false);
+// The batch's class labels [count] as int64 on `device`.
+torch::Tensor upload_labels(const Batch& batch, const torch::Device& device);
 
 }  // namespace sg

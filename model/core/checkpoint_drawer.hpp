@@ -19,6 +19,9 @@ struct DrawRequest {
   int size = 0;         // 0: the largest size it draws
   std::string device;   // "", "cpu", "cuda"
   bool raw = false;     // the trained generator instead of its average
+  // A conditional checkpoint's class to draw (-1: its classes in turn);
+  // an unconditional one refuses any other than -1.
+  int class_index = -1;
 };
 
 class CheckpointDrawer {
@@ -31,6 +34,8 @@ class CheckpointDrawer {
   virtual std::string kind() const = 0;
   // What a reference file lacked, in one line ("" for ours).
   virtual std::string note() const = 0;
+  // A conditional checkpoint's classes (index = label); empty otherwise.
+  virtual std::vector<std::string> class_names() const { return {}; }
   // sg_test's pictures under `out_dir`.
   virtual SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) = 0;
 

@@ -71,6 +71,9 @@ struct SampleOptions {
   double truncation = 0.7;  // psi around the mean style; 1 = none
   int interpolate = 0;      // latents in the W-space walk (0: none)
   std::string device;
+  // A conditional checkpoint: "" (its classes in turn), a class name, or
+  // "all" (a folder of pictures per class).
+  std::string class_name;
 };
 
 struct SampleResult {

@@ -59,8 +59,10 @@ class TrainableGan {
   // alpha; `position` is the position before it (iteration counts from 0);
   // `images` the iteration's images over every rank (real's batch in one
   // process). D sees its images augmented with probability position.augment.p.
-  virtual IterationScalars train_iteration(const torch::Tensor& real, int64_t images, int step, double alpha,
-                                           TrainPosition& position, std::mt19937_64& rng) = 0;
+  // A conditional GAN takes `labels`, the class of each real image [B]
+  // (int64, on the device); undefined for an unconditional one.
+  virtual IterationScalars train_iteration(const torch::Tensor& real, const torch::Tensor& labels, int64_t images,
+                                           int step, double alpha, TrainPosition& position, std::mt19937_64& rng) = 0;
   virtual void set_step_hooks(const StepHooks& hooks) = 0;
   // G's, D's and the average generator's parameters and buffers (what rank 0
   // hands to every rank), then with `optimizers` the optimisers' state.

@@ -107,7 +107,9 @@ class StyleGanDrawer : public CheckpointDrawer {
       : checkpoint_(checkpoint), meta_(read_checkpoint_meta(checkpoint)),
         size_(request.size > 0 ? request.size : size_for_step(meta_.trained_step)),
         plan_(plan_drawing(checkpoint, meta_, size_)), device_(resolve_device(request.device)), raw_(request.raw),
-        generator_(load_sampling_generator(checkpoint, meta_, device_, request.raw)) {}
+        generator_(load_sampling_generator(checkpoint, meta_, device_, request.raw)) {
+    if (request.class_index >= 0) throw InputError(checkpoint, "an unconditional checkpoint draws no class");
+  }
 
   Architecture architecture() const override { return Architecture::StyleGan; }
   int size() const override { return size_; }

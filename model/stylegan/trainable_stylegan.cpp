@@ -22,8 +22,10 @@ class StyleGan final : public TrainableGan {
 
   void to_channels_last() override { stylegan::to_channels_last(models_); }
 
-  IterationScalars train_iteration(const torch::Tensor& real, int64_t images, int step, double alpha,
-                                   TrainPosition& position, std::mt19937_64& rng) override {
+  IterationScalars train_iteration(const torch::Tensor& real, const torch::Tensor& labels, int64_t images, int step,
+                                   double alpha, TrainPosition& position, std::mt19937_64& rng) override {
+    // The progressive networks take no class (sg_train refuses --cond for them first).
+    if (labels.defined()) throw std::invalid_argument("StyleGAN (progressive) does not train conditionally");
     StepSettings settings;
     settings.step = step;
     settings.alpha = alpha;

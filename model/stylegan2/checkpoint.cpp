@@ -45,6 +45,7 @@ std::string describe_differences(const Config& file, const Config& here) {
   compare("style size", file.style_dim, here.style_dim);
   compare("mapping layers", file.n_mlp, here.n_mlp);
   compare("--channel_multiplier", file.channel_multiplier, here.channel_multiplier);
+  compare("classes (--cond)", file.classes, here.classes);
   return out;
 }
 
@@ -115,6 +116,20 @@ Config infer_config(const PyValue& g, const std::string& path) {
   return c;
 }
 
+// "class_names": a list of strings in a conditional checkpoint of ours.
+std::vector<std::string> read_class_names(const PyValue& root, const std::string& path) {
+  std::vector<std::string> names;
+  const PyValue* list = root.find("class_names");
+  if (!list) return names;
+  if (!list->is(PyValue::Kind::List) && !list->is(PyValue::Kind::Tuple))
+    throw InputError(path, "checkpoint's class_names is a " + list->describe() + ", not a list");
+  for (const PyValue* item : list->items) {
+    if (!item->is(PyValue::Kind::String)) throw InputError(path, "checkpoint's class_names holds a " + item->describe());
+    names.push_back(item->text);
+  }
+  return names;
+}
+
 CheckpointInfo info_of(const Opened& o, const std::string& path) {
   const PyValue& root = *o.file.root;
   CheckpointInfo info;
@@ -122,6 +137,13 @@ CheckpointInfo info_of(const Opened& o, const std::string& path) {
   if (o.ours) {
     info.config = parse_config(require_string(root, "model_config", path), path);
     info.train_config = require_string(root, "train_config", path);
+    info.class_names = read_class_names(root, path);
+    info.config.classes = static_cast<int>(info.class_names.size());
+    try {
+      info.config.validate();
+    } catch (const std::invalid_argument& e) {
+      throw InputError(path, std::string("checkpoint's class_names: ") + e.what());
+    }
     info.iteration = require_int(root, "iteration", path);
     return info;
   }
@@ -180,6 +202,13 @@ void save_checkpoint(const std::vector<std::string>& paths, Models& models, cons
   dict.insert("path_mean", path_mean);
   insert_rng_states(dict, rng);
   dict.insert("model_config", config_text(config));
+  if (config.classes > 0) {
+    if (training.class_names.size() != static_cast<size_t>(config.classes))
+      throw std::invalid_argument("a conditional checkpoint needs its " + std::to_string(config.classes) + " class names");
+    c10::List<std::string> names;
+    for (const std::string& name : training.class_names) names.push_back(name);
+    dict.insert("class_names", names);
+  }
   dict.insert("train_config", training.train_config);
   write_checkpoint_files(dict, paths);
 }
@@ -220,6 +249,8 @@ LoadReport load_checkpoint(const std::string& path, Models& models, TrainPositio
   report.position = true;
   return report;
 }
+
+std::vector<std::string> checkpoint_class_names(const std::string& path) { return read_checkpoint_info(path).class_names; }
 
 void load_generator(const std::string& path, Generator& generator, bool raw) {
   const Opened o = open_checkpoint(path);

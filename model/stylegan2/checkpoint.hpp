@@ -16,6 +16,7 @@ namespace sg::stylegan2 {
 
 struct CheckpointInfo {
   Config config;
+  std::vector<std::string> class_names;  // a conditional model's classes (config.classes of them)
   std::string train_config;  // our flags, as text ("" in a reference file)
   bool ours = true;
   int64_t iteration = 0;
@@ -29,6 +30,7 @@ CheckpointInfo read_checkpoint_info(const std::string& path);
 
 struct SavedTraining {
   std::string train_config;
+  std::vector<std::string> class_names;  // conditional: the data's classes, index = label
   double lr = 0.002;
   int batch = 32;
   Loss loss = Loss::LogisticR1;
@@ -44,6 +46,9 @@ void save_checkpoint(const std::vector<std::string>& paths, Models& models, cons
 // (report.position); a reference file's iteration comes from its name.
 LoadReport load_checkpoint(const std::string& path, Models& models, TrainPosition& position, double& path_mean,
                            std::mt19937_64& rng);
+
+// The class names a conditional checkpoint holds (empty: unconditional).
+std::vector<std::string> checkpoint_class_names(const std::string& path);
 
 // The average generator (g_ema), or with `raw` the trained one (g).
 void load_generator(const std::string& path, Generator& generator, bool raw = false);

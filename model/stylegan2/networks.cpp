@@ -1,6 +1,7 @@
 #include "model/stylegan2/networks.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -39,14 +40,32 @@ void Config::validate() const {
     throw std::invalid_argument("channel multiplier " + std::to_string(channel_multiplier) + " is not 1 or 2");
   if (max_channels < 1 || image_channels < 1 || style_dim < 1 || n_mlp < 1)
     throw std::invalid_argument("StyleGAN2 widths, image channels, style size and mapping layers must be positive");
+  if (classes < 0 || classes == 1 || classes > 65536)
+    throw std::invalid_argument("a conditional StyleGAN2 needs 2 to 65536 classes, not " + std::to_string(classes));
+}
+
+torch::Tensor one_hot_labels(const torch::Tensor& labels, int classes, const torch::Tensor& like) {
+  if (!labels.defined()) throw std::invalid_argument("a conditional network needs each image's class");
+  if (labels.dim() != 1) throw std::invalid_argument("class labels must be one per image");
+  if (labels.numel() > 0) {
+    const int64_t low = labels.min().item<int64_t>(), high = labels.max().item<int64_t>();
+    if (low < 0 || high >= classes)
+      throw std::invalid_argument("class label " + std::to_string(low < 0 ? low : high) + " is not in 0.." +
+                                  std::to_string(classes - 1));
+  }
+  return torch::one_hot(labels.to(like.device(), torch::kLong), classes).to(like.options());
 }
 
 GeneratorImpl::GeneratorImpl(const Config& config_) : config(config_) {
   config.validate();
-  style = torch::nn::Sequential(PixelNorm());
+  const bool conditional = config.classes > 0;
+  // Conditional: z and the class embedding are normalised apart in map().
+  style = conditional ? torch::nn::Sequential() : torch::nn::Sequential(PixelNorm());
   for (int i = 0; i < config.n_mlp; ++i)
-    style->push_back(EqualLinear(config.style_dim, config.style_dim, 0.0, config.lr_mlp, /*activate=*/true));
+    style->push_back(EqualLinear(conditional && i == 0 ? 2 * config.style_dim : config.style_dim, config.style_dim,
+                                 0.0, config.lr_mlp, /*activate=*/true));
   register_module("style", style);
+  if (conditional) embed = register_module("embed", EqualLinear(config.classes, config.style_dim));
 
   const int c4 = config.channels(4);
   input = register_module("input", ConstantInput(c4));
@@ -92,7 +111,7 @@ torch::Tensor GeneratorImpl::synthesis(const torch::Tensor& latent, const std::v
 GeneratorOutput GeneratorImpl::forward(const std::vector<torch::Tensor>& styles_in, const SynthesisOptions& options) {
   if (styles_in.empty() || styles_in.size() > 2) throw std::invalid_argument("the generator takes one or two styles");
   std::vector<torch::Tensor> styles;
-  for (const auto& s : styles_in) styles.push_back(options.input_is_latent ? s : style->forward(s));
+  for (const auto& s : styles_in) styles.push_back(options.input_is_latent ? s : map(s, options.labels));
   if (options.truncation < 1.0 && options.truncation_latent)
     for (auto& s : styles) s = *options.truncation_latent + options.truncation * (s - *options.truncation_latent);
 
@@ -116,9 +135,20 @@ GeneratorOutput GeneratorImpl::forward(const std::vector<torch::Tensor>& styles_
   return {image.to(torch::kFloat), latent};
 }
 
-torch::Tensor GeneratorImpl::mean_latent(int64_t n) {
+torch::Tensor GeneratorImpl::map(const torch::Tensor& z, const torch::Tensor& labels) {
+  if (config.classes == 0) return style->forward(z);
+  const torch::Tensor c = one_hot_labels(labels, config.classes, z);
+  if (c.size(0) != z.size(0)) throw std::invalid_argument("one class label per latent");
+  auto normalised = [](const torch::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, true) + 1e-8); };
+  return style->forward(torch::cat({normalised(z), normalised(embed->forward(c))}, 1));
+}
+
+torch::Tensor GeneratorImpl::mean_latent(int64_t n, int64_t label) {
   const torch::Tensor z = torch::randn({n, config.style_dim}, input->input.options());
-  return style->forward(z).mean(0, /*keepdim=*/true);
+  torch::Tensor labels;
+  if (config.classes > 0)
+    labels = label >= 0 ? torch::full({n}, label, torch::kLong) : torch::arange(n, torch::kLong) % config.classes;
+  return map(z, labels).mean(0, /*keepdim=*/true);
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const Config& config_) : config(config_) {
@@ -133,15 +163,28 @@ DiscriminatorImpl::DiscriminatorImpl(const Config& config_) : config(config_) {
   register_module("convs", convs);
   const int c4 = config.channels(4);
   final_conv = register_module("final_conv", ConvLayer(in + 1, c4, 3, false));
-  final_linear = register_module(
-      "final_linear", torch::nn::Sequential(EqualLinear(c4 * 16, c4, 0.0, 1.0, /*activate=*/true), EqualLinear(c4, 1)));
+  cmap_dim = config.classes > 0 ? c4 : 0;
+  final_linear = register_module("final_linear",
+                                 torch::nn::Sequential(EqualLinear(c4 * 16, c4, 0.0, 1.0, /*activate=*/true),
+                                                       EqualLinear(c4, config.classes > 0 ? cmap_dim : 1)));
+  if (config.classes > 0) {
+    label_mapping = torch::nn::Sequential(EqualLinear(config.classes, cmap_dim), PixelNorm());
+    for (int i = 0; i < config.n_mlp; ++i)
+      label_mapping->push_back(EqualLinear(cmap_dim, cmap_dim, 0.0, config.lr_mlp, /*activate=*/true));
+    register_module("label_mapping", label_mapping);
+  }
 }
 
-torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& image) {
+torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& image, const torch::Tensor& labels) {
   torch::Tensor out = convs->forward(image);
   out = grouped_minibatch_stddev(out, stddev_group);
   out = final_conv->forward(out);
-  return final_linear->forward(out.reshape({out.size(0), -1}));
+  out = final_linear->forward(out.reshape({out.size(0), -1}));
+  if (config.classes == 0) return out;
+  const torch::Tensor c = one_hot_labels(labels, config.classes, out.to(torch::kFloat));
+  if (c.size(0) != out.size(0)) throw std::invalid_argument("one class label per image");
+  const torch::Tensor cmap = label_mapping->forward(c).to(out.scalar_type());
+  return (out * cmap).sum(1, /*keepdim=*/true) * (1.0 / std::sqrt(static_cast<double>(cmap_dim)));
 }
 
 }  // namespace sg::stylegan2

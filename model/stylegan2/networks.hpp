@@ -22,6 +22,9 @@ struct Config {
   int n_mlp = 8;
   int channel_multiplier = 2;  // 2 (StyleGAN2 config-f) or 1
   double lr_mlp = 0.01;
+  // Class-conditional (stylegan2-ada-pytorch's c_dim) with this many
+  // classes; 0: unconditional, the reference's networks and keys exactly.
+  int classes = 0;
 
   // The channels at a resolution: 512 up to 32x32, then 256, 128, 64, 32 and
   // 16 times channel_multiplier, capped at max_channels.
@@ -45,6 +48,8 @@ struct SynthesisOptions {
   // the second (the reference draws it from 1 .. n_latent - 1).
   int inject_index = -1;
   bool input_is_latent = false;  // styles are w, not z
+  // Conditional generators: each image's class [B] (int64), for mapping z.
+  torch::Tensor labels;
   std::vector<torch::Tensor> noise;  // per layer; empty: fresh noise
   // bf16: the synthesis network under bf16 autocast (the mapping network and
   // the W+ latent stay fp32; the image comes back as fp32).
@@ -57,16 +62,24 @@ struct GeneratorOutput {
 };
 
 // Keys: style.1..n_mlp, input, conv1, to_rgb1, convs.*, to_rgbs.*, noises.noise_*.
+// Conditional (config.classes > 0), as stylegan2-ada-pytorch's mapping: the
+// class one-hot embedded (embed, [style_dim, classes]), both it and z
+// normalised, concatenated, then the MLP (style.0 takes 2 x style_dim).
 struct GeneratorImpl : torch::nn::Module {
   explicit GeneratorImpl(const Config& config);
   GeneratorOutput forward(const std::vector<torch::Tensor>& styles, const SynthesisOptions& options = {});
-  // The mean w of n random latents.
-  torch::Tensor mean_latent(int64_t n);
+  // w of z [B, style_dim]; `labels` [B] (int64) for a conditional generator
+  // (std::invalid_argument when missing or out of range), ignored otherwise.
+  torch::Tensor map(const torch::Tensor& z, const torch::Tensor& labels = {});
+  // The mean w of n random latents (of class `label` when conditional; -1:
+  // the classes in turn).
+  torch::Tensor mean_latent(int64_t n, int64_t label = -1);
   // The styles each synthesis layer takes, from a latent [B, n_latent, D].
   torch::Tensor synthesis(const torch::Tensor& latent, const std::vector<torch::Tensor>& noise);
 
   Config config;
   torch::nn::Sequential style{nullptr};
+  EqualLinear embed{nullptr};  // conditional only
   ConstantInput input{nullptr};
   StyledConv conv1{nullptr};
   ToRGB to_rgb1{nullptr};
@@ -79,15 +92,25 @@ TORCH_MODULE(Generator);
 
 // Keys: convs.0 (1x1 from image channels), convs.1.. (ResBlocks down to
 // 4x4), final_conv (after the minibatch stddev), final_linear.0/1.
+// Conditional, as stylegan2-ada-pytorch's projection discriminator: the
+// class mapped to cmap (label_mapping: embed, normalise, n_mlp layers) and
+// the score the dot product of final_linear's cmap-wide output with it,
+// over sqrt(cmap).
 struct DiscriminatorImpl : torch::nn::Module {
   explicit DiscriminatorImpl(const Config& config);
-  torch::Tensor forward(const torch::Tensor& image);
+  // `labels` [B] (int64) for a conditional discriminator, else ignored.
+  torch::Tensor forward(const torch::Tensor& image, const torch::Tensor& labels = {});
 
   Config config;
-  torch::nn::Sequential convs{nullptr}, final_linear{nullptr};
+  torch::nn::Sequential convs{nullptr}, final_linear{nullptr}, label_mapping{nullptr};
   ConvLayer final_conv{nullptr};
   int64_t stddev_group = 4;
+  int64_t cmap_dim = 0;  // conditional only: channels(4)
 };
+
+// The one-hot rows of `labels` [B] for `classes` classes, as float on
+// `like`'s device; std::invalid_argument for a missing or out-of-range label.
+torch::Tensor one_hot_labels(const torch::Tensor& labels, int classes, const torch::Tensor& like);
 TORCH_MODULE(Discriminator);
 
 }  // namespace sg::stylegan2

@@ -47,11 +47,19 @@ Generator load_for_drawing(const std::string& checkpoint, int size, torch::Devic
   return generator;
 }
 
-torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::Device device) {
+torch::Tensor drawing_labels(const Config& config, int64_t count, int class_index, torch::Device device) {
+  if (config.classes == 0) return {};
+  const torch::Tensor labels =
+      class_index >= 0 ? torch::full({count}, class_index, torch::kLong) : torch::arange(count, torch::kLong) % config.classes;
+  return labels.to(device);
+}
+
+torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::Device device, int class_index) {
   torch::NoGradGuard no_grad;
   torch::Tensor total;
+  const torch::Tensor labels = drawing_labels(generator->config, 1024, class_index, device);
   for (int i = 0; i < 10; ++i) {
-    auto w = generator->style->forward(torch::randn({1024, generator->config.style_dim}, rng).to(device)).mean(0, true);
+    auto w = generator->map(torch::randn({1024, generator->config.style_dim}, rng).to(device), labels).mean(0, true);
     total = i == 0 ? w : total + w;
   }
   return total / 10;
@@ -60,11 +68,12 @@ torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::De
 int coarse_entries(const Config& config) { return config.size >= 16 ? 4 : 2; }
 
 torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& rng, torch::Device device,
-                         const torch::Tensor& mean_w, double psi) {
+                         const torch::Tensor& mean_w, double psi, int class_index) {
   torch::NoGradGuard no_grad;
   const Config& c = generator->config;
   const torch::Tensor z = torch::randn({count, c.style_dim}, rng).to(device);
   SynthesisOptions options;
+  options.labels = drawing_labels(c, count, class_index, device);
   for (int layer = 0; layer < c.num_layers(); ++layer) {
     const int64_t res = int64_t{1} << ((layer + 5) / 2);
     options.noise.push_back(torch::randn({count, 1, res, res}, rng).to(device));
@@ -84,18 +93,25 @@ class StyleGan2Drawer : public CheckpointDrawer {
  public:
   StyleGan2Drawer(const std::string& checkpoint, const DrawRequest& request)
       : device_(resolve_device(request.device)), raw_(request.raw),
-        generator_(load_for_drawing(checkpoint, request.size, device_, request.raw, &note_)) {}
+        generator_(load_for_drawing(checkpoint, request.size, device_, request.raw, &note_)),
+        class_names_(checkpoint_class_names(checkpoint)), class_index_(request.class_index) {
+    if (class_index_ >= static_cast<int>(class_names_.size()))
+      throw InputError(checkpoint, class_names_.empty() ? "an unconditional checkpoint draws no class"
+                                                        : "has " + std::to_string(class_names_.size()) + " classes, not " +
+                                                              std::to_string(class_index_ + 1));
+  }
 
   Architecture architecture() const override { return Architecture::StyleGan2; }
   int size() const override { return generator_->config.size; }
   int channels() const override { return generator_->config.image_channels; }
   std::string kind() const override { return raw_ ? "StyleGAN2 checkpoint (raw generator)" : "StyleGAN2 checkpoint"; }
   std::string note() const override { return note_; }
+  std::vector<std::string> class_names() const override { return class_names_; }
 
   SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override;
 
   int w_plus_rows() const override { return static_cast<int>(generator_->config.n_latent()); }
-  torch::Tensor map_to_w(const torch::Tensor& z) override { return generator_->style->forward(z); }
+  torch::Tensor map_to_w(const torch::Tensor& z) override { return generator_->map(z, labels(z.size(0))); }
   torch::Tensor synthesize_w_plus(const torch::Tensor& w_plus, const std::vector<torch::Tensor>& noise) override {
     SynthesisOptions options;
     options.input_is_latent = true;
@@ -111,11 +127,12 @@ class StyleGan2Drawer : public CheckpointDrawer {
     for (int layer = 0; layer < generator_->config.num_layers(); ++layer) sizes.push_back(int64_t{1} << ((layer + 5) / 2));
     return sizes;
   }
-  torch::Tensor mean_w(torch::Generator& rng) override { return mean_latent(generator_, rng, device_); }
+  torch::Tensor mean_w(torch::Generator& rng) override { return mean_latent(generator_, rng, device_, class_index_); }
   torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise, const torch::Tensor& mean_w,
                            double psi) override {
     SynthesisOptions options;
     options.noise = std::move(noise);
+    options.labels = labels(z.size(0));
     if (mean_w.defined()) {
       options.truncation_latent = mean_w;
       options.truncation = psi;
@@ -126,11 +143,15 @@ class StyleGan2Drawer : public CheckpointDrawer {
  private:
   std::vector<Image8> walk_frames(const torch::Tensor& latents, const torch::Tensor& mean_w, double psi,
                                   const std::vector<torch::Tensor>& noise);
+  // The classes of n images: the asked one, or the classes in turn.
+  torch::Tensor labels(int64_t n) const { return drawing_labels(generator_->config, n, class_index_, device_); }
 
   torch::Device device_;
   bool raw_;
   std::string note_;
   Generator generator_;
+  std::vector<std::string> class_names_;
+  int class_index_;
 };
 
 SampleResult StyleGan2Drawer::write_samples(const std::string& out_dir, const SampleOptions& options) {
@@ -139,7 +160,7 @@ SampleResult StyleGan2Drawer::write_samples(const std::string& out_dir, const Sa
   const Config& config = generator_->config;
   torch::NoGradGuard no_grad;
   torch::Generator rng = at::detail::createCPUGenerator(options.seed);
-  const torch::Tensor mean_w = mean_latent(generator_, rng, device_);
+  const torch::Tensor mean_w = mean_latent(generator_, rng, device_, class_index_);
   const std::vector<torch::Tensor> noise = shared_noise(config, 1, rng, device_);
   auto z = [&](int n) { return torch::randn({n, config.style_dim}, rng).to(device_); };
   auto draw = [&](const std::vector<torch::Tensor>& styles, int inject) {
@@ -148,6 +169,7 @@ SampleResult StyleGan2Drawer::write_samples(const std::string& out_dir, const Sa
     o.truncation = options.truncation;
     o.inject_index = inject;
     o.noise = expanded(noise, styles[0].size(0));
+    o.labels = labels(styles[0].size(0));
     return generator_->forward(styles, o).image;
   };
 
@@ -176,7 +198,7 @@ std::vector<Image8> StyleGan2Drawer::walk_frames(const torch::Tensor& latents, c
                                                  const std::vector<torch::Tensor>& noise) {
   torch::NoGradGuard no_grad;
   const int k = static_cast<int>(latents.size(0)), frames_between = 12;
-  torch::Tensor w = generator_->style->forward(latents);
+  torch::Tensor w = generator_->map(latents, labels(k));
   w = mean_w + psi * (w - mean_w);
   std::vector<Image8> frames;
   for (int i = 0; i < k; ++i)

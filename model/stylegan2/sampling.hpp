@@ -20,8 +20,13 @@ namespace sg::stylegan2 {
 Generator load_for_drawing(const std::string& checkpoint, int size, torch::Device device, bool raw = false,
                            std::string* note = nullptr);
 
-// Mean w over 10 x 1024 latents from rng.
-torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::Device device);
+// The classes a conditional generator draws `count` images of: all
+// `class_index`, or (-1) the classes in turn; undefined when unconditional.
+torch::Tensor drawing_labels(const Config& config, int64_t count, int class_index, torch::Device device);
+
+// Mean w over 10 x 1024 latents from rng (conditional: of class_index, or
+// of the classes in turn).
+torch::Tensor mean_latent(Generator& generator, torch::Generator& rng, torch::Device device, int class_index = -1);
 
 // W+ entries taken from the source in the mixing grid: those of 4x4 and
 // 8x8 (two at 8x8, whose model has four).
@@ -30,7 +35,7 @@ int coarse_entries(const Config& config);
 // `count` images of latents and noise from `rng` (CPU) as uint8 [n, c, s, s],
 // truncated towards mean_w by psi when mean_w is defined.
 torch::Tensor draw_uint8(Generator& generator, int64_t count, torch::Generator& rng, torch::Device device,
-                         const torch::Tensor& mean_w = {}, double psi = 1.0);
+                         const torch::Tensor& mean_w = {}, double psi = 1.0, int class_index = -1);
 
 // The checkpoint as a CheckpointDrawer (size 0 or its own size).
 std::unique_ptr<CheckpointDrawer> open_for_drawing(const std::string& checkpoint, const DrawRequest& request);

@@ -62,21 +62,34 @@ Models make_models(const Config& config, double lr, Loss loss, const Regularizat
   return m;
 }
 
+torch::Tensor draw_classes(const std::vector<double>& weights, int64_t count, torch::Device device) {
+  if (weights.empty()) throw std::invalid_argument("a conditional model needs its classes' weights");
+  const torch::Tensor w = torch::tensor(weights, torch::kDouble);
+  return torch::multinomial(w, count, /*replacement=*/true).to(device);
+}
+
 StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o, LazyState& state,
-                     std::mt19937_64& rng) {
+                     std::mt19937_64& rng, const torch::Tensor& real_labels) {
   const int64_t batch = real.size(0);
   const Config& config = m.generator->config;
+  const bool conditional = config.classes > 0;
+  if (conditional && (!real_labels.defined() || real_labels.size(0) != batch))
+    throw std::invalid_argument("a conditional StyleGAN2 trains on labelled batches (one class per image)");
   const auto options = real.options();
   const Regularization& r = o.regularization;
   StepStats stats = state.last;
   if (!stats.penalty.defined()) stats.penalty = stats.path = stats.path_length = torch::zeros({}, options);
   // D as every loss and penalty sees it: through a fresh draw of ADA's
   // augmentations when p > 0 (gradients reach the un-augmented image).
-  const Critic judge = [&](const torch::Tensor& x) {
-    const torch::Tensor seen = augment(x, o.augment_p, rng);
-    AutocastScope autocast(seen.device(), o.precision);
-    return m.discriminator->forward(seen).to(torch::kFloat);
+  auto judge_of = [&](const torch::Tensor& labels) -> Critic {
+    return [&, labels](const torch::Tensor& x) {
+      const torch::Tensor seen = augment(x, o.augment_p, rng);
+      AutocastScope autocast(seen.device(), o.precision);
+      return m.discriminator->forward(seen, labels).to(torch::kFloat);
+    };
   };
+  auto fake_classes = [&](int64_t n) { return conditional ? draw_classes(o.class_weights, n, real.device()) : torch::Tensor(); };
+  const Critic judge_real = judge_of(real_labels);
   apply_float32_math(o.precision);
 
   // D step.
@@ -86,18 +99,20 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     SynthesisOptions synthesis;
     synthesis.precision = o.precision;
     const auto z = draw_latents(batch, config, o.mixing, rng, synthesis, options);
+    synthesis.labels = o.loss == Loss::WganGp ? real_labels : fake_classes(batch);
     const torch::Tensor fake = m.generator->forward(z, synthesis).image;
+    const Critic judge_fake = judge_of(synthesis.labels);
     drop_gradients(*m.d_optimizer);
     if (o.loss == Loss::LogisticR1) {
-      const torch::Tensor fake_score = judge(fake);
-      const torch::Tensor real_score = judge(real);
+      const torch::Tensor fake_score = judge_fake(fake);
+      const torch::Tensor real_score = judge_real(real);
       stats.d_loss = logistic_discriminator_loss(real_score, fake_score);
       stats.real_signs = real_sign_sum(real_score.detach().flatten(), {}, false);
       stats.real_score = real_score.mean().detach();
       stats.fake_score = fake_score.mean().detach();
       stats.d_loss.backward();
     } else {
-      DiscriminatorLoss loss = wgan_gp_discriminator_loss(judge, real, fake.detach(), r.wgan_lambda, r.wgan_drift);
+      DiscriminatorLoss loss = wgan_gp_discriminator_loss(judge_real, real, fake.detach(), r.wgan_lambda, r.wgan_drift);
       stats.real_signs = real_sign_sum(loss.real_scores, loss.fake_score.detach(), true);
       stats.d_loss = loss.total;
       stats.real_score = loss.real_score.detach();
@@ -113,7 +128,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
   // Lazy R1: every d_every iterations, weighted by r1 / 2 * d_every.
   if (o.loss == Loss::LogisticR1 && r.d_every > 0 && o.iteration % r.d_every == 0) {
     const torch::Tensor x = real.detach().requires_grad_(true);
-    const torch::Tensor real_score = judge(x);
+    const torch::Tensor real_score = judge_real(x);
     const torch::Tensor penalty = r1_penalty(real_score, x);
     drop_gradients(*m.d_optimizer);
     (r.r1 / 2 * penalty * r.d_every + 0 * real_score[0]).sum().backward();
@@ -129,7 +144,8 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     SynthesisOptions synthesis;
     synthesis.precision = o.precision;
     const auto z = draw_latents(batch, config, o.mixing, rng, synthesis, options);
-    const torch::Tensor fake_score = judge(m.generator->forward(z, synthesis).image);
+    synthesis.labels = fake_classes(batch);
+    const torch::Tensor fake_score = judge_of(synthesis.labels)(m.generator->forward(z, synthesis).image);
     const torch::Tensor g_loss =
         o.loss == Loss::LogisticR1 ? logistic_generator_loss(fake_score) : wgan_generator_loss(fake_score);
     drop_gradients(*m.g_optimizer);
@@ -146,6 +162,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     SynthesisOptions synthesis;
     synthesis.precision = o.precision;
     const auto z = draw_latents(path_batch, config, o.mixing, rng, synthesis, options);
+    synthesis.labels = fake_classes(path_batch);
     const GeneratorOutput out = m.generator->forward(z, synthesis);
     const PathLength path = path_length_penalty(out.image, out.latent, state.path_mean, r.path_decay, {}, o.mean_over_ranks);
     drop_gradients(*m.g_optimizer);

@@ -66,6 +66,9 @@ struct StepOptions {
   // ranks, and on the path-length batch mean to average it likewise.
   std::function<void(torch::optim::Optimizer&)> average_gradients;
   std::function<double(double)> mean_over_ranks;
+  // Conditional models: how the generator's classes are drawn, weights per
+  // class (the data's class counts, or all equal for --balance).
+  std::vector<double> class_weights;
 };
 
 struct StepStats {
@@ -82,8 +85,15 @@ struct LazyState {
 };
 
 // One iteration on `real` (on the device); `rng` draws the mixing coin and
-// inject index, torch's generator the latents and noise.
+// inject index, torch's generator the latents and noise. Conditional models
+// take the real images' classes `real_labels` [B] (int64) and draw the
+// generator's from options.class_weights (under WGAN-GP the D step's fakes
+// take the real batch's classes, so that the penalty's interpolations
+// join images of one class).
 StepStats train_step(Models& models, const torch::Tensor& real, const StepOptions& options, LazyState& state,
-                     std::mt19937_64& rng);
+                     std::mt19937_64& rng, const torch::Tensor& real_labels = {});
+
+// `count` classes drawn from `weights` (torch's generator), as int64 on `device`.
+torch::Tensor draw_classes(const std::vector<double>& weights, int64_t count, torch::Device device);
 
 }  // namespace sg::stylegan2

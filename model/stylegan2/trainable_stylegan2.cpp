@@ -26,8 +26,8 @@ class StyleGan2 final : public TrainableGan {
       sg::to_channels_last(*module);
   }
 
-  IterationScalars train_iteration(const torch::Tensor& real, int64_t, int, double, TrainPosition& position,
-                                   std::mt19937_64& rng) override {
+  IterationScalars train_iteration(const torch::Tensor& real, const torch::Tensor& labels, int64_t, int, double,
+                                   TrainPosition& position, std::mt19937_64& rng) override {
     StepOptions options;
     options.iteration = position.iteration;
     options.loss = training_.saved.loss;
@@ -37,7 +37,8 @@ class StyleGan2 final : public TrainableGan {
     options.precision = training_.precision;
     options.average_gradients = hooks_.average_gradients;
     options.mean_over_ranks = hooks_.mean_over_ranks;
-    const StepStats stats = train_step(models_, real, options, state_, rng);
+    options.class_weights = training_.class_weights;
+    const StepStats stats = train_step(models_, real, options, state_, rng, labels);
     return {stats.d_loss, stats.g_loss, stats.penalty,
             {stats.path, stats.path_length, torch::tensor(state_.path_mean)}, stats.real_signs};
   }
@@ -57,7 +58,9 @@ class StyleGan2 final : public TrainableGan {
 
   torch::Tensor draw_average(const torch::Tensor& z, int, double) override {
     torch::NoGradGuard no_grad;
-    return models_.ema->forward(std::vector{z}).image;
+    SynthesisOptions options;
+    options.labels = drawing_labels(models_.ema->config, z.size(0), -1, z.device());
+    return models_.ema->forward(std::vector{z}, options).image;
   }
 
   SeededDrawer average_drawer(int, double, torch::Device device) override {

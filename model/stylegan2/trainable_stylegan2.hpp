@@ -12,6 +12,8 @@ struct Training {
   Config model;
   SavedTraining saved;  // lr, batch, loss, regularisation, mixing (also the file's args)
   Precision precision = Precision::Fp32;  // of the forward passes (a run's choice, not the file's)
+  // Conditional (model.classes > 0): how the generator's classes are drawn.
+  std::vector<double> class_weights;
 };
 
 std::unique_ptr<TrainableGan> make_stylegan2(const Training& training, torch::Device device);

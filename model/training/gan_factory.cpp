@@ -18,10 +18,14 @@ std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device
     t.saved.regularization.r1 = spec.r1_gamma;
     t.saved.mixing = spec.mixing ? 0.9 : 0.0;
     t.precision = spec.precision;
+    t.model.classes = static_cast<int>(spec.class_names.size());
+    t.saved.class_names = spec.class_names;
+    t.class_weights = spec.class_weights;
     return stylegan2::make_stylegan2(t, device);
   }
   // Field by field: each architecture keeps its own settings type in its
   // own folder, below this factory.
+  if (!spec.class_names.empty()) throw std::invalid_argument("StyleGAN (progressive) does not train conditionally: use --arch stylegan2");
   stylegan::StyleGanTraining t;
   t.model = spec.model;
   t.lr = spec.lr;

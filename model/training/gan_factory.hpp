@@ -29,6 +29,10 @@ struct GanSpec {
   stylegan2::Regularization regularization;  // StyleGAN2's lazy intervals and path length (its r1 from r1_gamma)
   EmaOptions ema;              // StyleGAN's per-block EMA
   Precision precision = Precision::Fp32;
+  // Conditional (StyleGAN2 only): the classes, and the weights their
+  // generator's classes are drawn with; empty: unconditional.
+  std::vector<std::string> class_names;
+  std::vector<double> class_weights;
 };
 
 // G, D, the average generator and the optimisers on `device` (torch's seed

@@ -43,7 +43,7 @@ void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
     if (c.size > 0) o.schedule.max_size = c.size;
   } else {
     for (const char* flag : {"--size", "--channel_multiplier", "--path_regularize", "--d_reg_every", "--g_reg_every",
-                             "--path_batch_shrink"})
+                             "--path_batch_shrink", "--cond"})
       refuse_unless(!c.was_given(flag), std::string(flag) + " needs --arch stylegan2");
     if (c.was_given("--init_size") && o.schedule.max_size > 0)
       refuse_unless(o.schedule.init_size <= o.schedule.max_size,
@@ -58,6 +58,7 @@ void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
   if (c.ema == "reference") o.ema.rampup = 0;
   o.init_size_given = c.was_given("--init_size");
   o.mirror = !c.no_mirror;
+  refuse_unless(o.conditional || !o.balance, "--balance needs --cond");
 }
 
 // --max_size from the LMDB, every size of the schedule present, the image
@@ -146,6 +147,7 @@ std::string describe_settings(const TrainOptions& o) {
     << " batch=" << o.schedule.batch << " mixing=" << o.mixing << " loss=" << (o.loss == GanLoss::R1 ? "r1" : "wgan-gp") << " r1_gamma=" << o.r1_gamma
     << " seed=" << o.seed << " mirror=" << o.mirror << " precision=" << precision_name(o.precision)
     << " channels_last=" << o.channels_last << " ema_decay=" << o.ema.decay << " ema_rampup=" << o.ema.rampup;
+  if (o.conditional) s << " cond=1 balance=" << o.balance;
   if (o.collectives && o.collectives->size() > 1) s << " world_size=" << o.collectives->size();
   if (o.arch == Architecture::StyleGan2)
     s << " channel_multiplier=" << o.channel_multiplier << " path_regularize=" << o.regularization.path_weight

@@ -108,7 +108,7 @@ ThroughputPoint measure_training_throughput(const LmdbReader& reader, int size, 
   // alpha 1: a stage after its fade-in.
   auto iterate = [&] {
     const torch::Tensor real = next_batch();
-    const auto stats = gan->train_iteration(real, real.size(0) * point.world, step, 1.0, position, rng);
+    const auto stats = gan->train_iteration(real, {}, real.size(0) * point.world, step, 1.0, position, rng);
     ++position.iteration;
     return stats;
   };

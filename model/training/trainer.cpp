@@ -131,6 +131,26 @@ class TrainingRun {
     rng_.seed(seed ^ 0x72616e6b73656564ull);
   }
 
+  // The LMDB's classes and how the generator draws them: as often as the
+  // training split holds each (its counts in the meta), or all alike.
+  void add_classes(GanSpec& spec) const {
+    if (o_.arch != Architecture::StyleGan2)
+      throw std::invalid_argument("--cond trains StyleGAN2 only: add --arch stylegan2");
+    if (!reader_.has_labels())
+      throw InputError(o_.lmdb, "holds no class labels for --cond: give its dataset config a `labels` rule and run sg_prep again");
+    spec.class_names = reader_.class_names();
+    std::vector<double> counts(spec.class_names.size(), 0);
+    for (const SplitCount& count : reader_.meta()->counts())
+      if (count.split() == TRAIN)
+        for (int c = 0; c < count.class_records_size() && c < static_cast<int>(counts.size()); ++c)
+          counts[static_cast<size_t>(c)] = static_cast<double>(count.class_records(c));
+    for (size_t c = 0; c < counts.size(); ++c) {
+      if (counts[c] == 0 && !o_.balance)
+        throw InputError(o_.lmdb, "class " + spec.class_names[c] + " has no training records (--balance would draw it anyway)");
+      spec.class_weights.push_back(o_.balance ? 1.0 : counts[c]);
+    }
+  }
+
   void build_models() {
     device_ = resolve_device(o_.device);
     if (device_.is_cuda() && o_.device_index >= 0) {
@@ -139,7 +159,9 @@ class TrainingRun {
     }
     configure_device(device_);
     torch::manual_seed(o_.seed);
-    gan_ = make_gan(gan_spec(o_), device_);
+    GanSpec spec = gan_spec(o_);
+    if (o_.conditional) add_classes(spec);
+    gan_ = make_gan(spec, device_);
     rng_.seed(o_.seed);
     position_ = initial_position(o_);
   }
@@ -198,6 +220,7 @@ class TrainingRun {
     so.shards = world_size_;
     so.shard = rank_;
     so.mirror = o_.mirror;
+    so.labels = o_.conditional;
     so.seed = o_.seed + static_cast<uint64_t>(step) * 1000003ull;
     so.threads = o_.loader_threads;
     so.start_epoch = epoch;
@@ -227,7 +250,8 @@ class TrainingRun {
     // Every rank's share of the global batch.
     const int images = batch.count * world_size_;
 
-    scalars_ = gan_->train_iteration(real, images, step_, alpha, position_, rng_);
+    const torch::Tensor labels = batch.labels.empty() ? torch::Tensor() : upload_labels(batch, device_);
+    scalars_ = gan_->train_iteration(real, labels, images, step_, alpha, position_, rng_);
     if (o_.augment.enabled)
       signs_.add(scalars_.real_signs, images, position_.augment, o_.augment, sum_over_ranks());
     end_iteration(position_.schedule, images);

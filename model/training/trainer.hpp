@@ -59,6 +59,11 @@ struct TrainOptions {
   Precision precision = Precision::Fp32;
   bool channels_last = false;       // NHWC weights and batches
   bool mirror = true;               // unless the dataset config turns random_mirror off
+  // Class-conditional training (StyleGAN2, an LMDB with labels): the
+  // generator's classes drawn as the training split holds them, or with
+  // `balance` uniformly.
+  bool conditional = false;
+  bool balance = false;
   bool show_progress = false;
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C / SIGTERM (on any rank: every rank stops at the same iteration)
   // Training across processes (nullptr or a world of one: one process).
