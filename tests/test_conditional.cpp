@@ -172,6 +172,7 @@ TEST(Conditional, ABrieflyTrainedModelDrawsTheClassItIsAskedFor) {
     for (int i = 0; i < per_class; ++i) right += nearest_class(images[i].data_ptr<float>(), means) == c;
   }
   EXPECT_GE(right, 180) << "of 200 drawn images were of the class asked for";
+  RecordProperty("drawn_of_the_asked_class", right);
 
   // sg_test --class: one class, every class, and a class it lacks.
   SampleOptions sample;
