@@ -4,6 +4,7 @@
 // it is asked for, and a conditional run resumes exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/errors.hpp"
@@ -11,6 +12,8 @@
 #include "datasets/lmdb_writer.hpp"
 #include "datasets/record_codec.hpp"
 #include "model/core/drawing.hpp"
+#include "datasets/lmdb_reader.hpp"
+#include "model/evaluation/export.hpp"
 #include "model/evaluation/samples.hpp"
 #include "model/stylegan2/checkpoint.hpp"
 #include "model/stylegan2/sampling.hpp"
@@ -184,6 +187,38 @@ TEST(Conditional, ABrieflyTrainedModelDrawsTheClassItIsAskedFor) {
   ASSERT_EQ(all.size(), 2u);
   EXPECT_TRUE(fs::exists(dir / "all/disc/sample_mixing.png"));
   EXPECT_TRUE(fs::exists(dir / "all/square/sample.png"));
+  // Labelled synthetic data: the classes in turn, or one class; the labels
+  // in the LMDB and the manifest, and the images of their labels' class.
+  ExportOptions e;
+  e.n = 20;
+  e.size = 16;
+  e.device = "cpu";
+  e.format = ExportFormat::Lmdb;
+  export_synthetic(run.last_checkpoint, dir / "synthetic.lmdb", e, open_checkpoint);
+  {
+    LmdbReader reader(dir / "synthetic.lmdb");
+    ASSERT_TRUE(reader.has_labels());
+    EXPECT_EQ(reader.class_names(), (std::vector<std::string>{"disc", "square"}));
+    const std::vector<int> labels = reader.labels(TRAIN);
+    ASSERT_EQ(labels.size(), 20u);
+    int agree = 0;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      EXPECT_EQ(labels[i], static_cast<int>(i % 2));
+      const Image8 image = decode_record(reader.record(TRAIN, 16, i), reader.encoding(), 16, 1, "r");
+      std::vector<float> x(256);
+      for (int p = 0; p < 256; ++p) x[static_cast<size_t>(p)] = image.pixels[static_cast<size_t>(p)] / 127.5f - 1.f;
+      agree += nearest_class(x.data(), means) == labels[i];
+    }
+    EXPECT_GE(agree, 17);
+  }
+  e.format = ExportFormat::Png;
+  e.class_name = "square";
+  export_synthetic(run.last_checkpoint, dir / "squares", e, open_checkpoint);
+  const std::string csv = test::read_file(dir / "squares/manifest.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "index,file,image_seed,class");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), 'q'), 20) << csv;  // "square" on every row
+  EXPECT_NE(test::read_file(dir / "squares/manifest.json").find("\"class\": \"square\""), std::string::npos);
+
   sample.class_name = "triangle";
   try {
     write_samples(run.last_checkpoint, dir / "x", sample, open_checkpoint);

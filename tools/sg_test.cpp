@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
       e.device = o.device;
       e.format = format == "lmdb" ? sg::ExportFormat::Lmdb : sg::ExportFormat::Png;
       e.show_progress = sg::stderr_is_terminal();
+      e.class_name = o.class_name;
       if (app.count("--out") == 0) out = format == "lmdb" ? "synthetic.lmdb" : "synthetic";
       const sg::ExportResult r = sg::export_synthetic(checkpoint, out, e, sg::open_checkpoint);
       if (!r.note.empty()) std::fprintf(stderr, "sg_test: %s: %s\n", checkpoint.c_str(), r.note.c_str());

@@ -64,11 +64,17 @@ class CheckpointDrawer {
   virtual torch::Tensor map_to_w(const torch::Tensor& z) = 0;
   virtual torch::Tensor synthesize_w_plus(const torch::Tensor& w_plus, const std::vector<torch::Tensor>& noise) = 0;
 
+  // A conditional checkpoint's classes of images first .. first+count-1 of a
+  // drawing (the requested class, or index mod classes) as int64 [count];
+  // undefined for an unconditional one.
+  virtual torch::Tensor labels_of(int64_t first, int64_t count) const { return {}; }
+
  protected:
   // Images in [-1, 1] of latents z and noise maps on the device, truncated
-  // towards mean_w by psi when mean_w is defined.
+  // towards mean_w by psi when mean_w is defined; `labels` their classes
+  // (a conditional generator's; undefined otherwise).
   virtual torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise,
-                                   const torch::Tensor& mean_w, double psi) = 0;
+                                   const torch::Tensor& mean_w, double psi, const torch::Tensor& labels) = 0;
 };
 
 // Opens a checkpoint of any architecture; InputError naming the file when

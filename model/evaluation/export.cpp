@@ -19,6 +19,7 @@
 #include "datasets/lmdb_writer.hpp"
 #include "datasets/record_codec.hpp"
 #include "model/core/drawing.hpp"
+#include "model/evaluation/samples.hpp"
 
 namespace sg {
 
@@ -62,7 +63,14 @@ std::string write_manifest(const std::string& folder, const std::string& checkpo
        << "  \"architecture\": \"" << architecture_name(source.architecture()) << "\",\n"
        << "  \"size\": " << source.size() << ",\n  \"channels\": " << source.channels() << ",\n"
        << "  \"images\": " << o.n << ",\n  \"seed\": " << o.seed << ",\n  \"truncation\": " << o.truncation << ",\n"
-       << "  \"format\": \"" << (lmdb ? "lmdb" : "png") << "\",\n"
+       << "  \"format\": \"" << (lmdb ? "lmdb" : "png") << "\",\n";
+  const std::vector<std::string> classes = source.class_names();
+  if (!classes.empty()) {
+    json << "  \"classes\": [";
+    for (size_t c = 0; c < classes.size(); ++c) json << (c ? ", " : "") << json_string(classes[c]);
+    json << "],\n  \"class\": " << json_string(o.class_name.empty() ? "all" : o.class_name) << ",\n";
+  }
+  json << "  \"synthetic\": true,\n"
        << "  \"generator\": \"the checkpoint's average generator (g_running / g_ema)\",\n"
        << "  \"image_seed\": \"image i: latent, then noise maps coarse to fine, from torch's CPU generator seeded with "
           "splitmix64(seed ^ splitmix64(i)) (manifest.csv lists them); truncation's mean style from one seeded "
@@ -72,10 +80,14 @@ std::string write_manifest(const std::string& folder, const std::string& checkpo
   const std::string manifest = (fs::path(folder) / "manifest.json").string();
   write_file_atomically(manifest, json.str(), "manifest");
   std::ostringstream csv;
-  csv << "index," << (lmdb ? "key" : "file") << ",image_seed\n";
-  for (int64_t i = 0; i < o.n; ++i)
+  csv << "index," << (lmdb ? "key" : "file") << ",image_seed" << (classes.empty() ? "" : ",class") << '\n';
+  const torch::Tensor labels = source.labels_of(0, o.n);
+  for (int64_t i = 0; i < o.n; ++i) {
     csv << i << ',' << (lmdb ? record_key(source.size(), static_cast<uint64_t>(i)) : image_name(i, o.n)) << ','
-        << synthetic_image_seed(o.seed, i) << '\n';
+        << synthetic_image_seed(o.seed, i);
+    if (!classes.empty()) csv << ',' << classes[static_cast<size_t>(labels[i].item<int64_t>())];
+    csv << '\n';
+  }
   write_file_atomically((fs::path(folder) / "manifest.csv").string(), csv.str(), "manifest");
   return manifest;
 }
@@ -92,7 +104,12 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
   const bool lmdb = o.format == ExportFormat::Lmdb;
   if (lmdb && o.start_index > 0)
     throw std::invalid_argument("an LMDB export is written whole or not at all: --start-index is for PNG folders");
-  const std::unique_ptr<CheckpointDrawer> opened = open(checkpoint, {o.size, o.device, false});
+  DrawRequest request{o.size, o.device, false};
+  if (!o.class_name.empty() && o.class_name != "all")
+    request.class_index = class_index_of(checkpoint, open(checkpoint, request)->class_names(), o.class_name);
+  const std::unique_ptr<CheckpointDrawer> opened = open(checkpoint, request);
+  if (o.class_name == "all" && opened->class_names().empty())
+    throw InputError(checkpoint, "an unconditional checkpoint draws no class ('all')");
   const CheckpointDrawer& source = *opened;
   const IndexedDrawer draw = opened->indexed_images(o.seed, o.truncation);
   const std::string digest = file_digest(checkpoint);
@@ -129,6 +146,9 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
           records.push_back({TRAIN, record_key(*it, static_cast<uint64_t>(first + k)),
                              encode_record(pictures[static_cast<size_t>(k)], PNG, source.channels(), 6)});
       }
+      const torch::Tensor labels = source.labels_of(first, count);
+      for (int64_t k = 0; labels.defined() && k < count; ++k)
+        records.push_back({TRAIN, label_key(static_cast<uint64_t>(first + k)), std::to_string(labels[k].item<int64_t>()), true});
       writer->write(records);
     }
     result.written += count;
@@ -138,6 +158,15 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
     DatasetMeta meta = describe_dataset(sizes, source.channels(), PNG, {static_cast<uint64_t>(o.n), 0, 0});
     meta.set_input(checkpoint);
     meta.set_inputs_digest(digest);
+    meta.set_created_by("sg_test --n (synthetic images)");
+    const std::vector<std::string> classes = source.class_names();
+    if (!classes.empty()) {
+      const torch::Tensor labels = source.labels_of(0, o.n);
+      for (const std::string& name : classes) meta.add_class_names(name);
+      for (SplitCount& count : *meta.mutable_counts())
+        for (size_t c = 0; c < classes.size(); ++c)
+          count.add_class_records(count.split() == TRAIN ? static_cast<uint64_t>((labels == static_cast<int64_t>(c)).sum().item<int64_t>()) : 0);
+    }
     writer->finish(meta);
   }
   progress.finish();

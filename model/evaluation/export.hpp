@@ -24,6 +24,10 @@ struct ExportOptions {
   int batch = 32;           // images per forward pass
   std::string device;       // "", "cpu", "cuda"
   bool show_progress = false;
+  // A conditional checkpoint: "" or "all" (image i of class i mod classes),
+  // or one class's name (every image of it). Each image's class goes into
+  // the manifest and, in an LMDB, its labels database.
+  std::string class_name;
 };
 
 struct ExportResult {

@@ -155,7 +155,7 @@ class StyleGanDrawer : public CheckpointDrawer {
   }
   torch::Tensor mean_w(torch::Generator& rng) override { return mean_style(generator_, rng, device_); }
   torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise, const torch::Tensor& mean_w,
-                           double psi) override {
+                           double psi, const torch::Tensor&) override {  // unconditional: labels_of gives none
     GenerateOptions options;
     if (mean_w.defined()) {  // truncation; psi 1 draws without a mean style
       options.mean_style = mean_w;

@@ -107,6 +107,11 @@ class StyleGan2Drawer : public CheckpointDrawer {
   std::string kind() const override { return raw_ ? "StyleGAN2 checkpoint (raw generator)" : "StyleGAN2 checkpoint"; }
   std::string note() const override { return note_; }
   std::vector<std::string> class_names() const override { return class_names_; }
+  torch::Tensor labels_of(int64_t first, int64_t count) const override {
+    if (class_names_.empty()) return {};
+    if (class_index_ >= 0) return torch::full({count}, class_index_, torch::kLong);
+    return (torch::arange(first, first + count, torch::kLong) % static_cast<int64_t>(class_names_.size()));
+  }
 
   SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override;
 
@@ -129,10 +134,10 @@ class StyleGan2Drawer : public CheckpointDrawer {
   }
   torch::Tensor mean_w(torch::Generator& rng) override { return mean_latent(generator_, rng, device_, class_index_); }
   torch::Tensor synthesize(const torch::Tensor& z, std::vector<torch::Tensor> noise, const torch::Tensor& mean_w,
-                           double psi) override {
+                           double psi, const torch::Tensor& classes) override {
     SynthesisOptions options;
     options.noise = std::move(noise);
-    options.labels = labels(z.size(0));
+    options.labels = classes.defined() ? classes.to(device_) : labels(z.size(0));
     if (mean_w.defined()) {
       options.truncation_latent = mean_w;
       options.truncation = psi;
