@@ -67,7 +67,7 @@ class CheckpointDrawer {
   // A conditional checkpoint's classes of images first .. first+count-1 of a
   // drawing (the requested class, or index mod classes) as int64 [count];
   // undefined for an unconditional one.
-  virtual torch::Tensor labels_of(int64_t first, int64_t count) const { return {}; }
+  virtual torch::Tensor labels_of(int64_t /*first*/, int64_t /*count*/) const { return {}; }
 
  protected:
   // Images in [-1, 1] of latents z and noise maps on the device, truncated
