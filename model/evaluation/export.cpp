@@ -82,10 +82,11 @@ std::string write_manifest(const std::string& folder, const std::string& checkpo
   std::ostringstream csv;
   csv << "index," << (lmdb ? "key" : "file") << ",image_seed" << (classes.empty() ? "" : ",class") << '\n';
   const torch::Tensor labels = source.labels_of(0, o.n);
+  const int64_t* label = labels.defined() ? labels.data_ptr<int64_t>() : nullptr;
   for (int64_t i = 0; i < o.n; ++i) {
     csv << i << ',' << (lmdb ? record_key(source.size(), static_cast<uint64_t>(i)) : image_name(i, o.n)) << ','
         << synthetic_image_seed(o.seed, i);
-    if (!classes.empty()) csv << ',' << classes[static_cast<size_t>(labels[i].item<int64_t>())];
+    if (label) csv << ',' << classes[static_cast<size_t>(label[i])];
     csv << '\n';
   }
   write_file_atomically((fs::path(folder) / "manifest.csv").string(), csv.str(), "manifest");
@@ -123,6 +124,8 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
   std::vector<int> sizes;
   for (int s = 8; s <= source.size(); s *= 2) sizes.push_back(s);
   if (sizes.empty()) sizes.push_back(source.size());
+  // A conditional export's images per class (the LMDB's meta counts them).
+  std::vector<uint64_t> class_records(opened->class_names().size(), 0);
   std::unique_ptr<LmdbWriter> writer;
   if (lmdb) {
     writer = std::make_unique<LmdbWriter>(out, LmdbWriter::Options{});
@@ -147,8 +150,11 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
                              encode_record(pictures[static_cast<size_t>(k)], PNG, source.channels(), 6)});
       }
       const torch::Tensor labels = source.labels_of(first, count);
-      for (int64_t k = 0; labels.defined() && k < count; ++k)
-        records.push_back({TRAIN, label_key(static_cast<uint64_t>(first + k)), std::to_string(labels[k].item<int64_t>()), true});
+      for (int64_t k = 0; labels.defined() && k < count; ++k) {
+        const int64_t label = labels[k].item<int64_t>();
+        records.push_back({TRAIN, label_key(static_cast<uint64_t>(first + k)), std::to_string(label), true});
+        ++class_records[static_cast<size_t>(label)];
+      }
       writer->write(records);
     }
     result.written += count;
@@ -159,14 +165,9 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
     meta.set_input(checkpoint);
     meta.set_inputs_digest(digest);
     meta.set_created_by("sg_test --n (synthetic images)");
-    const std::vector<std::string> classes = source.class_names();
-    if (!classes.empty()) {
-      const torch::Tensor labels = source.labels_of(0, o.n);
-      for (const std::string& name : classes) meta.add_class_names(name);
-      for (SplitCount& count : *meta.mutable_counts())
-        for (size_t c = 0; c < classes.size(); ++c)
-          count.add_class_records(count.split() == TRAIN ? static_cast<uint64_t>((labels == static_cast<int64_t>(c)).sum().item<int64_t>()) : 0);
-    }
+    for (const std::string& name : source.class_names()) meta.add_class_names(name);
+    for (SplitCount& count : *meta.mutable_counts())
+      for (uint64_t records : class_records) count.add_class_records(count.split() == TRAIN ? records : 0);
     writer->finish(meta);
   }
   progress.finish();

@@ -151,9 +151,9 @@ torch::Tensor EqualLinearImpl::forward(const torch::Tensor& x) {
   return F::linear(x, weight * scale, bias * lr_mul);
 }
 
-torch::Tensor PixelNormImpl::forward(const torch::Tensor& x) {
-  return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8);
-}
+torch::Tensor pixel_norm(const torch::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, /*keepdim=*/true) + 1e-8); }
+
+torch::Tensor PixelNormImpl::forward(const torch::Tensor& x) { return pixel_norm(x); }
 
 ModulatedConv2dImpl::ModulatedConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t style_dim,
                                          bool demodulate_, bool upsample_, bool downsample_)

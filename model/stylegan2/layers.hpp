@@ -76,6 +76,10 @@ struct EqualLinearImpl : torch::nn::Module {
 };
 TORCH_MODULE(EqualLinear);
 
+// x / sqrt(mean over dim 1 of x^2 + 1e-8): PixelNorm's function, also the
+// conditional mapping's normalisation of z and the class embedding.
+torch::Tensor pixel_norm(const torch::Tensor& x);
+
 struct PixelNormImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 };

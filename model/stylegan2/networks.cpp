@@ -139,8 +139,7 @@ torch::Tensor GeneratorImpl::map(const torch::Tensor& z, const torch::Tensor& la
   if (config.classes == 0) return style->forward(z);
   const torch::Tensor c = one_hot_labels(labels, config.classes, z);
   if (c.size(0) != z.size(0)) throw std::invalid_argument("one class label per latent");
-  auto normalised = [](const torch::Tensor& x) { return x * torch::rsqrt(x.pow(2).mean(1, true) + 1e-8); };
-  return style->forward(torch::cat({normalised(z), normalised(embed->forward(c))}, 1));
+  return style->forward(torch::cat({pixel_norm(z), pixel_norm(embed->forward(c))}, 1));
 }
 
 torch::Tensor GeneratorImpl::mean_latent(int64_t n, int64_t label) {

@@ -47,10 +47,11 @@ Generator load_for_drawing(const std::string& checkpoint, int size, torch::Devic
   return generator;
 }
 
-torch::Tensor drawing_labels(const Config& config, int64_t count, int class_index, torch::Device device) {
+torch::Tensor drawing_labels(const Config& config, int64_t count, int class_index, torch::Device device,
+                             int64_t first) {
   if (config.classes == 0) return {};
-  const torch::Tensor labels =
-      class_index >= 0 ? torch::full({count}, class_index, torch::kLong) : torch::arange(count, torch::kLong) % config.classes;
+  const torch::Tensor labels = class_index >= 0 ? torch::full({count}, class_index, torch::kLong)
+                                                : torch::arange(first, first + count, torch::kLong) % config.classes;
   return labels.to(device);
 }
 
@@ -108,9 +109,7 @@ class StyleGan2Drawer : public CheckpointDrawer {
   std::string note() const override { return note_; }
   std::vector<std::string> class_names() const override { return class_names_; }
   torch::Tensor labels_of(int64_t first, int64_t count) const override {
-    if (class_names_.empty()) return {};
-    if (class_index_ >= 0) return torch::full({count}, class_index_, torch::kLong);
-    return (torch::arange(first, first + count, torch::kLong) % static_cast<int64_t>(class_names_.size()));
+    return drawing_labels(generator_->config, count, class_index_, torch::kCPU, first);
   }
 
   SampleResult write_samples(const std::string& out_dir, const SampleOptions& options) override;

@@ -20,9 +20,11 @@ namespace sg::stylegan2 {
 Generator load_for_drawing(const std::string& checkpoint, int size, torch::Device device, bool raw = false,
                            std::string* note = nullptr);
 
-// The classes a conditional generator draws `count` images of: all
-// `class_index`, or (-1) the classes in turn; undefined when unconditional.
-torch::Tensor drawing_labels(const Config& config, int64_t count, int class_index, torch::Device device);
+// The classes of images first .. first+count-1 a conditional generator
+// draws: all `class_index`, or (-1) index mod classes; undefined when
+// unconditional.
+torch::Tensor drawing_labels(const Config& config, int64_t count, int class_index, torch::Device device,
+                             int64_t first = 0);
 
 // Mean w over 10 x 1024 latents from rng (conditional: of class_index, or
 // of the classes in turn).
