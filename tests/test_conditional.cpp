@@ -13,6 +13,7 @@
 #include "datasets/record_codec.hpp"
 #include "model/core/drawing.hpp"
 #include "datasets/lmdb_reader.hpp"
+#include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/export.hpp"
 #include "model/evaluation/samples.hpp"
 #include "model/stylegan2/checkpoint.hpp"
@@ -74,13 +75,15 @@ TEST(Conditional, NetworksTakeTheClassAndUnconditionalOnesKeepTheirKeys) {
 }
 
 // Discs (class "disc") and squares ("square") at 8 and 16, RAW, with labels.
-void write_shapes_lmdb(const std::string& path, int per_class) {
+// Discs (label 0) and squares (1) in turn; `first_variant` shifts their
+// positions, `swap_labels` labels each shape as the other.
+void write_shapes_lmdb(const std::string& path, int per_class, int first_variant = 0, bool swap_labels = false) {
   LmdbWriter writer(path, {});
   std::vector<LmdbRecord> records;
   const uint64_t n = static_cast<uint64_t>(2 * per_class);
   for (uint64_t i = 0; i < n; ++i) {
     const bool square = i % 2 == 1;
-    const Image8 slice = test::shape_slice(16, square, static_cast<int>(i / 2));
+    const Image8 slice = test::shape_slice(16, square, first_variant + static_cast<int>(i / 2));
     Image8 half(8, 8);
     for (int y = 0; y < 8; ++y)
       for (int x = 0; x < 8; ++x)
@@ -88,7 +91,7 @@ void write_shapes_lmdb(const std::string& path, int per_class) {
                                               slice.at(2 * x, 2 * y + 1) + slice.at(2 * x + 1, 2 * y + 1) + 2) / 4);
     records.push_back({TRAIN, record_key(16, i), encode_record(slice, RAW, 1, 1)});
     records.push_back({TRAIN, record_key(8, i), encode_record(half, RAW, 1, 1)});
-    records.push_back({TRAIN, label_key(i), square ? "1" : "0", true});
+    records.push_back({TRAIN, label_key(i), square != swap_labels ? "1" : "0", true});
   }
   writer.write(records);
   DatasetMeta meta = describe_dataset({8, 16}, 1, RAW, {n, 0, 0});
@@ -219,6 +222,27 @@ TEST(Conditional, ABrieflyTrainedModelDrawsTheClassItIsAskedFor) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), 'q'), 20) << csv;  // "square" on every row
   EXPECT_NE(test::read_file(dir / "squares/manifest.json").find("\"class\": \"square\""), std::string::npos);
 
+  // sg_eval per class: each class drawn against its own real images is
+  // closer than against the other class's (the labels swapped).
+  write_shapes_lmdb(dir / "swapped.lmdb", 48, 0, true);
+  EvalOptions eval;
+  eval.fake = run.last_checkpoint;
+  eval.size = 16;
+  eval.n = 96;
+  eval.device = "cpu";
+  eval.class_name = "all";
+  eval.real = dir / "shapes.lmdb";
+  const EvalReport right_classes = evaluate(eval, open_checkpoint);
+  eval.real = dir / "swapped.lmdb";
+  const EvalReport wrong_classes = evaluate(eval, open_checkpoint);
+  ASSERT_EQ(right_classes.classes.size(), 2u);
+  ASSERT_EQ(wrong_classes.classes.size(), 2u);
+  for (size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ(right_classes.classes[c].compared_images, 48u);
+    EXPECT_LT(1.2 * right_classes.classes[c].swd.average, wrong_classes.classes[c].swd.average)
+        << right_classes.classes[c].class_name;
+  }
+
   sample.class_name = "triangle";
   try {
     write_samples(run.last_checkpoint, dir / "x", sample, open_checkpoint);
@@ -227,6 +251,68 @@ TEST(Conditional, ABrieflyTrainedModelDrawsTheClassItIsAskedFor) {
     EXPECT_NE(std::string(e.what()).find("has no class 'triangle' (its classes: disc, square)"), std::string::npos)
         << e.what();
   }
+}
+
+std::string eval_error(const EvalOptions& options) {
+  try {
+    evaluate(options, open_checkpoint);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Conditional, EvalComparesClassByClassAndNamesWhatItLacks) {
+  TempDir dir;
+  write_shapes_lmdb(dir / "real.lmdb", 40);
+  write_shapes_lmdb(dir / "fake.lmdb", 40, 7);
+  write_shapes_lmdb(dir / "fake_swapped.lmdb", 40, 7, true);
+  EvalOptions o;
+  o.real = dir / "real.lmdb";
+  o.size = 16;
+  o.n = 80;
+  o.class_name = "all";
+  o.fake = dir / "fake.lmdb";
+  o.pairs_png = dir / "pairs.png";
+  const EvalReport right = evaluate(o, open_checkpoint);
+  o.fake = dir / "fake_swapped.lmdb";
+  const EvalReport swapped = evaluate(o, open_checkpoint);
+  // The whole sets hold the same images either way; class by class they differ.
+  EXPECT_EQ(right.compared_images, 80u);
+  EXPECT_DOUBLE_EQ(right.swd.average, swapped.swd.average);
+  ASSERT_EQ(right.classes.size(), 2u);
+  for (size_t c = 0; c < 2; ++c) {
+    EXPECT_EQ(right.classes[c].class_name, c == 0 ? "disc" : "square");
+    EXPECT_EQ(right.classes[c].compared_images, 40u);
+    EXPECT_EQ(right.classes[c].memorization.train_images, 40u);
+    EXPECT_LT(3 * right.classes[c].swd.average, swapped.classes[c].swd.average) << right.classes[c].class_name;
+  }
+  EXPECT_TRUE(fs::exists(dir / "pairs_disc.png"));
+  EXPECT_TRUE(fs::exists(dir / "pairs_square.png"));
+  const std::string json = report_json(right);
+  EXPECT_NE(json.find("\"classes\": {\n    \"disc\": {"), std::string::npos) << json;
+  EXPECT_NE(format_report(right).find("class square:"), std::string::npos);
+
+  o.fake = dir / "fake.lmdb";
+  o.class_name = "square";
+  const EvalReport one = evaluate(o, open_checkpoint);
+  EXPECT_EQ(one.class_name, "square");
+  EXPECT_TRUE(one.classes.empty());
+  EXPECT_DOUBLE_EQ(one.swd.average, right.classes[1].swd.average);
+
+  o.class_name = "triangle";
+  EXPECT_NE(eval_error(o).find("has no class 'triangle' (its classes: disc, square)"), std::string::npos)
+      << eval_error(o);
+  o.class_name = "all";
+  fs::create_directories(dir / "pngs");
+  write_png(dir / "pngs/a.png", test::shape_slice(16, false, 0));
+  write_png(dir / "pngs/b.png", test::shape_slice(16, true, 0));
+  o.fake = dir / "pngs";
+  EXPECT_NE(eval_error(o).find("holds no class labels to compare class by class"), std::string::npos)
+      << eval_error(o);
+  o.fake = dir / "fake.lmdb";
+  o.real = dir / "pngs";
+  EXPECT_NE(eval_error(o).find("pngs: holds no class labels"), std::string::npos) << eval_error(o);
 }
 
 std::map<std::string, torch::Tensor> generator_weights(const std::string& checkpoint, bool raw) {

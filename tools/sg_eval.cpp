@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   sg::cli::add_number(app, "--threads", threads, "CPU threads (0, the default: all cores)", sg::cli::between(0, 1024));
   app.add_option("--device", o.device, "cpu or cuda for a checkpoint (default: cuda if available)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--class", o.class_name,
+                 "compare one class (NAME) or the whole sets and then every class (all): a conditional checkpoint "
+                 "or a labelled LMDB against a labelled LMDB");
   app.add_flag("--quiet", quiet, "no progress lines");
   std::string metrics = "swd";
   app.add_option("--metrics", metrics,
@@ -63,6 +66,10 @@ int main(int argc, char** argv) {
   if (app.get_option("--n")->count() > 0) o.feature_images = o.n;
   if (!no_cache) f.cache_dir = cache.empty() ? sg::default_feature_cache_dir() : cache;
 
+  if (app.get_option("--class")->count() > 0 && o.class_name.empty()) {
+    std::fprintf(stderr, "sg_eval: error: --class: a class name or all\n");
+    return 2;
+  }
   o.raw_generator = generator == "raw";
   o.split = split == "validate" ? sg::VALIDATE : split == "test" ? sg::TEST : sg::TRAIN;
   o.show_progress = !quiet && sg::stderr_is_terminal();

@@ -17,6 +17,7 @@
 #include "model/core/drawing.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/memorization.hpp"
+#include "model/evaluation/samples.hpp"
 
 namespace sg {
 
@@ -38,12 +39,11 @@ FakeImages generated_images(const EvalOptions& o, CheckpointDrawer& drawer) {
   return {images, drawer.kind(), drawer.note()};
 }
 
-FakeImages stored_images(const EvalOptions& o) {
-  auto fakes = ImageCollection::open(o.fake, o.size);
-  const uint64_t length = fakes->length(TRAIN);
+FakeImages stored_images(const EvalOptions& o, const ImageCollection& fakes) {
+  const uint64_t length = fakes.length(TRAIN);
   if (length == 0) throw InputError(o.fake, "holds no images to evaluate");
   // Another draw than the real set's, so that a set against itself compares two samples.
-  return {fakes->read(TRAIN, pick_indexes(length, static_cast<uint64_t>(o.n), o.seed + 1)), fakes->kind(), ""};
+  return {fakes.read(TRAIN, pick_indexes(length, static_cast<uint64_t>(o.n), o.seed + 1)), fakes.kind(), ""};
 }
 
 // The features of a whole split, read in chunks so that only the
@@ -271,7 +271,8 @@ FakeImages checked_generated_images(const EvalOptions& o, CheckpointDrawer& draw
 // FID/KID/PR: generated images drawn (or read) a batch at a time.
 // `drawer`: the checkpoint's, or null when FAKE is a set of images.
 std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const ImageCollection& real,
-                                                 CheckpointDrawer* drawer, EvalReport& report) {
+                                                 CheckpointDrawer* drawer, const ImageCollection* stored,
+                                                 EvalReport& report) {
   FeatureRun run;
   run.real = &real;
   run.split = o.split;
@@ -280,7 +281,6 @@ std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const Ima
   run.device = o.device;
   run.show_progress = o.show_progress;
   ImageSource draw;
-  std::unique_ptr<ImageCollection> stored;
   std::vector<uint64_t> order;
   size_t next = 0;
   if (drawer) {
@@ -289,7 +289,6 @@ std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const Ima
     run.generated = o.feature_images;
     draw = [images = drawer->seeded_images(o.seed, o.truncation)](int64_t count) { return images(count); };
   } else {
-    stored = ImageCollection::open(o.fake, o.size);
     report.fake_kind = stored->kind();
     order = pick_indexes(stored->length(TRAIN), static_cast<uint64_t>(o.feature_images), o.seed + 1);
     run.generated = static_cast<int64_t>(order.size());
@@ -307,41 +306,33 @@ std::vector<FeatureMetricReport> feature_metrics(const EvalOptions& o, const Ima
   }
 }
 
-}  // namespace
-
-EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
+// Every metric of one pair of sets: REAL, and the images of `drawer` (a
+// checkpoint, opened once for both kinds of metric) or of `stored`.
+EvalReport evaluate_sets(const EvalOptions& o, const std::vector<int>& resolutions, const ImageCollection& real,
+                         CheckpointDrawer* drawer, const ImageCollection* stored) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<int> resolutions = swd_resolutions(o.size, o.swd.min_resolution);
-  if (resolutions.empty() || (o.size & (o.size - 1)) != 0)
-    throw std::invalid_argument("--size must be a power of two of at least " + std::to_string(o.swd.min_resolution));
-  if (o.n < 2) throw std::invalid_argument("--n must be at least 2");
-
   EvalReport report;
   report.fake = o.fake;
   report.real = o.real;
   report.size = o.size;
   report.split = split_display_name(o.split);
-  const auto real = ImageCollection::open(o.real, o.size);
-  report.real_kind = real->kind();
-  report.channels = real->channels();
-  const uint64_t real_length = real->length(o.split);
+  report.real_kind = real.kind();
+  report.channels = real.channels();
+  const uint64_t real_length = real.length(o.split);
   if (real_length < 2)
-    throw InputError(o.real, "the " + report.split + " split holds " + std::to_string(real_length) +
-                                 " images; at least two are needed");
-  // A checkpoint is opened once for both kinds of metric.
-  std::error_code ec;
-  const std::unique_ptr<CheckpointDrawer> drawer =
-      fs::is_regular_file(o.fake, ec) ? open(o.fake, {o.size, o.device, o.raw_generator}) : nullptr;
-  if (o.feature_metrics.any()) report.features = feature_metrics(o, *real, drawer.get(), report);
+    throw InputError(o.real, "the " + report.split + " split holds " + std::to_string(real_length) + " images" +
+                                 (o.class_name.empty() ? "" : " of class '" + o.class_name + "'") +
+                                 "; at least two are needed");
+  if (o.feature_metrics.any()) report.features = feature_metrics(o, real, drawer, stored, report);
   report.pixel_metrics = o.pixel_metrics;
   if (!o.pixel_metrics) {
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
   }
   const torch::Tensor real_images =
-      real->read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
+      real.read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
 
-  FakeImages fake = drawer ? checked_generated_images(o, *drawer) : stored_images(o);
+  FakeImages fake = drawer ? checked_generated_images(o, *drawer) : stored_images(o, *stored);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
   report.fake_kind = fake.kind;
   report.fake_note = fake.note;
@@ -368,7 +359,81 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
     report.coverage.push_back(coverage_at(resolution, real_images, fake.images, report.compared_images));
   report.fake_border = border_brightness(fake.images);
   report.real_border = border_brightness(real_images);
-  report.memorization = check_memorization(o, *real, fake.images);
+  report.memorization = check_memorization(o, real, fake.images);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+// The closest-pairs picture of one class: NAME_<class>.png beside NAME.png.
+std::string class_pairs_png(const std::string& pairs_png, const std::string& class_name) {
+  if (pairs_png.empty()) return "";
+  const fs::path path(pairs_png);
+  return (path.parent_path() / (path.stem().string() + "_" + class_name + path.extension().string())).string();
+}
+
+// The classes a per-class evaluation compares: those of the fake side (a
+// conditional checkpoint's or a labelled set's), each of which REAL must hold.
+std::vector<std::string> classes_to_compare(const EvalOptions& o, const std::vector<std::string>& real_classes,
+                                            const std::vector<std::string>& fake_classes, bool checkpoint) {
+  if (real_classes.empty())
+    throw InputError(o.real, "holds no class labels to compare class by class (sg_prep writes them with a "
+                             "config's `labels` rule)");
+  if (fake_classes.empty())
+    throw InputError(o.fake, checkpoint ? "an unconditional checkpoint draws no class ('" + o.class_name + "')"
+                                        : "holds no class labels to compare class by class ('" + o.class_name + "')");
+  const std::vector<std::string> classes =
+      o.class_name == "all" ? fake_classes : std::vector<std::string>{o.class_name};
+  for (const std::string& name : classes) {
+    class_index_of(o.fake, fake_classes, name);
+    class_index_of(o.real, real_classes, name);
+  }
+  return classes;
+}
+
+}  // namespace
+
+EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<int> resolutions = swd_resolutions(o.size, o.swd.min_resolution);
+  if (resolutions.empty() || (o.size & (o.size - 1)) != 0)
+    throw std::invalid_argument("--size must be a power of two of at least " + std::to_string(o.swd.min_resolution));
+  if (o.n < 2) throw std::invalid_argument("--n must be at least 2");
+
+  const auto real = ImageCollection::open(o.real, o.size);
+  std::error_code ec;
+  const bool checkpoint = fs::is_regular_file(o.fake, ec);
+  const DrawRequest request{o.size, o.device, o.raw_generator};
+  const std::unique_ptr<CheckpointDrawer> drawer = checkpoint ? open(o.fake, request) : nullptr;
+  const std::unique_ptr<ImageCollection> stored = checkpoint ? nullptr : ImageCollection::open(o.fake, o.size);
+  if (o.class_name.empty()) return evaluate_sets(o, resolutions, *real, drawer.get(), stored.get());
+
+  const std::vector<std::string> real_classes = real->class_names();
+  const std::vector<std::string> fake_classes = checkpoint ? drawer->class_names() : stored->class_names();
+  const std::vector<std::string> classes = classes_to_compare(o, real_classes, fake_classes, checkpoint);
+  EvalReport report;
+  if (o.class_name == "all") {
+    EvalOptions overall = o;
+    overall.class_name.clear();
+    report = evaluate_sets(overall, resolutions, *real, drawer.get(), stored.get());
+  }
+  for (const std::string& name : classes) {
+    EvalOptions one = o;
+    one.class_name = name;
+    if (o.class_name == "all") one.pairs_png = class_pairs_png(o.pairs_png, name);
+    const auto real_class = class_subset(*real, class_index_of(o.real, real_classes, name));
+    EvalReport result;
+    if (checkpoint) {
+      DrawRequest class_request = request;
+      class_request.class_index = class_index_of(o.fake, fake_classes, name);
+      result = evaluate_sets(one, resolutions, *real_class, open(o.fake, class_request).get(), nullptr);
+    } else {
+      const auto fake_class = class_subset(*stored, class_index_of(o.fake, fake_classes, name));
+      result = evaluate_sets(one, resolutions, *real_class, nullptr, fake_class.get());
+    }
+    result.class_name = name;
+    if (o.class_name == "all") report.classes.push_back(std::move(result));
+    else report = std::move(result);
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
@@ -407,12 +472,35 @@ std::string feature_headlines(const std::vector<FeatureMetricReport>& reports) {
   return s.str();
 }
 
+// A report nested in another's JSON: every line but the first indented.
+std::string indented(const std::string& json, const std::string& indent) {
+  std::string out;
+  for (size_t i = 0; i < json.size(); ++i) {
+    out += json[i];
+    if (json[i] == '\n' && i + 1 < json.size()) out += indent;
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string class_json(const EvalReport& r) {
+  std::ostringstream s;
+  if (!r.class_name.empty()) s << "  \"class\": " << json_string(r.class_name) << ",\n";
+  if (r.classes.empty()) return s.str();
+  s << "  \"classes\": {";
+  for (size_t i = 0; i < r.classes.size(); ++i)
+    s << (i ? "," : "") << "\n    " << json_string(r.classes[i].class_name) << ": "
+      << indented(report_json(r.classes[i]), "    ");
+  s << "\n  },\n";
+  return s.str();
+}
+
 }  // namespace
 
 std::string report_json(const EvalReport& r) {
   const MemorizationReport& m = r.memorization;
   std::ostringstream s;
-  s << "{\n" << feature_headlines(r.features);
+  s << "{\n" << class_json(r) << feature_headlines(r.features);
   if (!r.features.empty()) s << "  \"feature_metrics\": [" << feature_json(r.features) << "],\n";
   if (!r.pixel_metrics) {
     s << "  \"size\": " << r.size << ",\n"
@@ -462,6 +550,15 @@ std::string report_json(const EvalReport& r) {
 std::string format_report(const EvalReport& r) {
   const MemorizationReport& m = r.memorization;
   std::ostringstream s;
+  if (!r.classes.empty()) {
+    s << "all classes:\n";
+    EvalReport whole = r;
+    whole.classes.clear();
+    s << format_report(whole);
+    for (const EvalReport& c : r.classes) s << "\n" << format_report(c);
+    return s.str();
+  }
+  if (!r.class_name.empty()) s << "class " << r.class_name << ":\n";
   char line[512];
   for (const FeatureMetricReport& f : r.features) {
     std::snprintf(line, sizeof line, "%s features (%s, %lld-D): %lld generated vs all %lld real of the %s split%s\n",

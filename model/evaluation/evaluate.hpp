@@ -37,6 +37,10 @@ struct EvalOptions {
   bool pixel_metrics = true;
   FeatureMetricOptions feature_metrics;
   int64_t feature_images = 50000;  // generated images for the feature metrics (stylegan2-ada-pytorch's 50k)
+  // "" compares the sets whole; a class name compares that class's images
+  // of both (a conditional checkpoint drawing it, or a labelled set's, against
+  // REAL's labelled images of it); "all": the sets whole, then every class.
+  std::string class_name;
 };
 
 struct MemorizationReport {
@@ -78,10 +82,14 @@ struct EvalReport {
   bool pixel_metrics = true;  // false: only the feature metrics were measured
   std::vector<FeatureMetricReport> features;
   double seconds = 0;
+  std::string class_name;             // the class compared ("" for the whole sets)
+  std::vector<EvalReport> classes;    // with class "all": one report per class
 };
 
 // `open` draws a checkpoint given as `fake` (the GAN factory's
-// open_checkpoint); image sets need none.
+// open_checkpoint); image sets need none. A per-class comparison needs
+// labels on both sides: InputError naming the side without them, or the
+// class one side lacks.
 EvalReport evaluate(const EvalOptions& options, const CheckpointOpener& open);
 
 // The report as JSON (top-level "swd": the average over levels, x 10^3).

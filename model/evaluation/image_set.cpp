@@ -81,6 +81,13 @@ class LmdbImages final : public ImageCollection {
     return reader_.meta()->inputs_digest() + "-" + hex64(fnv1a64(meta.data(), meta.size()));
   }
 
+  std::vector<std::string> class_names() const override {
+    return reader_.has_labels() ? reader_.class_names() : std::vector<std::string>{};
+  }
+  std::vector<int> labels(Split split) const override {
+    return reader_.has_labels() && length(split) > 0 ? reader_.labels(split) : std::vector<int>{};
+  }
+
  private:
   std::unique_ptr<LmdbReader> owned_;
   const LmdbReader& reader_;
@@ -155,6 +162,47 @@ std::unique_ptr<ImageCollection> ImageCollection::open(const std::string& path, 
   if (!fs::is_directory(path, ec)) throw InputError(path, "not an LMDB directory or a folder of images");
   if (fs::exists(fs::path(path) / "data.mdb", ec)) return std::make_unique<LmdbImages>(path, size);
   return std::make_unique<FolderImages>(path, size);
+}
+
+namespace {
+
+class ClassSubset final : public ImageCollection {
+ public:
+  ClassSubset(const ImageCollection& set, int class_index)
+      : ImageCollection(set.path(), set.size()), set_(set), class_name_(set.class_names().at(static_cast<size_t>(class_index))) {
+    for (Split split : {TRAIN, VALIDATE, TEST}) {
+      const std::vector<int> labels = set.labels(split);
+      for (size_t i = 0; i < labels.size(); ++i)
+        if (labels[i] == class_index) members_[split].push_back(i);
+    }
+  }
+
+  std::string kind() const override { return set_.kind() + " class " + class_name_; }
+  int channels() const override { return set_.channels(); }
+  uint64_t length(Split split) const override { return members_[split].size(); }
+  torch::Tensor read(Split split, const std::vector<uint64_t>& indexes) const override {
+    std::vector<uint64_t> rows;
+    rows.reserve(indexes.size());
+    for (uint64_t i : indexes) rows.push_back(members_[split].at(i));
+    return set_.read(split, rows);
+  }
+  std::string content_key() const override {
+    const std::string key = set_.content_key();
+    return key.empty() ? "" : key + "-class-" + hex64(fnv1a64(class_name_.data(), class_name_.size()));
+  }
+  std::vector<std::string> class_names() const override { return {class_name_}; }
+  std::vector<int> labels(Split split) const override { return std::vector<int>(members_[split].size(), 0); }
+
+ private:
+  const ImageCollection& set_;
+  std::string class_name_;
+  std::vector<uint64_t> members_[3];
+};
+
+}  // namespace
+
+std::unique_ptr<ImageCollection> class_subset(const ImageCollection& set, int class_index) {
+  return std::make_unique<ClassSubset>(set, class_index);
 }
 
 std::unique_ptr<ImageCollection> lmdb_images(const LmdbReader& reader, int size) {

@@ -30,6 +30,10 @@ class ImageCollection {
   // sg_prep LMDB's inputs digest and meta; "" where nothing does (a folder,
   // an LMDB without meta), and then nothing is cached.
   virtual std::string content_key() const { return ""; }
+  // Class labels (an LMDB written with a label rule): the names, index =
+  // label, empty without labels; a split's labels, one per image.
+  virtual std::vector<std::string> class_names() const { return {}; }
+  virtual std::vector<int> labels(Split /*split*/) const { return {}; }
 
   const std::string& path() const { return path_; }
   int size() const { return size_; }
@@ -41,6 +45,11 @@ class ImageCollection {
 };
 
 class LmdbReader;
+
+// The images of one class of a labelled set, in every split (`set` must
+// outlive it): indexes count that class's images only. Its content key
+// extends the set's with the class, so cached features stay apart.
+std::unique_ptr<ImageCollection> class_subset(const ImageCollection& set, int class_index);
 
 // The images of `size` of an LMDB already open (it must outlive them).
 std::unique_ptr<ImageCollection> lmdb_images(const LmdbReader& reader, int size);
