@@ -36,6 +36,7 @@
 #include "model/distributed/collectives.hpp"
 #include "model/distributed/gradient_sync.hpp"
 #include "model/distributed/launch.hpp"
+#include "model/stylegan2/checkpoint.hpp"
 #include "model/training/trainer.hpp"
 #include "test_util.hpp"
 
@@ -47,16 +48,27 @@ using test::TempDir;
 
 std::string program(const std::string& name) { return std::string(SG_BIN_DIR) + "/" + name; }
 
-// A dataset LMDB of `n` synthetic slices at 8x8 and 16x16.
-void write_dataset(const std::string& path, int n = 24) {
+// A dataset LMDB of `n` synthetic slices at 8x8 and 16x16; `labelled`:
+// slice i of class i mod 3 ("a", "b", "c").
+void write_dataset(const std::string& path, int n = 24, bool labelled = false) {
   LmdbWriter writer(path, {});
   std::vector<LmdbRecord> records;
   for (int size : {8, 16})
     for (int i = 0; i < n; ++i)
       records.push_back({TRAIN, record_key(size, static_cast<uint64_t>(i)),
                          encode_record(test::synthetic_slice(size, size, i), RAW, 1, 1)});
+  if (labelled)
+    for (int i = 0; i < n; ++i)
+      records.push_back({TRAIN, label_key(static_cast<uint64_t>(i)), std::to_string(i % 3), true});
   writer.write(records);
-  writer.finish(describe_dataset({8, 16}, 1, RAW, {static_cast<uint64_t>(n), 0, 0}));
+  DatasetMeta meta = describe_dataset({8, 16}, 1, RAW, {static_cast<uint64_t>(n), 0, 0});
+  if (labelled) {
+    for (const char* name : {"a", "b", "c"}) meta.add_class_names(name);
+    for (SplitCount& count : *meta.mutable_counts())
+      for (int c = 0; c < 3; ++c)
+        count.add_class_records(count.split() == TRAIN ? static_cast<uint64_t>((n - c + 2) / 3) : 0);
+  }
+  writer.finish(meta);
 }
 
 struct RankResult {
@@ -252,6 +264,37 @@ TEST(Shards, DisjointAndTogetherTheGlobalBatchOverEpochs) {
       // The shards in rank order are the one-process batch, image for image
       // (its records are distinct: an epoch is a permutation).
       EXPECT_EQ(joined, whole.pixels) << shards << " shards, batch " << b;
+    }
+  }
+  // With labels, each shard's labels are those of its own images.
+  write_dataset(dir / "labelled.lmdb", 24, true);
+  LmdbReader labelled(dir / "labelled.lmdb");
+  std::map<std::vector<float>, int64_t> class_of_image;  // by the unmirrored pixels
+  for (int i = 0; i < 24; ++i) {
+    const Image8 slice = test::synthetic_slice(8, 8, i);
+    std::vector<float> pixels;
+    for (uint8_t p : slice.pixels) pixels.push_back(static_cast<float>(p) * (1.f / 127.5f) - 1.f);
+    class_of_image[pixels] = i % 3;
+  }
+  for (int shard = 0; shard < 2; ++shard) {
+    BatchStreamOptions o;
+    o.size = 8;
+    o.batch = 12;
+    o.seed = 9;
+    o.threads = 1;
+    o.mirror = false;
+    o.labels = true;
+    o.shards = 2;
+    o.shard = shard;
+    BatchStream part(labelled, o);
+    for (int b = 0; b < 4; ++b) {
+      const Batch piece = part.next();
+      ASSERT_EQ(piece.labels.size(), 6u);
+      for (int i = 0; i < piece.count; ++i) {
+        const std::vector<float> image(piece.pixels.begin() + i * 64, piece.pixels.begin() + (i + 1) * 64);
+        ASSERT_EQ(class_of_image.count(image), 1u);
+        EXPECT_EQ(piece.labels[static_cast<size_t>(i)], class_of_image[image]) << "shard " << shard << " batch " << b;
+      }
     }
   }
   BatchStreamOptions uneven;
@@ -467,7 +510,8 @@ double largest_difference(const std::string& a, const std::string& b, int* compa
 
 void expect_matches_oracle(const std::vector<std::string>& extra_flags, bool stylegan2) {
   TempDir dir;
-  write_dataset(dir / "d.lmdb");
+  const bool conditional = std::count(extra_flags.begin(), extra_flags.end(), "--cond") > 0;
+  write_dataset(dir / "d.lmdb", 24, conditional);
   std::vector<std::string> args = stylegan2
       ? std::vector<std::string>{dir / "d.lmdb", "--out", dir / "processes", "--arch", "stylegan2", "--size", "8",
                                  "--channels", "8", "--batch", "8", "--max_iter", "17", "--checkpoint-every", "100",
@@ -507,12 +551,17 @@ void expect_matches_oracle(const std::vector<std::string>& extra_flags, bool sty
     }
     for (size_t i = 0; i < extra_flags.size(); ++i) {
       if (extra_flags[i] == "--augment") o.augment.enabled = true;
+      if (extra_flags[i] == "--cond") o.conditional = true;
       if (extra_flags[i] == "--ada_every") o.augment.every = std::stoi(extra_flags[i + 1]);
       if (extra_flags[i] == "--ada_length") o.augment.length = std::stoi(extra_flags[i + 1]);
     }
     return o;
   });
   EXPECT_EQ(oracle[0].state_digest, oracle[1].state_digest);
+  if (conditional) {
+    EXPECT_EQ(stylegan2::read_checkpoint_info(dir / "processes/checkpoints/latest.ckpt").class_names,
+              (std::vector<std::string>{"a", "b", "c"}));
+  }
   int compared = 0;
   const double difference = largest_difference(dir / "processes/checkpoints/latest.ckpt",
                                                dir / "oracle0/checkpoints/latest.ckpt", &compared);
@@ -529,6 +578,12 @@ TEST(Distributed, TwoRanksMatchOneProcessAveragingTheSameHalfBatches) {
 }
 
 TEST(Distributed, TwoStyleGan2RanksMatchTheOracle) { expect_matches_oracle({}, true); }
+
+// Class-conditional with ADA: the labels travel with their images' shards,
+// the augmentation leaves them alone, and the ranks agree with the oracle.
+TEST(Distributed, TwoConditionalStyleGan2RanksWithAdaMatchTheOracle) {
+  expect_matches_oracle({"--cond", "--augment", "--ada_every", "4", "--ada_length", "400"}, true);
+}
 
 // ---------------------------------------------------------------------------
 // Runs of the built program.
