@@ -14,7 +14,9 @@
 #include "common/errors.hpp"
 #include "common/hashing.hpp"
 #include "common/progress.hpp"
+#include "common/tool_version.hpp"
 #include "datasets/class_labels.hpp"
+#include "datasets/dataset_card.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
@@ -62,6 +64,7 @@ class RecordSink {
       if (on_error_ == OnError::Fail) throw InputError(name, item.error);
       ++summary_.inputs_skipped;
       summary_.skipped.push_back(name + ": " + item.error);
+      skip_tally_.add(name, item.error);
       return;
     }
     ++summary_.inputs_read;
@@ -95,6 +98,8 @@ class RecordSink {
     return "fnv1a64:" + hex64(digest_);
   }
 
+  const SkipTally& skip_tally() const { return skip_tally_; }
+
  private:
   void digest_input(const PrepItem& item) {
     digest_ = fnv1a64(item.entry.name.data(), item.entry.name.size() + 1, digest_);
@@ -109,6 +114,7 @@ class RecordSink {
   std::string member_prefix_;
   std::vector<LmdbRecord> pending_;
   std::set<std::string> subjects_[3];
+  SkipTally skip_tally_;
   uint64_t pending_bytes_ = 0;
   uint64_t digest_ = kFnv1a64Basis;
 };
@@ -307,6 +313,12 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   meta.set_inputs_digest(summary.inputs_digest);
   meta.set_input(options.input);
   meta.set_created_by("sg_prep");
+  meta.set_inputs_read(summary.inputs_read);
+  meta.set_empty_slices_dropped(summary.empty_slices_dropped);
+  sink.skip_tally().store(meta);
+  meta.set_tool_version(tool_version());
+  meta.set_created_at(utc_timestamp());
+  summary.card_digest = dataset_card_digest(meta);
   writer.finish(meta);
 
   summary.bytes_written = writer.bytes_written();
@@ -334,6 +346,7 @@ std::string format_summary(const PrepSummary& s, const DatasetConfig& config) {
                 static_cast<double>(s.bytes_written) / 1e6, s.seconds,
                 s.seconds > 0 ? static_cast<double>(s.total_slices()) / s.seconds : 0.0);
   out << line;
+  out << "  card:    " << s.card_digest << " (sg_inspect --card)\n";
   for (const std::string& w : s.warnings) out << "  warning: " << w << '\n';
   const size_t shown = std::min<size_t>(s.skipped.size(), 20);
   for (size_t i = 0; i < shown; ++i) out << "  skipped: " << s.skipped[i] << '\n';

@@ -40,6 +40,7 @@ struct PrepSummary {
   uint64_t bytes_written = 0;
   double seconds = 0;
   std::string inputs_digest;
+  std::string card_digest;  // the dataset card's (datasets/dataset_card.hpp)
   uint64_t total_slices() const { return records[0] + records[1] + records[2]; }
 };
 

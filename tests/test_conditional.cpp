@@ -8,10 +8,12 @@
 #include <filesystem>
 
 #include "common/errors.hpp"
+#include "datasets/dataset_card.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
 #include "datasets/record_codec.hpp"
 #include "model/core/drawing.hpp"
+#include "model/core/state_dict_io.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/export.hpp"
@@ -198,8 +200,24 @@ TEST(Conditional, ABrieflyTrainedModelDrawsTheClassItIsAskedFor) {
   e.device = "cpu";
   e.format = ExportFormat::Lmdb;
   export_synthetic(run.last_checkpoint, dir / "synthetic.lmdb", e, open_checkpoint);
+  // The checkpoint names the data it trained on; the export's card says it
+  // is synthetic, from which generator and data, and how it was drawn.
+  const std::string data_card = dataset_card_digest(*LmdbReader(dir / "shapes.lmdb").meta());
+  EXPECT_EQ(checkpoint_data_card(run.last_checkpoint), data_card);
   {
     LmdbReader reader(dir / "synthetic.lmdb");
+    ASSERT_TRUE(reader.meta()->has_synthetic());
+    const SyntheticOrigin& origin = reader.meta()->synthetic();
+    EXPECT_EQ(origin.data_card_digest(), data_card);
+    EXPECT_EQ(origin.generator_digest(), "fnv1a64:" + reader.meta()->inputs_digest());
+    EXPECT_EQ(origin.generator_digest().rfind("fnv1a64:", 0), 0u) << origin.generator_digest();
+    EXPECT_EQ(origin.images(), 20u);
+    EXPECT_EQ(origin.truncation(), 1.0);
+    const std::string card = test::read_file(dir / "synthetic.lmdb/CARD.md");
+    EXPECT_NE(card.find("**SYNTHETIC: every image here was drawn by a generator."), std::string::npos) << card;
+    EXPECT_NE(card.find("| card of the data it trained on | " + data_card + " |"), std::string::npos) << card;
+    EXPECT_NE(card.find("| train | 20 | 10 | 10 |"), std::string::npos) << card;
+    EXPECT_EQ(card, dataset_card_markdown(*reader.meta(), dir / "synthetic.lmdb"));
     ASSERT_TRUE(reader.has_labels());
     EXPECT_EQ(reader.class_names(), (std::vector<std::string>{"disc", "square"}));
     const std::vector<int> labels = reader.labels(TRAIN);
@@ -221,6 +239,11 @@ TEST(Conditional, ABrieflyTrainedModelDrawsTheClassItIsAskedFor) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "index,file,image_seed,class");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), 'q'), 20) << csv;  // "square" on every row
   EXPECT_NE(test::read_file(dir / "squares/manifest.json").find("\"class\": \"square\""), std::string::npos);
+  EXPECT_NE(test::read_file(dir / "squares/manifest.json").find("\"training_data_card\": \"" + data_card + "\""),
+            std::string::npos);
+  const std::string squares_card = test::read_file(dir / "squares/CARD.md");
+  EXPECT_NE(squares_card.find("| class | square |"), std::string::npos) << squares_card;
+  EXPECT_NE(squares_card.find("| train | 20 | 0 | 20 |"), std::string::npos) << squares_card;
 
   // sg_eval per class: each class drawn against its own real images is
   // closer than against the other class's (the labels swapped).

@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include <zlib.h>
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
+#include "datasets/dataset_card.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
 #include "datasets/held_out.hpp"
@@ -104,6 +106,55 @@ TEST(PrepGraph, SyntheticZipEndToEndSkippingBadMembers) {
   EXPECT_EQ(r32, half_box(original));
   EXPECT_FALSE(reader.get(TRAIN, "64-00006").has_value());
   EXPECT_EQ(*reader.get(TRAIN, "length"), "6");  // decimal text, as the reference reads it
+}
+
+// The dataset card: what was read and left out (per reason, the first
+// input named), counts per split and subject, what made it and when; its
+// digest is the same read back, and changes with the data.
+TEST(PrepGraph, TheCardSaysWhatWentInWhatWasLeftOutAndWhatMadeIt) {
+  TempDir dir;
+  auto members = oasis_members(true);
+  members.push_back({"keras_png_slices_data/keras_png_slices_train/case_903_slice_0.nii.png", "also text"});
+  test::write_zip(dir / "oasis.zip", members);
+  const PrepSummary s = run_prep(oasis_like_config(), options_for(dir / "oasis.zip", dir / "out.lmdb"));
+  LmdbReader reader(dir / "out.lmdb");
+  const DatasetMeta& meta = *reader.meta();
+  EXPECT_EQ(meta.inputs_read(), 10u);
+  ASSERT_EQ(meta.skipped_size(), 3);
+  // In the order first met (name order: "../" first); two text files under one reason.
+  EXPECT_EQ(meta.skipped(0).reason(), "member path escapes the archive ('..')");
+  EXPECT_EQ(meta.skipped(0).inputs(), 1u);
+  EXPECT_EQ(meta.skipped(1).reason(), "not a PNG or JPEG image (unrecognised signature)");
+  EXPECT_EQ(meta.skipped(1).inputs(), 2u);
+  EXPECT_EQ(meta.skipped(1).example(),
+            (dir / "oasis.zip") + ":keras_png_slices_data/keras_png_slices_train/case_900_slice_0.nii.png");
+  EXPECT_EQ(meta.skipped(2).reason(), "corrupt PNG");
+  EXPECT_EQ(meta.skipped(2).inputs(), 1u);
+  EXPECT_EQ(meta.tool_version().rfind("stylegan-cpp ", 0), 0u) << meta.tool_version();
+  EXPECT_TRUE(std::regex_match(meta.created_at(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
+      << meta.created_at();
+  EXPECT_FALSE(meta.has_synthetic());
+  EXPECT_EQ(dataset_card_digest(meta), s.card_digest);
+
+  const std::string card = dataset_card_markdown(meta, dir / "out.lmdb");
+  for (const std::string& expected :
+       {std::string("# Dataset card: oasis"), std::string("| inputs digest | ") + s.inputs_digest,
+        std::string("| card digest | ") + s.card_digest, std::string("| train | 6 | 6 |"),
+        std::string("| validate | 2 | 2 |"), std::string("10 inputs read, 4 skipped, 0 empty slices dropped."),
+        std::string("| not a PNG or JPEG image (unrecognised signature) | 2 | "), std::string("| corrupt PNG | 1 | "),
+        std::string("## Config"), std::string("name: \"oasis\"")})
+    EXPECT_NE(card.find(expected), std::string::npos) << expected << "\n" << card;
+  EXPECT_EQ(card.find("SYNTHETIC"), std::string::npos);
+  EXPECT_EQ(card.find("case_100"), std::string::npos) << "subjects are counted, never named";
+
+  // Other data, another digest.
+  members.pop_back();
+  test::write_zip(dir / "fewer.zip", members);
+  const PrepSummary fewer = run_prep(oasis_like_config(), options_for(dir / "fewer.zip", dir / "fewer.lmdb"));
+  EXPECT_NE(fewer.card_digest, s.card_digest);
+  EXPECT_EQ(skip_reason_kind("cannot decode PNG: libpng error: IDAT"), "cannot decode PNG");
+  EXPECT_EQ(skip_reason_kind("no split folder in the path (the rules name none)"),
+            "no split folder in the path (the rules name none)");
 }
 
 // libstdc++'s regex search recurses per character: a member name of 40,000

@@ -10,6 +10,7 @@
 #include "common/images/image_codec.hpp"
 #include "common/images/image_grid.hpp"
 #include "datasets/class_labels.hpp"
+#include "datasets/dataset_card.hpp"
 #include "datasets/held_out.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
@@ -27,11 +28,18 @@ int main(int argc, char** argv) {
   sg::cli::add_number(app, "--columns", columns, "records per row", sg::cli::between(1, 1000));
   app.add_option("--split", split_name, "split for the sheet")->check(CLI::IsMember({"train", "validate", "test"}));
   app.add_flag("--config", show_config, "print the config the LMDB was made with");
+  bool card = false;
+  app.add_flag("--card", card, "print the dataset card (Markdown): source, counts, what was left out and why, config");
   if (int code = sg::cli::parse_flags(app, argc, argv, "sg_inspect"); code >= 0) return code;
 
   try {
     sg::LmdbReader reader(path);
     const auto& meta = reader.meta();
+    if (card) {
+      if (!meta) throw sg::InputError(path, "no meta record, so no card (made by the reference prepare_data.py?)");
+      std::printf("%s", sg::dataset_card_markdown(*meta, path).c_str());
+      return 0;
+    }
     std::printf("%s\n", path.c_str());
     if (!meta) {
       std::printf("  no meta record (made by the reference prepare_data.py?); length %llu\n",
@@ -47,7 +55,9 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(reader.length(sg::TEST)));
     std::printf("%s", sg::describe_held_out(*meta).c_str());
     std::printf("%s", sg::describe_classes(*meta).c_str());
-    std::printf("  input: %s\n  inputs digest: %s\n", meta->input().c_str(), meta->inputs_digest().c_str());
+    if (meta->has_synthetic()) std::printf("  SYNTHETIC: generated images, not scans (--card: how they were made)\n");
+    std::printf("  input: %s\n  inputs digest: %s\n  card: %s (--card)\n", meta->input().c_str(),
+                meta->inputs_digest().c_str(), sg::dataset_card_digest(*meta).c_str());
     if (show_config) {
       std::string text;
       google::protobuf::TextFormat::PrintToString(meta->config(), &text);

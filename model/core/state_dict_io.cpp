@@ -253,6 +253,7 @@ void insert_run_position(c10::impl::GenericDict& dict, const TrainPosition& posi
   dict.insert("images_seen", static_cast<int64_t>(position.images_seen));
   dict.insert("data_epoch", static_cast<int64_t>(position.data_epoch));
   dict.insert("data_batch", static_cast<int64_t>(position.data_batch));
+  if (!position.data_card.empty()) dict.insert("data_card", position.data_card);
 }
 
 void read_run_position(const PyValue& root, const std::string& path, TrainPosition& position) {
@@ -260,6 +261,12 @@ void read_run_position(const PyValue& root, const std::string& path, TrainPositi
   position.images_seen = static_cast<uint64_t>(require_int(root, "images_seen", path));
   position.data_epoch = static_cast<uint64_t>(require_int(root, "data_epoch", path));
   position.data_batch = static_cast<uint64_t>(require_int(root, "data_batch", path));
+  position.data_card = root.find("data_card") ? require_string(root, "data_card", path) : "";
+}
+
+std::string checkpoint_data_card(const std::string& path) {
+  const TorchFile file = read_torch_file(path);
+  return file.root && file.root->find("data_card") ? require_string(*file.root, "data_card", path) : "";
 }
 
 }  // namespace sg

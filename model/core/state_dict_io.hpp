@@ -80,10 +80,15 @@ std::string numbers_text(const std::vector<int64_t>& values);
 bool read_numbers(const std::string& text, const std::vector<int*>& values);
 
 // Where a run stands, as every checkpoint of ours stores it beside the
-// networks: "iteration", "images_seen", "data_epoch" and "data_batch".
+// networks: "iteration", "images_seen", "data_epoch" and "data_batch", and
+// "data_card" (the training data's card digest) when known.
 void insert_run_position(c10::impl::GenericDict& dict, const TrainPosition& position);
 // Reads them back (InputError naming the file when one is missing).
 void read_run_position(const PyValue& root, const std::string& path, TrainPosition& position);
+
+// The card digest of the data a checkpoint of ours trained on ("" for a
+// reference file or one written before cards).
+std::string checkpoint_data_card(const std::string& path);
 
 // Serialises `dict` once and writes it atomically under each of `paths`.
 void write_checkpoint_files(const c10::impl::GenericDict& dict, const std::vector<std::string>& paths);

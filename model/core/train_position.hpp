@@ -18,6 +18,9 @@ struct TrainPosition {
   uint64_t data_epoch = 0, data_batch = 0;  // the next batch of the current stream
   std::vector<uint64_t> block_images;       // images each generator block has trained on (the EMA's ramp-up)
   AugmentState augment;                     // ADA's p and what its next adjustment has gathered
+  // The card digest of the LMDB trained on (datasets/dataset_card.hpp), so
+  // that what a checkpoint learnt from can be traced; "" when unknown.
+  std::string data_card;
 };
 
 enum class CheckpointSource {

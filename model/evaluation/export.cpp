@@ -15,10 +15,13 @@
 #include "common/hashing.hpp"
 #include "common/images/image_codec.hpp"
 #include "common/progress.hpp"
+#include "common/tool_version.hpp"
+#include "datasets/dataset_card.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_writer.hpp"
 #include "datasets/record_codec.hpp"
 #include "model/core/drawing.hpp"
+#include "model/core/state_dict_io.hpp"
 #include "model/evaluation/samples.hpp"
 
 namespace sg {
@@ -56,10 +59,13 @@ std::string json_string(const std::string& text) {
 
 // manifest.json (how every image was made) and manifest.csv (one row each).
 std::string write_manifest(const std::string& folder, const std::string& checkpoint, const std::string& digest,
-                           const CheckpointDrawer& source, const ExportOptions& o, bool lmdb) {
+                           const std::string& data_card, const CheckpointDrawer& source, const ExportOptions& o,
+                           bool lmdb) {
   std::ostringstream json;
   json << "{\n  \"checkpoint\": " << json_string(fs::absolute(checkpoint).string()) << ",\n"
        << "  \"checkpoint_fnv1a64\": \"" << digest << "\",\n"
+       << "  \"training_data_card\": " << (data_card.empty() ? "null" : json_string(data_card)) << ",\n"
+       << "  \"card\": \"CARD.md\",\n"
        << "  \"architecture\": \"" << architecture_name(source.architecture()) << "\",\n"
        << "  \"size\": " << source.size() << ",\n  \"channels\": " << source.channels() << ",\n"
        << "  \"images\": " << o.n << ",\n  \"seed\": " << o.seed << ",\n  \"truncation\": " << o.truncation << ",\n"
@@ -114,6 +120,7 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
   const CheckpointDrawer& source = *opened;
   const IndexedDrawer draw = opened->indexed_images(o.seed, o.truncation);
   const std::string digest = file_digest(checkpoint);
+  const std::string data_card = checkpoint_data_card(checkpoint);
   ExportResult result;
   result.out = out;
   result.note = source.note();
@@ -160,18 +167,36 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
     result.written += count;
     progress.update(static_cast<uint64_t>(result.written), static_cast<uint64_t>(result.written));
   }
-  if (lmdb) {
-    DatasetMeta meta = describe_dataset(sizes, source.channels(), PNG, {static_cast<uint64_t>(o.n), 0, 0});
-    meta.set_input(checkpoint);
-    meta.set_inputs_digest(digest);
-    meta.set_created_by("sg_test --n (synthetic images)");
-    for (const std::string& name : source.class_names()) meta.add_class_names(name);
-    for (SplitCount& count : *meta.mutable_counts())
-      for (uint64_t records : class_records) count.add_class_records(count.split() == TRAIN ? records : 0);
-    writer->finish(meta);
+  // The synthetic set's card: in the LMDB's meta, and as CARD.md beside the images.
+  if (!lmdb) {
+    sizes = {source.size()};
+    if (!opened->class_names().empty()) {
+      const torch::Tensor labels = source.labels_of(0, o.n).contiguous();
+      const int64_t* label = labels.data_ptr<int64_t>();
+      for (int64_t i = 0; i < o.n; ++i) ++class_records[static_cast<size_t>(label[i])];
+    }
   }
+  DatasetMeta meta = describe_dataset(sizes, source.channels(), PNG, {static_cast<uint64_t>(o.n), 0, 0});
+  meta.set_input(checkpoint);
+  meta.set_inputs_digest(digest);
+  meta.set_created_by("sg_test --n (synthetic images)");
+  meta.set_tool_version(tool_version());
+  meta.set_created_at(utc_timestamp());
+  for (const std::string& name : source.class_names()) meta.add_class_names(name);
+  for (SplitCount& count : *meta.mutable_counts())
+    for (uint64_t records : class_records) count.add_class_records(count.split() == TRAIN ? records : 0);
+  SyntheticOrigin& origin = *meta.mutable_synthetic();
+  origin.set_generator(fs::absolute(checkpoint).string());
+  origin.set_generator_digest("fnv1a64:" + digest);
+  origin.set_data_card_digest(data_card);
+  origin.set_truncation(o.truncation);
+  origin.set_seed(o.seed);
+  origin.set_images(static_cast<uint64_t>(o.n));
+  if (!o.class_name.empty() && o.class_name != "all") origin.set_class_name(o.class_name);
+  if (lmdb) writer->finish(meta);
   progress.finish();
-  result.manifest = write_manifest(out, checkpoint, digest, source, o, lmdb);
+  write_file_atomically((fs::path(out) / "CARD.md").string(), dataset_card_markdown(meta, out), "card");
+  result.manifest = write_manifest(out, checkpoint, digest, data_card, source, o, lmdb);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

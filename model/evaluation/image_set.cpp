@@ -77,7 +77,11 @@ class LmdbImages final : public ImageCollection {
 
   std::string content_key() const override {
     if (!reader_.meta() || reader_.meta()->inputs_digest().empty()) return "";
-    const std::string meta = reader_.meta()->SerializeAsString();
+    // The time of writing says nothing of the content: the same inputs
+    // prepared again keep their cached features.
+    DatasetMeta content = *reader_.meta();
+    content.clear_created_at();
+    const std::string meta = content.SerializeAsString();
     return reader_.meta()->inputs_digest() + "-" + hex64(fnv1a64(meta.data(), meta.size()));
   }
 

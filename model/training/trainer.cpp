@@ -26,6 +26,7 @@
 #include "common/list_files.hpp"
 #include "common/progress.hpp"
 #include "datasets/batch_stream.hpp"
+#include "datasets/dataset_card.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "model/augment/sign_gatherer.hpp"
 #include "model/core/batch_upload.hpp"
@@ -58,6 +59,8 @@ class TrainingRun {
     build_models();
     if (!o_.resume.empty()) restore();
     settle_augmentation();
+    // The checkpoints name the data they trained on (the last, after a resume on other data).
+    position_.data_card = reader_.meta() ? dataset_card_digest(*reader_.meta()) : "";
     if (o_.channels_last) gan_->to_channels_last();
     if (world_) join_world();
     train_config_ = describe_settings(o_);
