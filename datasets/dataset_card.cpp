@@ -113,9 +113,13 @@ std::string dataset_card_markdown(const DatasetMeta& meta, const std::string& pa
   for (int i = 0; i < meta.resolutions_size(); ++i) s << (i ? ", " : "") << meta.resolutions(i) << "²";
   s << "; " << meta.channels() << (meta.channels() == 1 ? " channel" : " channels") << "; records encoded "
     << Encoding_Name(meta.encoding()) << ".";
-  if (subjects && meta.has_config())
-    s << " Subjects are counted, never named; no subject is in two splits (split rule version "
-      << meta.split_rule_version() << ").";
+  if (subjects && meta.has_config()) {
+    s << " Subjects are counted here, never named; no subject is in two splits (split rule version "
+      << meta.split_rule_version() << "). Each record's subject is stored "
+      << (meta.subjects_pseudonymised() ? "as a keyed hash (sg_prep --pseudonymise; the key is not stored)"
+                                        : "as the id the config's subject rule gives (not pseudonymised)")
+      << ".";
+  }
   s << "\n\n";
 
   if (!meta.has_synthetic()) {

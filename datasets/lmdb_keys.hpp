@@ -44,6 +44,35 @@ inline std::string label_key(uint64_t index) {
   return buffer;
 }
 
+// Each record's subject (the id the config's subject rule gave, or its
+// keyed hash under sg_prep --pseudonymise) in a database per split:
+// "subjects", "validate-subjects", "test-subjects".
+inline const char* subjects_database_name(Split split) {
+  switch (split) {
+    case VALIDATE: return "validate-subjects";
+    case TEST: return "test-subjects";
+    default: return "subjects";
+  }
+}
+
+// "subject-{index:05d}" -> the subject's id (or pseudonym) as text.
+inline std::string subject_key(uint64_t index) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "subject-%05llu", static_cast<unsigned long long>(index));
+  return buffer;
+}
+
+// Which of a split's databases a record goes to.
+enum class RecordDatabase { Images, Labels, Subjects };
+
+inline const char* database_name(Split split, RecordDatabase database) {
+  switch (database) {
+    case RecordDatabase::Labels: return labels_database_name(split);
+    case RecordDatabase::Subjects: return subjects_database_name(split);
+    default: return split_database_name(split);
+  }
+}
+
 inline const char* split_display_name(Split split) {
   switch (split) {
     case VALIDATE: return "validate";

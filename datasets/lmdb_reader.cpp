@@ -63,7 +63,7 @@ LmdbReader::LmdbReader(const std::string& path) : path_(path) {
   auto open = [&](unsigned extra) {
     MDB_env* env = nullptr;
     mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_maxdbs(env, 16);
     mdb_env_set_maxreaders(env, 1024);
     int rc = mdb_env_open(env, path.c_str(), MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD | extra, 0644);
     if (rc != MDB_SUCCESS) mdb_env_close(env);
@@ -100,6 +100,10 @@ void LmdbReader::open_databases() {
       if (mdb_dbi_open(txn.txn, labels_database_name(split), 0, &dbi) == MDB_SUCCESS) {
         label_dbis_[split] = dbi;
         has_label_dbi_[split] = true;
+      }
+      if (mdb_dbi_open(txn.txn, subjects_database_name(split), 0, &dbi) == MDB_SUCCESS) {
+        subject_dbis_[split] = dbi;
+        has_subject_dbi_[split] = true;
       }
     }
     int rc = mdb_txn_commit(txn.txn);
@@ -209,6 +213,31 @@ std::vector<int> LmdbReader::labels(Split split) const {
       throw InputError(path_, "corrupt " + key + " in the " + std::string(split_display_name(split)) + " split: '" + text +
                                   "' (" + std::to_string(classes) + " classes)");
     out.push_back(static_cast<int>(value));
+  }
+  return out;
+}
+
+std::vector<std::string> LmdbReader::subjects(Split split) const {
+  const uint64_t n = length(split);
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  if (!has_subject_dbi_[split])
+    throw InputError(path_, std::string("no subjects for the ") + split_display_name(split) +
+                                " split (an LMDB made before sg_prep kept them: prepare it again)");
+  out.reserve(n);
+  ReadTxn txn(as_env(env_), path_);
+  for (uint64_t i = 0; i < n; ++i) {
+    const std::string key = subject_key(i);
+    MDB_val k{key.size(), const_cast<char*>(key.data())};
+    MDB_val v;
+    const int rc = mdb_get(txn.txn, subject_dbis_[split], &k, &v);
+    if (rc == MDB_NOTFOUND)
+      throw InputError(path_, "no " + key + " in the " + split_display_name(split) + " split's subjects");
+    if (rc != MDB_SUCCESS) throw InputError(path_, "reading " + key + ": " + mdb_strerror(rc));
+    if (v.mv_size == 0 || v.mv_size > 4096)
+      throw InputError(path_, "corrupt " + key + " in the " + std::string(split_display_name(split)) + " split (" +
+                                  std::to_string(v.mv_size) + " bytes)");
+    out.emplace_back(static_cast<const char*>(v.mv_data), v.mv_size);
   }
   return out;
 }

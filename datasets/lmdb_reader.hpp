@@ -50,6 +50,11 @@ class LmdbReader {
   std::vector<std::string> class_names() const;
   std::vector<int> labels(Split split) const;
 
+  // Every record's subject in a split (the id or, pseudonymised, its keyed
+  // hash); false / InputError for an LMDB written before subjects were kept.
+  bool has_subjects() const { return has_subject_dbi_[TRAIN]; }
+  std::vector<std::string> subjects(Split split) const;
+
   // The sizes present: from the meta record, else probed ("{size}-00000").
   std::vector<int> sizes() const;
   // Throws InputError naming the sizes present when `size` is not one of them.
@@ -68,6 +73,8 @@ class LmdbReader {
   bool has_dbi_[3] = {false, false, false};
   unsigned label_dbis_[3] = {0, 0, 0};
   bool has_label_dbi_[3] = {false, false, false};
+  unsigned subject_dbis_[3] = {0, 0, 0};
+  bool has_subject_dbi_[3] = {false, false, false};
   std::optional<DatasetMeta> meta_;
 };
 

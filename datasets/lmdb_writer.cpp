@@ -115,7 +115,7 @@ LmdbWriter::LmdbWriter(std::string path, Options options) : path_(std::move(path
   env_ = env;
   map_size_ = options_.initial_map_size;
   check(mdb_env_set_mapsize(env, map_size_), path_, "mdb_env_set_mapsize");
-  check(mdb_env_set_maxdbs(env, 8), path_, "mdb_env_set_maxdbs");
+  check(mdb_env_set_maxdbs(env, 16), path_, "mdb_env_set_maxdbs");
   // NOSYNC while writing, one mdb_env_sync at the end: the output only gets
   // its final name after that sync, so a crash never leaves a torn dataset.
   int rc = mdb_env_open(env, temp_path_.c_str(), MDB_NOSYNC, 0644);
@@ -143,14 +143,13 @@ void LmdbWriter::put_all(const std::vector<LmdbRecord>& batch) {
     MDB_txn* txn = nullptr;
     check(mdb_txn_begin(env, nullptr, 0, &txn), path_, "mdb_txn_begin");
     int rc = MDB_SUCCESS;
-    MDB_dbi dbis[6];
-    bool opened[6] = {false, false, false, false, false, false};
+    MDB_dbi dbis[9];
+    bool opened[9] = {};
     uint64_t bytes = 0;
     for (const LmdbRecord& record : batch) {
-      const int s = static_cast<int>(record.split) + (record.label ? 3 : 0);
+      const int s = static_cast<int>(record.split) + 3 * static_cast<int>(record.database);
       if (!opened[s]) {
-        const char* name = record.label ? labels_database_name(record.split) : split_database_name(record.split);
-        rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbis[s]);
+        rc = mdb_dbi_open(txn, database_name(record.split, record.database), MDB_CREATE, &dbis[s]);
         if (rc != MDB_SUCCESS) break;
         opened[s] = true;
       }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dataset.pb.h"
+#include "datasets/lmdb_keys.hpp"
 
 namespace sg {
 
@@ -14,7 +15,7 @@ struct LmdbRecord {
   Split split = TRAIN;
   std::string key;
   std::string value;
-  bool label = false;  // into the split's labels database, not its images'
+  RecordDatabase database = RecordDatabase::Images;  // or the split's labels or subjects
 };
 
 // The "meta" record's description of a dataset: format version, sizes,

@@ -13,6 +13,7 @@
 
 #include "common/errors.hpp"
 #include "common/hashing.hpp"
+#include "common/keyed_hash.hpp"
 #include "common/progress.hpp"
 #include "common/tool_version.hpp"
 #include "datasets/class_labels.hpp"
@@ -52,9 +53,9 @@ class RecordSink {
   // `member_prefix`: "ARCHIVE:" before a member's name, so that a report
   // names the archive as well as the member ("" for a folder's files).
   RecordSink(LmdbWriter& writer, std::vector<int> sizes, OnError on_error, PrepSummary& summary,
-             std::string member_prefix)
+             std::string member_prefix, std::string pseudonymise_key)
       : writer_(writer), sizes_(std::move(sizes)), on_error_(on_error), summary_(summary),
-        member_prefix_(std::move(member_prefix)) {}
+        member_prefix_(std::move(member_prefix)), pseudonymise_key_(std::move(pseudonymise_key)) {}
 
   void consume(PrepItem& item) {
     digest_input(item);
@@ -70,14 +71,17 @@ class RecordSink {
     ++summary_.inputs_read;
     summary_.empty_slices_dropped += static_cast<uint64_t>(item.empty_slices_dropped);
     if (!item.records.empty() && subjects_[item.split].insert(item.subject).second) ++summary_.subjects[item.split];
+    const std::string stored_subject =
+        pseudonymise_key_.empty() ? item.subject : pseudonym(pseudonymise_key_, item.subject);
     for (auto& levels : item.records) {
       uint64_t& index = summary_.records[item.split];
       for (size_t l = 0; l < levels.size(); ++l) {
         pending_bytes_ += levels[l].size();
         pending_.push_back({item.split, record_key(sizes_[l], index), std::move(levels[l])});
       }
+      pending_.push_back({item.split, subject_key(index), stored_subject, RecordDatabase::Subjects});
       if (item.class_index >= 0) {
-        pending_.push_back({item.split, label_key(index), std::to_string(item.class_index), true});
+        pending_.push_back({item.split, label_key(index), std::to_string(item.class_index), RecordDatabase::Labels});
         ++summary_.class_records[item.split][static_cast<size_t>(item.class_index)];
       }
       ++index;
@@ -112,6 +116,7 @@ class RecordSink {
   OnError on_error_;
   PrepSummary& summary_;
   std::string member_prefix_;
+  std::string pseudonymise_key_;
   std::vector<LmdbRecord> pending_;
   std::set<std::string> subjects_[3];
   SkipTally skip_tally_;
@@ -258,7 +263,8 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   }
   LmdbWriter writer(options.output, {options.force, options.initial_map_size});
   const std::vector<int> sizes = pyramid_sizes(config.pyramid());
-  RecordSink sink(writer, sizes, options.on_error, summary, listing.is_archive ? listing.root + ":" : "");
+  RecordSink sink(writer, sizes, options.on_error, summary, listing.is_archive ? listing.root + ":" : "",
+                  options.pseudonymise_key);
   EntrySource entries(listing, selected, label_entries(selected, rules, config.split(), classes.get()), config);
   ProgressLine progress("sg_prep", selected.size(), "slices", options.show_progress);
   const int tokens = config.limits().tokens() > 0 ? config.limits().tokens() : 4 * threads;
@@ -313,6 +319,7 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   meta.set_inputs_digest(summary.inputs_digest);
   meta.set_input(options.input);
   meta.set_created_by("sg_prep");
+  meta.set_subjects_pseudonymised(!options.pseudonymise_key.empty());
   meta.set_inputs_read(summary.inputs_read);
   meta.set_empty_slices_dropped(summary.empty_slices_dropped);
   sink.skip_tally().store(meta);
@@ -324,6 +331,13 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   summary.bytes_written = writer.bytes_written();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
+}
+
+std::string read_pseudonym_key(const std::string& path) {
+  std::string key = read_file_bytes(path, path, 1 << 16);
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (key.empty()) throw InputError(path, "empty: no pseudonymisation key");
+  return key;
 }
 
 std::string format_summary(const PrepSummary& s, const DatasetConfig& config) {

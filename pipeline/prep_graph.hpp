@@ -21,7 +21,14 @@ struct PrepOptions {
   bool force = false;
   bool show_progress = false;
   uint64_t initial_map_size = 256ull << 20;
+  // Non-empty: each record's subject is stored as pseudonym(key, id)
+  // (common/keyed_hash.hpp), never the id; the key is not stored.
+  std::string pseudonymise_key;
 };
+
+// A pseudonymisation key from a file: its bytes without a final line break
+// (InputError naming the file when it cannot be read or is empty).
+std::string read_pseudonym_key(const std::string& path);
 
 struct PrepSummary {
   std::string output;

@@ -93,7 +93,7 @@ void write_shapes_lmdb(const std::string& path, int per_class, int first_variant
                                               slice.at(2 * x, 2 * y + 1) + slice.at(2 * x + 1, 2 * y + 1) + 2) / 4);
     records.push_back({TRAIN, record_key(16, i), encode_record(slice, RAW, 1, 1)});
     records.push_back({TRAIN, record_key(8, i), encode_record(half, RAW, 1, 1)});
-    records.push_back({TRAIN, label_key(i), square != swap_labels ? "1" : "0", true});
+    records.push_back({TRAIN, label_key(i), square != swap_labels ? "1" : "0", RecordDatabase::Labels});
   }
   writer.write(records);
   DatasetMeta meta = describe_dataset({8, 16}, 1, RAW, {n, 0, 0});

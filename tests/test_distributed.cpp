@@ -59,7 +59,7 @@ void write_dataset(const std::string& path, int n = 24, bool labelled = false) {
                          encode_record(test::synthetic_slice(size, size, i), RAW, 1, 1)});
   if (labelled)
     for (int i = 0; i < n; ++i)
-      records.push_back({TRAIN, label_key(static_cast<uint64_t>(i)), std::to_string(i % 3), true});
+      records.push_back({TRAIN, label_key(static_cast<uint64_t>(i)), std::to_string(i % 3), RecordDatabase::Labels});
   writer.write(records);
   DatasetMeta meta = describe_dataset({8, 16}, 1, RAW, {static_cast<uint64_t>(n), 0, 0});
   if (labelled) {

@@ -11,11 +11,17 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <regex>
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
 #include "common/list_files.hpp"
+#include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
+#include "datasets/lmdb_writer.hpp"
+#include "datasets/record_codec.hpp"
+#include "model/core/drawing.hpp"
+#include "model/evaluation/audit.hpp"
 #include "model/evaluation/coverage.hpp"
 #include "model/evaluation/evaluate.hpp"
 #include "model/evaluation/image_set.hpp"
@@ -199,6 +205,98 @@ TEST(Memorization, FlagsALookupOfTrainingImagesButNotNoiseOrFreshImages) {
   EXPECT_GT(noise.swd.average, 5 * fresh.swd.average);
   EXPECT_LT(fresh.swd.average, 3 * fresh.baseline.average);
   EXPECT_TRUE(fs::exists(data.dir / "fresh.lmdb_pairs.png"));
+}
+
+// A phantom LMDB whose records keep their patients: 12 training patients
+// of 5 slices (P00..P11), 4 validate and 4 test patients.
+void write_patient_lmdb(const std::string& path, const torch::Tensor& train, const torch::Tensor& validate,
+                        const torch::Tensor& test) {
+  write_image_lmdb(path + ".images", train, validate);
+  LmdbWriter writer(path, {});
+  std::vector<LmdbRecord> records;
+  const std::pair<Split, const torch::Tensor*> splits[] = {{TRAIN, &train}, {VALIDATE, &validate}, {TEST, &test}};
+  int patient = 0;
+  for (const auto& [split, set] : splits) {
+    if (!set->defined()) continue;
+    for (int64_t i = 0; i < set->size(0); ++i) {
+      const auto image = uint8_to_images((*set).slice(0, i, i + 1).contiguous())[0];
+      records.push_back({split, record_key(32, static_cast<uint64_t>(i)), encode_record(image, RAW, 1, 1)});
+      char subject[32];
+      std::snprintf(subject, sizeof subject, "P%02lld", static_cast<long long>(patient + i / 5));
+      records.push_back({split, subject_key(static_cast<uint64_t>(i)), subject, RecordDatabase::Subjects});
+    }
+    patient += static_cast<int>(set->size(0) / 5);
+  }
+  writer.write(records);
+  auto length = [](const torch::Tensor& set) { return set.defined() ? static_cast<uint64_t>(set.size(0)) : 0; };
+  writer.finish(describe_dataset({32}, 1, RAW, {length(train), length(validate), length(test)}));
+}
+
+TEST(Audit, NamesThePatientsAGeneratorCopiesAndNotUnseenOnes) {
+  TempDir dir;
+  const torch::Tensor train = synthetic_phantoms(60, 32, 1), validate = synthetic_phantoms(20, 32, 2),
+                      test = synthetic_phantoms(20, 32, 3);
+  write_patient_lmdb(dir / "real.lmdb", train, validate, test);
+  const auto real = ImageCollection::open(dir / "real.lmdb", 32);
+  AuditOptions o;
+  o.csv = dir / "audit.csv";
+  o.png = dir / "audit.png";
+  // A generator that returns P03's five slices twice and two of P07's, among 20 new images.
+  const torch::Tensor copies = torch::cat({train.slice(0, 15, 20), train.slice(0, 15, 20), train.slice(0, 35, 37),
+                                           synthetic_phantoms(20, 32, 77)});
+  const AuditReport copying = audit_patients(*real, copies, o);
+  EXPECT_EQ(copying.held_out, "validate split (patients that never trained)");
+  EXPECT_EQ(copying.held_out_images, 20u);
+  ASSERT_EQ(copying.patients.size(), 12u);
+  EXPECT_EQ(copying.patients[0].subject, "P03");
+  EXPECT_EQ(copying.patients[0].copies, 10u);
+  EXPECT_EQ(copying.patients[0].closest, 0.0);
+  EXPECT_EQ(copying.patients[1].subject, "P07");
+  EXPECT_EQ(copying.patients[1].copies, 2u);
+  EXPECT_EQ(copying.patients[2].copies, 0u);
+  EXPECT_EQ(copying.copies, 12u) << "the 20 new images are no copies";
+  EXPECT_EQ(copying.patients[0].training_images, 5u);
+  const std::string csv = test::read_file(dir / "audit.csv");
+  // New images may lie nearest P03 too (nearest samples >= 10), but only its copies count as such.
+  EXPECT_TRUE(std::regex_search(csv, std::regex("^rank,subject,training_images,nearest_samples,copies,"
+                                                "closest_distance\n1,P03,5,1[0-9],10,0\n2,P07,5,[0-9]+,2,0\n")))
+      << csv;
+  EXPECT_TRUE(fs::exists(dir / "audit.png"));
+  EXPECT_NE(format_audit(copying).find(" 1. P03"), std::string::npos) << format_audit(copying);
+  EXPECT_NE(audit_json(copying).find("\"ranked\": [{\"subject\": \"P03\""), std::string::npos);
+
+  // Real slices of unseen patients (the test split) are not flagged.
+  const AuditReport unseen = audit_patients(*real, test, {});
+  EXPECT_EQ(unseen.copies, 0u);
+  for (const PatientAudit& p : unseen.patients) EXPECT_EQ(p.copies, 0u) << p.subject;
+
+  // Without a held-out split: each training image against the other patients'.
+  write_patient_lmdb(dir / "train_only.lmdb", train, torch::Tensor(), torch::Tensor());
+  const AuditReport loo = audit_patients(*ImageCollection::open(dir / "train_only.lmdb", 32), copies, {});
+  EXPECT_EQ(loo.held_out, "leave-one-patient-out over the training set (no held-out split)");
+  EXPECT_EQ(loo.patients[0].subject, "P03");
+  EXPECT_EQ(loo.patients[0].copies, 10u);
+
+  // sg_eval --audit, and an LMDB that keeps no subjects.
+  write_image_lmdb(dir / "fakes.lmdb", copies);
+  EvalOptions e;
+  e.fake = dir / "fakes.lmdb";
+  e.real = dir / "real.lmdb";
+  e.size = 32;
+  e.n = 100;
+  e.audit = true;
+  e.audit_csv = dir / "eval_audit.csv";
+  const EvalReport report = evaluate(e, open_checkpoint);
+  ASSERT_TRUE(report.audit.has_value());
+  EXPECT_EQ(report.audit->patients[0].subject, "P03");
+  EXPECT_NE(report_json(report).find("\"audit\": {"), std::string::npos);
+  e.real = dir / "real.lmdb.images";
+  try {
+    evaluate(e, open_checkpoint);
+    FAIL();
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("keeps no subject per record"), std::string::npos) << error.what();
+  }
 }
 
 // Precision and recall by their definition, one pair at a time.

@@ -10,6 +10,7 @@
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
+#include "common/keyed_hash.hpp"
 #include "datasets/dataset_card.hpp"
 #include "datasets/dataset_config.hpp"
 #include "datasets/dataset_rules.hpp"
@@ -155,6 +156,57 @@ TEST(PrepGraph, TheCardSaysWhatWentInWhatWasLeftOutAndWhatMadeIt) {
   EXPECT_EQ(skip_reason_kind("cannot decode PNG: libpng error: IDAT"), "cannot decode PNG");
   EXPECT_EQ(skip_reason_kind("no split folder in the path (the rules name none)"),
             "no split folder in the path (the rules name none)");
+}
+
+TEST(KeyedHash, Sha256AndHmacMatchTheirStandardVectors) {
+  auto hex = [](const std::array<uint8_t, 32>& d) { return hex_bytes(d.data(), d.size()); };
+  EXPECT_EQ(hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(hex(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // 56 bytes: the length no longer fits the block, a second one is padded.
+  EXPECT_EQ(hex(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(hex(sha256(std::string(1000000, 'a'))),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  // RFC 4231 test cases 2 and 6 (a key longer than a block).
+  EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hex(hmac_sha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(pseudonym("a key of sixteen+", "case_100"), "p" + hex(hmac_sha256("a key of sixteen+", "case_100")).substr(0, 16));
+  EXPECT_NE(pseudonym("a key of sixteen+", "case_100"), pseudonym("another key, 16+", "case_100"));
+}
+
+// Each record keeps its subject; pseudonymised, only keyed hashes are
+// stored and no id appears anywhere in the file.
+TEST(PrepGraph, EveryRecordKeepsItsSubjectOrItsKeyedHash) {
+  TempDir dir;
+  test::write_zip(dir / "oasis.zip", oasis_members(false));
+  DatasetConfig config = oasis_like_config();
+  config.mutable_subject()->mutable_pattern()->set_regex("(case_\\d+)");  // the whole "case_100" as the id
+  run_prep(config, options_for(dir / "oasis.zip", dir / "plain.lmdb"));
+  PrepOptions hidden = options_for(dir / "oasis.zip", dir / "hidden.lmdb");
+  hidden.pseudonymise_key = "a key of sixteen+";
+  run_prep(config, hidden);
+  LmdbReader plain(dir / "plain.lmdb"), pseudonymised(dir / "hidden.lmdb");
+  ASSERT_TRUE(plain.has_subjects());
+  // Train holds cases 100-105 (one slice each), validate 106-107, test 108-109.
+  EXPECT_EQ(plain.subjects(TRAIN),
+            (std::vector<std::string>{"case_100", "case_101", "case_102", "case_103", "case_104", "case_105"}));
+  EXPECT_EQ(plain.subjects(TEST), (std::vector<std::string>{"case_108", "case_109"}));
+  const std::vector<std::string> hashed = pseudonymised.subjects(TRAIN);
+  ASSERT_EQ(hashed.size(), 6u);
+  for (size_t i = 0; i < hashed.size(); ++i)
+    EXPECT_EQ(hashed[i], pseudonym("a key of sixteen+", plain.subjects(TRAIN)[i]));
+  EXPECT_FALSE(plain.meta()->subjects_pseudonymised());
+  EXPECT_TRUE(pseudonymised.meta()->subjects_pseudonymised());
+  EXPECT_EQ(all_records(dir / "plain.lmdb"), all_records(dir / "hidden.lmdb"));  // the same images
+  const std::string bytes = test::read_file(dir / "hidden.lmdb/data.mdb");
+  for (const char* id : {"case_100", "case_105", "case_109"}) EXPECT_EQ(bytes.find(id), std::string::npos) << id;
+  EXPECT_NE(test::read_file(dir / "plain.lmdb/data.mdb").find("case_105"), std::string::npos);
+  EXPECT_NE(dataset_card_markdown(*pseudonymised.meta(), "x").find("as a keyed hash"), std::string::npos);
+  const std::string key_file = dir / "key.txt";
+  test::write_file(key_file, "a key of sixteen+\n");
+  EXPECT_EQ(read_pseudonym_key(key_file), "a key of sixteen+");
 }
 
 // libstdc++'s regex search recurses per character: a member name of 40,000

@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--class", o.class_name,
                  "compare one class (NAME) or the whole sets and then every class (all): a conditional checkpoint "
                  "or a labelled LMDB against a labelled LMDB");
+  app.add_flag("--audit", o.audit,
+               "per training patient: how many generated images are copies of that patient's images (REAL: an "
+               "sg_prep LMDB, which keeps each record's subject); a ranked CSV and a picture of the closest pairs");
   app.add_flag("--quiet", quiet, "no progress lines");
   std::string metrics = "swd";
   app.add_option("--metrics", metrics,
@@ -62,6 +65,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sg_eval: error: --metrics: %s\n", problem.c_str());
     return 2;
   }
+  if (o.audit && !o.pixel_metrics) {
+    std::fprintf(stderr, "sg_eval: error: --audit measures pixel distances: keep swd in --metrics\n");
+    return 2;
+  }
   // The feature metrics' generated count: stylegan2-ada-pytorch's 50,000 unless --n says otherwise.
   if (app.get_option("--n")->count() > 0) o.feature_images = o.n;
   if (!no_cache) f.cache_dir = cache.empty() ? sg::default_feature_cache_dir() : cache;
@@ -76,6 +83,9 @@ int main(int argc, char** argv) {
   if (!pairs.empty()) o.pairs_png = pairs;
   else if (!json.empty()) o.pairs_png = (std::filesystem::path(json).replace_extension("").string() + "_closest_pairs.png");
   else o.pairs_png = "closest_pairs.png";
+  const std::string stem = json.empty() ? "" : std::filesystem::path(json).replace_extension("").string() + "_";
+  o.audit_csv = stem + "audit.csv";
+  o.audit_png = stem + "audit_pairs.png";
   try {
     sg::configure_cpu_runtime(threads);
     const sg::EvalReport report = sg::evaluate(o, sg::open_checkpoint);

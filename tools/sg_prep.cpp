@@ -25,6 +25,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"skip", "fail"}));
   app.add_flag("--force", force, "replace an existing output");
   app.add_flag("--quiet", quiet, "no progress line");
+  std::string key, key_file;
+  auto* key_option = app.add_option("--pseudonymise,--pseudonymize", key,
+                                    "store each subject as its keyed hash (HMAC-SHA256 under KEY, at least 16 "
+                                    "characters) instead of its id; the key is not stored");
+  app.add_option("--pseudonymise-key-file", key_file, "the same, the key read from a file (kept out of the "
+                                                      "process list and shell history)")
+      ->check(CLI::ExistingFile)
+      ->excludes(key_option);
   if (int code = sg::cli::parse_flags(app, argc, argv, "sg_prep"); code >= 0) return code;
 
   try {
@@ -38,6 +46,10 @@ int main(int argc, char** argv) {
     options.on_error = on_error == "fail" ? sg::OnError::Fail : sg::OnError::Skip;
     options.force = force;
     options.show_progress = !quiet && sg::stderr_is_terminal();
+    options.pseudonymise_key = key_file.empty() ? key : sg::read_pseudonym_key(key_file);
+    if ((!key.empty() || !key_file.empty()) && options.pseudonymise_key.size() < 16)
+      throw std::invalid_argument("--pseudonymise: the key has " + std::to_string(options.pseudonymise_key.size()) +
+                                  " characters; at least 16 are needed, or the ids can be guessed back");
     sg::PrepSummary summary = sg::run_prep(config, options);
     std::fputs(sg::format_summary(summary, config).c_str(), stdout);
     return 0;

@@ -360,11 +360,21 @@ EvalReport evaluate_sets(const EvalOptions& o, const std::vector<int>& resolutio
   report.fake_border = border_brightness(fake.images);
   report.real_border = border_brightness(real_images);
   report.memorization = check_memorization(o, real, fake.images);
+  if (o.audit) {
+    AuditOptions audit;
+    audit.fine_resolution = o.fine_resolution;
+    audit.coarse_resolution = o.coarse_resolution;
+    audit.held_out_images = static_cast<uint64_t>(o.n);
+    audit.seed = o.seed;
+    audit.csv = o.audit_csv;
+    audit.png = o.audit_png;
+    report.audit = audit_patients(real, fake.images, audit);
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
 
-// The closest-pairs picture of one class: NAME_<class>.png beside NAME.png.
+// A per-class file (the closest pairs, the audit): NAME_<class>.EXT beside NAME.EXT.
 std::string class_pairs_png(const std::string& pairs_png, const std::string& class_name) {
   if (pairs_png.empty()) return "";
   const fs::path path(pairs_png);
@@ -419,7 +429,11 @@ EvalReport evaluate(const EvalOptions& o, const CheckpointOpener& open) {
   for (const std::string& name : classes) {
     EvalOptions one = o;
     one.class_name = name;
-    if (o.class_name == "all") one.pairs_png = class_pairs_png(o.pairs_png, name);
+    if (o.class_name == "all") {
+      one.pairs_png = class_pairs_png(o.pairs_png, name);
+      one.audit_csv = class_pairs_png(o.audit_csv, name);
+      one.audit_png = class_pairs_png(o.audit_png, name);
+    }
     const auto real_class = class_subset(*real, class_index_of(o.real, real_classes, name));
     EvalReport result;
     if (checkpoint) {
@@ -541,7 +555,9 @@ std::string report_json(const EvalReport& r) {
     << kCoverageK << "; baseline: one half of the real images against the other\", \"levels\": ["
     << coverage_json(r.coverage) << "]},\n"
     << "  \"border_brightness\": {\"what\": \"mean of the outer 1-pixel ring, 0..255\", \"generated\": "
-    << json_number(r.fake_border) << ", \"real\": " << json_number(r.real_border) << "},\n"
+    << json_number(r.fake_border) << ", \"real\": " << json_number(r.real_border) << "},\n";
+  if (r.audit) s << "  \"audit\": " << audit_json(*r.audit) << ",\n";
+  s
     << "  \"seconds\": " << json_number(r.seconds) << "\n"
     << "}\n";
   return s.str();
@@ -617,6 +633,7 @@ std::string format_report(const EvalReport& r) {
                 r.fake_border, r.real_border);
   s << line;
   if (!m.pairs_png.empty()) s << "closest pairs (generated above, training below): " << m.pairs_png << "\n";
+  if (r.audit) s << format_audit(*r.audit);
   std::snprintf(line, sizeof line, "evaluated in %.1f s\n", r.seconds);
   s << line;
   return s.str();

@@ -5,11 +5,13 @@
 // images), and both metrics between two halves of the real data as the
 // baseline to read them by.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "dataset.pb.h"
 #include "model/core/checkpoint_drawer.hpp"
+#include "model/evaluation/audit.hpp"
 #include "model/evaluation/coverage.hpp"
 #include "model/evaluation/feature_evaluation.hpp"
 #include "model/evaluation/swd.hpp"
@@ -41,6 +43,10 @@ struct EvalOptions {
   // of both (a conditional checkpoint drawing it, or a labelled set's, against
   // REAL's labelled images of it); "all": the sets whole, then every class.
   std::string class_name;
+  // The per-patient audit (model/evaluation/audit.hpp) of REAL's training
+  // patients, with its CSV and picture (class-suffixed per class).
+  bool audit = false;
+  std::string audit_csv, audit_png;
 };
 
 struct MemorizationReport {
@@ -82,6 +88,7 @@ struct EvalReport {
   bool pixel_metrics = true;  // false: only the feature metrics were measured
   std::vector<FeatureMetricReport> features;
   double seconds = 0;
+  std::optional<AuditReport> audit;   // with options.audit
   std::string class_name;             // the class compared ("" for the whole sets)
   std::vector<EvalReport> classes;    // with class "all": one report per class
 };

@@ -159,7 +159,7 @@ ExportResult export_images(const std::string& checkpoint, const std::string& out
       const torch::Tensor labels = source.labels_of(first, count);
       for (int64_t k = 0; labels.defined() && k < count; ++k) {
         const int64_t label = labels[k].item<int64_t>();
-        records.push_back({TRAIN, label_key(static_cast<uint64_t>(first + k)), std::to_string(label), true});
+        records.push_back({TRAIN, label_key(static_cast<uint64_t>(first + k)), std::to_string(label), RecordDatabase::Labels});
         ++class_records[static_cast<size_t>(label)];
       }
       writer->write(records);

@@ -91,6 +91,10 @@ class LmdbImages final : public ImageCollection {
   std::vector<int> labels(Split split) const override {
     return reader_.has_labels() && length(split) > 0 ? reader_.labels(split) : std::vector<int>{};
   }
+  std::vector<std::string> subjects(Split split) const override {
+    return reader_.has_subjects() && length(split) > 0 ? reader_.subjects(split) : std::vector<std::string>{};
+  }
+  bool pseudonymised() const override { return reader_.meta() && reader_.meta()->subjects_pseudonymised(); }
 
  private:
   std::unique_ptr<LmdbReader> owned_;
@@ -196,6 +200,14 @@ class ClassSubset final : public ImageCollection {
   }
   std::vector<std::string> class_names() const override { return {class_name_}; }
   std::vector<int> labels(Split split) const override { return std::vector<int>(members_[split].size(), 0); }
+  std::vector<std::string> subjects(Split split) const override {
+    const std::vector<std::string> all = set_.subjects(split);
+    if (all.empty()) return {};
+    std::vector<std::string> out;
+    for (uint64_t i : members_[split]) out.push_back(all.at(i));
+    return out;
+  }
+  bool pseudonymised() const override { return set_.pseudonymised(); }
 
  private:
   const ImageCollection& set_;

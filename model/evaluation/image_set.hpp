@@ -34,6 +34,10 @@ class ImageCollection {
   // label, empty without labels; a split's labels, one per image.
   virtual std::vector<std::string> class_names() const { return {}; }
   virtual std::vector<int> labels(Split /*split*/) const { return {}; }
+  // Each image's subject (patient) in a split, empty where none is kept;
+  // whether they are keyed hashes (sg_prep --pseudonymise).
+  virtual std::vector<std::string> subjects(Split /*split*/) const { return {}; }
+  virtual bool pseudonymised() const { return false; }
 
   const std::string& path() const { return path_; }
   int size() const { return size_; }

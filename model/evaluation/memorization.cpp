@@ -29,17 +29,17 @@ ImageFeatures concat_features(const std::vector<ImageFeatures>& parts) {
   return {torch::cat(fine), torch::cat(coarse)};
 }
 
-Nearest nearest_training_images(const ImageFeatures& queries, const ImageFeatures& train, int candidates,
-                                const std::vector<int64_t>& exclude) {
+namespace {
+
+// The search of both: `excluded(q, j)` leaves training row j out for query q.
+template <typename Excluded>
+Nearest nearest_images(const ImageFeatures& queries, const ImageFeatures& train, int candidates, Excluded excluded) {
   const int64_t n = queries.fine.size(0), t = train.fine.size(0), width = train.fine.size(1);
   if (queries.fine.size(1) != width || queries.coarse.size(1) != train.coarse.size(1))
     throw std::invalid_argument("nearest_training_images: queries and training images differ in size or channels");
-  if (!exclude.empty() && static_cast<int64_t>(exclude.size()) != n)
-    throw std::invalid_argument("nearest_training_images: one exclusion per query expected");
-  const int64_t k = std::min<int64_t>(candidates, t - (exclude.empty() ? 0 : 1));
-  if (k <= 0) throw std::invalid_argument("nearest_training_images: no training image to compare with");
+  if (t == 0 || candidates <= 0) throw std::invalid_argument("nearest_training_images: no training image to compare with");
   Nearest result;
-  result.distance.assign(static_cast<size_t>(n), 0.0);
+  result.distance.assign(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
   result.index.assign(static_cast<size_t>(n), -1);
   const auto query_fine = queries.fine.contiguous(), train_fine = train.fine.contiguous();
   const auto query_coarse = queries.coarse.contiguous(), train_coarse = train.coarse.contiguous();
@@ -51,12 +51,14 @@ Nearest nearest_training_images(const ImageFeatures& queries, const ImageFeature
     // |q|^2 + |t|^2 - 2 q.t: the products in one BLAS call per chunk.
     const auto products = torch::mm(query_coarse.slice(0, q0, q1), train_coarse.t()).contiguous();
     const float* dot = products.data_ptr<float>();
-    std::vector<std::pair<float, int64_t>> coarse(static_cast<size_t>(t));
+    std::vector<std::pair<float, int64_t>> coarse;
+    coarse.reserve(static_cast<size_t>(t));
     for (int64_t q = q0; q < q1; ++q) {
+      coarse.clear();
       for (int64_t j = 0; j < t; ++j)
-        coarse[static_cast<size_t>(j)] = {norms[j] - 2 * dot[(q - q0) * t + j], j};
-      if (!exclude.empty() && exclude[static_cast<size_t>(q)] >= 0)
-        coarse[static_cast<size_t>(exclude[static_cast<size_t>(q)])].first = std::numeric_limits<float>::infinity();
+        if (!excluded(q, j)) coarse.push_back({norms[j] - 2 * dot[(q - q0) * t + j], j});
+      const int64_t k = std::min<int64_t>(candidates, static_cast<int64_t>(coarse.size()));
+      if (k == 0) continue;
       std::partial_sort(coarse.begin(), coarse.begin() + k, coarse.end());
       const float* x = query_fine.data_ptr<float>() + q * width;
       double best = std::numeric_limits<double>::infinity();
@@ -76,6 +78,30 @@ Nearest nearest_training_images(const ImageFeatures& queries, const ImageFeature
     }
   });
   return result;
+}
+
+}  // namespace
+
+Nearest nearest_training_images(const ImageFeatures& queries, const ImageFeatures& train, int candidates,
+                                const std::vector<int64_t>& exclude) {
+  if (!exclude.empty() && static_cast<int64_t>(exclude.size()) != queries.fine.size(0))
+    throw std::invalid_argument("nearest_training_images: one exclusion per query expected");
+  if (!exclude.empty() && train.fine.size(0) < 2)
+    throw std::invalid_argument("nearest_training_images: no training image to compare with");
+  return nearest_images(queries, train, candidates, [&](int64_t q, int64_t j) {
+    return !exclude.empty() && exclude[static_cast<size_t>(q)] == j;
+  });
+}
+
+Nearest nearest_other_group_images(const ImageFeatures& queries, const std::vector<int64_t>& query_groups,
+                                   const ImageFeatures& train, const std::vector<int64_t>& train_groups,
+                                   int candidates) {
+  if (static_cast<int64_t>(query_groups.size()) != queries.fine.size(0) ||
+      static_cast<int64_t>(train_groups.size()) != train.fine.size(0))
+    throw std::invalid_argument("nearest_other_group_images: one group per image expected");
+  return nearest_images(queries, train, candidates, [&](int64_t q, int64_t j) {
+    return train_groups[static_cast<size_t>(j)] == query_groups[static_cast<size_t>(q)];
+  });
 }
 
 double percentile(std::vector<double> values, double p) {

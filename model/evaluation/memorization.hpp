@@ -31,6 +31,14 @@ struct Nearest {
 Nearest nearest_training_images(const ImageFeatures& queries, const ImageFeatures& train, int candidates = 16,
                                 const std::vector<int64_t>& exclude = {});
 
+// The same with whole groups left out: query i is compared only with
+// training rows whose group differs from query_groups[i] (a patient's own
+// slices, for leave-one-patient-out). A query with no row left gets an
+// infinite distance and index -1.
+Nearest nearest_other_group_images(const ImageFeatures& queries, const std::vector<int64_t>& query_groups,
+                                   const ImageFeatures& train, const std::vector<int64_t>& train_groups,
+                                   int candidates = 16);
+
 // The p-th percentile (0..100) with linear interpolation, as numpy's.
 double percentile(std::vector<double> values, double p);
 // The share of values strictly below the threshold.

@@ -1,0 +1,247 @@
+#include "model/evaluation/audit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "common/atomic_file.hpp"
+#include "common/errors.hpp"
+#include "common/images/chart.hpp"
+#include "common/images/image_grid.hpp"
+#include "model/core/drawing.hpp"
+#include "model/evaluation/memorization.hpp"
+
+namespace sg {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<uint64_t> every_index(uint64_t n) {
+  std::vector<uint64_t> indexes(n);
+  std::iota(indexes.begin(), indexes.end(), uint64_t{0});
+  return indexes;
+}
+
+ImageFeatures features_of(const ImageCollection& set, Split split, const std::vector<uint64_t>& indexes,
+                          const AuditOptions& o) {
+  constexpr size_t kChunk = 2048;
+  std::vector<ImageFeatures> parts;
+  for (size_t first = 0; first < indexes.size(); first += kChunk) {
+    const std::vector<uint64_t> chunk(indexes.begin() + static_cast<std::ptrdiff_t>(first),
+                                      indexes.begin() + static_cast<std::ptrdiff_t>(std::min(indexes.size(), first + kChunk)));
+    parts.push_back(image_features(convert_channels(set.read(split, chunk), set.channels()), o.fine_resolution,
+                                   o.coarse_resolution));
+  }
+  return concat_features(parts);
+}
+
+// A CSV field: quoted when it holds a comma, quote or line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string number(double value) {
+  if (!std::isfinite(value)) return "";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", value);
+  return buffer;
+}
+
+std::string json_text(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double value) { return std::isfinite(value) ? number(value) : "null"; }
+
+void write_csv(const std::string& path, const AuditReport& r) {
+  std::ostringstream csv;
+  csv << "rank,subject,training_images,nearest_samples,copies,closest_distance\n";
+  for (size_t i = 0; i < r.patients.size(); ++i) {
+    const PatientAudit& p = r.patients[i];
+    csv << i + 1 << ',' << csv_field(p.subject) << ',' << p.training_images << ',' << p.nearest_samples << ','
+        << p.copies << ',' << number(p.closest) << '\n';
+  }
+  if (fs::path(path).has_parent_path()) create_output_folder(fs::path(path).parent_path().string());
+  write_file_atomically(path, csv.str(), "audit CSV");
+}
+
+// The closest samples, each beside its nearest training image, captioned
+// with the patient and the distance ("copy" below the threshold).
+void write_pairs(const std::string& path, const torch::Tensor& generated, const Nearest& nearest,
+                 const ImageCollection& real, const std::vector<std::string>& subjects, double threshold,
+                 int count) {
+  std::vector<size_t> order(nearest.distance.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  const size_t shown = std::min(order.size(), static_cast<size_t>(std::max(count, 1)));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                    [&](size_t a, size_t b) { return nearest.distance[a] < nearest.distance[b]; });
+  std::vector<int64_t> rows;
+  std::vector<uint64_t> train_rows;
+  for (size_t i = 0; i < shown; ++i) {
+    rows.push_back(static_cast<int64_t>(order[i]));
+    train_rows.push_back(static_cast<uint64_t>(nearest.index[order[i]]));
+  }
+  const auto samples = uint8_to_images(generated.index_select(0, torch::tensor(rows, torch::kLong)).contiguous());
+  const auto training =
+      uint8_to_images(convert_channels(real.read(TRAIN, train_rows), static_cast<int>(generated.size(1))).contiguous());
+  std::vector<Image8> cells;
+  for (size_t i = 0; i < shown; ++i) {
+    const double d = nearest.distance[order[i]];
+    char caption[160];
+    std::snprintf(caption, sizeof caption, "%s %.4f%s", subjects[train_rows[i]].substr(0, 40).c_str(), d,
+                  d < threshold ? " COPY" : "");
+    cells.push_back(add_caption(readable_grid({samples[i], training[i]}, 2), caption));
+  }
+  if (fs::path(path).has_parent_path()) create_output_folder(fs::path(path).parent_path().string());
+  write_png(path, make_grid(cells, static_cast<int>(std::min<size_t>(4, cells.size())), 6, 128));
+}
+
+}  // namespace
+
+AuditReport audit_patients(const ImageCollection& real, const torch::Tensor& generated, const AuditOptions& o) {
+  AuditReport report;
+  const std::vector<std::string> subjects = real.subjects(TRAIN);
+  const uint64_t train_length = real.length(TRAIN);
+  if (train_length == 0) throw InputError(real.path(), "no training images to audit against");
+  if (subjects.size() != train_length)
+    throw InputError(real.path(), "keeps no subject per record (an LMDB made by an sg_prep before December 2026, "
+                                  "or not by sg_prep): prepare it again to audit by patient");
+  report.resolution = std::min(real.size(), o.fine_resolution);
+  report.training_images = train_length;
+  report.generated = static_cast<uint64_t>(generated.size(0));
+  report.pseudonymised = real.pseudonymised();
+
+  // Patients as numbers, in order of first appearance.
+  std::map<std::string, int64_t> patient_of;
+  std::vector<int64_t> train_patient(subjects.size());
+  for (size_t i = 0; i < subjects.size(); ++i) {
+    const auto [it, added] = patient_of.emplace(subjects[i], static_cast<int64_t>(report.patients.size()));
+    if (added) report.patients.push_back({subjects[i]});
+    train_patient[i] = it->second;
+    ++report.patients[static_cast<size_t>(it->second)].training_images;
+  }
+  const ImageFeatures train = features_of(real, TRAIN, every_index(train_length), o);
+
+  Nearest held_out;
+  if (real.length(VALIDATE) > 0 || real.length(TEST) > 0) {
+    const Split split = real.length(VALIDATE) > 0 ? VALIDATE : TEST;
+    const auto indexes = pick_indexes(real.length(split), o.held_out_images, o.seed + 3);
+    held_out = nearest_training_images(features_of(real, split, indexes, o), train);
+    report.held_out = std::string(split == VALIDATE ? "validate" : "test") + " split (patients that never trained)";
+    report.held_out_images = indexes.size();
+  } else {
+    if (report.patients.size() < 2)
+      throw InputError(real.path(), "holds one patient and no held-out split: no other patient to compare with");
+    const auto indexes = pick_indexes(train_length, o.held_out_images, o.seed + 3);
+    std::vector<int64_t> groups;
+    for (uint64_t i : indexes) groups.push_back(train_patient[i]);
+    const auto rows = torch::tensor(std::vector<int64_t>(indexes.begin(), indexes.end()), torch::kLong);
+    held_out = nearest_other_group_images({train.fine.index_select(0, rows), train.coarse.index_select(0, rows)},
+                                          groups, train, train_patient);
+    report.held_out = "leave-one-patient-out over the training set (no held-out split)";
+    report.held_out_images = indexes.size();
+  }
+  report.threshold = *std::min_element(held_out.distance.begin(), held_out.distance.end());
+  report.chance_copies = static_cast<double>(report.generated) / static_cast<double>(report.held_out_images + 1);
+
+  const torch::Tensor images = convert_channels(generated, real.channels()).contiguous();
+  const Nearest nearest = nearest_training_images(image_features(images, o.fine_resolution, o.coarse_resolution), train);
+  for (size_t i = 0; i < nearest.distance.size(); ++i) {
+    PatientAudit& p = report.patients[static_cast<size_t>(train_patient[static_cast<size_t>(nearest.index[i])])];
+    ++p.nearest_samples;
+    p.closest = std::min(p.closest, nearest.distance[i]);
+    if (nearest.distance[i] < report.threshold) {
+      ++p.copies;
+      ++report.copies;
+    }
+  }
+  std::stable_sort(report.patients.begin(), report.patients.end(), [](const PatientAudit& a, const PatientAudit& b) {
+    if (a.copies != b.copies) return a.copies > b.copies;
+    return a.closest < b.closest;
+  });
+  if (!o.csv.empty()) {
+    write_csv(o.csv, report);
+    report.csv = o.csv;
+  }
+  if (!o.png.empty()) {
+    write_pairs(o.png, images, nearest, real, subjects, report.threshold, o.pairs);
+    report.png = o.png;
+  }
+  return report;
+}
+
+std::string audit_json(const AuditReport& r) {
+  std::ostringstream s;
+  s << "{\"what\": \"per training patient: generated images whose nearest training image (RMS pixel distance, 0..1) "
+       "is that patient's, and of them those closer than any held-out image is to its nearest training image\""
+    << ", \"resolution\": " << r.resolution << ", \"generated\": " << r.generated
+    << ", \"training_images\": " << r.training_images << ", \"patients\": " << r.patients.size()
+    << ", \"held_out\": " << json_text(r.held_out) << ", \"held_out_images\": " << r.held_out_images
+    << ", \"threshold\": " << json_number(r.threshold) << ", \"copies\": " << r.copies
+    << ", \"copies_expected_of_unseen_patients\": " << json_number(r.chance_copies)
+    << ", \"subjects\": " << json_text(r.pseudonymised ? "keyed hashes (sg_prep --pseudonymise)" : "ids")
+    << ", \"csv\": " << (r.csv.empty() ? "null" : json_text(r.csv))
+    << ", \"pairs_png\": " << (r.png.empty() ? "null" : json_text(r.png)) << ", \"ranked\": [";
+  for (size_t i = 0; i < r.patients.size(); ++i) {
+    const PatientAudit& p = r.patients[i];
+    s << (i ? ", " : "") << "{\"subject\": " << json_text(p.subject) << ", \"training_images\": " << p.training_images
+      << ", \"nearest_samples\": " << p.nearest_samples << ", \"copies\": " << p.copies
+      << ", \"closest\": " << json_number(p.closest) << "}";
+  }
+  s << "]}";
+  return s.str();
+}
+
+std::string format_audit(const AuditReport& r, size_t shown) {
+  std::ostringstream s;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "patient audit at %dx%d: %llu of %llu generated images are copies (closer to a training image than "
+                "any of %llu held-out images, %.4f; %s)\n",
+                r.resolution, r.resolution, static_cast<unsigned long long>(r.copies),
+                static_cast<unsigned long long>(r.generated), static_cast<unsigned long long>(r.held_out_images),
+                r.threshold, r.held_out.c_str());
+  s << line;
+  size_t replayed = 0;
+  for (const PatientAudit& p : r.patients) replayed += p.copies > 0;
+  std::snprintf(line, sizeof line,
+                "  %zu of %zu training patients replayed%s; real images of unseen patients would give %.2f copies\n",
+                replayed, r.patients.size(), r.pseudonymised ? " (subjects are keyed hashes)" : "", r.chance_copies);
+  s << line;
+  for (size_t i = 0; i < std::min(shown, r.patients.size()); ++i) {
+    const PatientAudit& p = r.patients[i];
+    char closest[32] = "-";
+    if (std::isfinite(p.closest)) std::snprintf(closest, sizeof closest, "%.4f", p.closest);
+    std::snprintf(line, sizeof line, "  %2zu. %-24s %4llu copies, %5llu nearest samples, closest %s, %llu training images\n",
+                  i + 1, p.subject.substr(0, 24).c_str(), static_cast<unsigned long long>(p.copies),
+                  static_cast<unsigned long long>(p.nearest_samples), closest,
+                  static_cast<unsigned long long>(p.training_images));
+    s << line;
+  }
+  if (!r.csv.empty()) s << "  every patient: " << r.csv << "\n";
+  if (!r.png.empty()) s << "  closest pairs (generated left, training right, patients named): " << r.png << "\n";
+  return s.str();
+}
+
+}  // namespace sg
