@@ -3,18 +3,24 @@
 #include <tbb/flow_graph.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <stdlib.h>
 
 #include <chrono>
+#include <deque>
+#include <filesystem>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
 #include <sstream>
 
+#include "common/atomic_file.hpp"
 #include "common/errors.hpp"
 #include "common/hashing.hpp"
 #include "common/keyed_hash.hpp"
 #include "common/progress.hpp"
+#include "common/remove_tree.hpp"
 #include "common/tool_version.hpp"
 #include "datasets/class_labels.hpp"
 #include "datasets/dataset_card.hpp"
@@ -25,6 +31,7 @@
 #include "pipeline/stage_node.hpp"
 #include "stages/crop.hpp"
 #include "stages/decode.hpp"
+#include "stages/dicom_series.hpp"
 #include "stages/encode.hpp"
 #include "stages/flip.hpp"
 #include "stages/normalize.hpp"
@@ -136,7 +143,8 @@ struct EntryLabel {
 // Every entry labelled before any is read: the held-out subjects are chosen
 // among all the subjects of the run.
 std::vector<EntryLabel> label_entries(const std::vector<const InputEntry*>& entries, const DatasetRules& rules,
-                                      const SplitRule& split_rule, const ClassLabeller* classes) {
+                                      const SplitRule& split_rule, const ClassLabeller* classes,
+                                      bool has_subject_rule) {
   std::vector<EntryLabel> labels(entries.size());
   std::vector<std::string> candidates;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -147,7 +155,9 @@ std::vector<EntryLabel> label_entries(const std::vector<const InputEntry*>& entr
       continue;
     }
     try {  // the rules refuse a path too long for their regexes
-      label.subject = rules.subject_of(name);
+      // A DICOM series belongs to its PatientID unless the config says otherwise.
+      const bool patient_id = entries[i]->dicom && !has_subject_rule && !entries[i]->dicom->patient_id.empty();
+      label.subject = patient_id ? entries[i]->dicom->patient_id : rules.subject_of(name);
       auto split = rules.split_of(name);
       if (!split) {
         label.error = "no split folder in the path (the config's split rules name none of its folders)";
@@ -199,7 +209,7 @@ class EntrySource {
 
  private:
   void read_member(PrepItem& item) {
-    if (!archive_) return;
+    if (!archive_ || item.entry.dicom) return;
     try {
       item.bytes = archive_->read_member(item.entry, config_.limits().max_input_bytes());
     } catch (const InputError& e) {
@@ -220,6 +230,95 @@ class EntrySource {
   size_t position_ = 0;
   uint64_t archive_bytes_ = 0;
 };
+
+// A private folder for DICOM members of an archive (ITK reads files, not
+// memory), removed with everything in it when the run ends either way.
+class ExtractionFolder {
+ public:
+  ~ExtractionFolder() {
+    if (!path_.empty()) remove_tree(path_);
+  }
+  std::string file_for(size_t index) {
+    if (path_.empty()) {
+      std::string pattern = (std::filesystem::temp_directory_path() / "sg_prep_dicom_XXXXXX").string();
+      if (!mkdtemp(pattern.data())) throw OutputError(pattern, "cannot create a folder to extract DICOM members into");
+      path_ = pattern;
+    }
+    return path_ + "/" + std::to_string(index) + ".dcm";
+  }
+
+ private:
+  std::string path_;
+};
+
+// The selected DICOM files replaced by their series: each file's header
+// read (in parallel), a file that cannot be a slice kept as an entry
+// refused with its reason, every series one entry named by its folder and
+// UID. `storage` owns the new entries; the result is in name order.
+std::vector<const InputEntry*> gather_dicom_series(const InputListing& listing,
+                                                   const std::vector<const InputEntry*>& selected,
+                                                   const DatasetConfig& config, ExtractionFolder& extracted,
+                                                   std::deque<InputEntry>& storage) {
+  std::vector<const InputEntry*> out, dicom;
+  for (const InputEntry* entry : selected) {
+    std::string lower = entry->name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    (is_dicom_file_name(lower) && entry->refusal.empty() ? dicom : out).push_back(entry);
+  }
+  if (dicom.empty()) return out;
+  std::vector<std::string> paths(dicom.size());
+  if (listing.is_archive) {
+    ArchiveReader archive(listing.root);
+    uint64_t total = 0;
+    for (size_t i = 0; i < dicom.size(); ++i) {
+      std::string bytes;
+      try {
+        bytes = archive.read_member(*dicom[i], config.limits().max_input_bytes());
+      } catch (const InputError& e) {
+        storage.push_back(*dicom[i]);
+        storage.back().refusal = e.reason();
+        continue;
+      }
+      total += bytes.size();
+      if (total > config.limits().max_archive_bytes())
+        throw InputError(listing.root, "archive inflates past the limit of " +
+                                           std::to_string(config.limits().max_archive_bytes()) + " bytes");
+      paths[i] = extracted.file_for(i);
+      write_file_atomically(paths[i], bytes, "extracted DICOM member");
+    }
+  } else {
+    for (size_t i = 0; i < dicom.size(); ++i) paths[i] = dicom[i]->path;
+  }
+  std::vector<DicomSlice> slices(dicom.size());
+  std::vector<std::string> refusals(dicom.size());
+  tbb::parallel_for(size_t{0}, dicom.size(), [&](size_t i) {
+    if (paths[i].empty()) return;  // refused above
+    try {
+      slices[i] = read_dicom_slice(paths[i], dicom[i]->name);
+    } catch (const InputError& e) {
+      refusals[i] = e.reason();
+    }
+  });
+  std::vector<DicomSlice> readable;
+  for (size_t i = 0; i < dicom.size(); ++i) {
+    if (paths[i].empty()) continue;
+    if (!refusals[i].empty()) {
+      storage.push_back(*dicom[i]);
+      storage.back().refusal = refusals[i];
+    } else {
+      readable.push_back(std::move(slices[i]));
+    }
+  }
+  for (DicomSeries& series : group_dicom_series(std::move(readable))) {
+    InputEntry entry;
+    entry.name = series.name;
+    entry.dicom = std::make_shared<const DicomSeries>(std::move(series));
+    storage.push_back(std::move(entry));
+  }
+  for (const InputEntry& entry : storage) out.push_back(&entry);
+  std::stable_sort(out.begin(), out.end(), [](const InputEntry* a, const InputEntry* b) { return a->name < b->name; });
+  return out;
+}
 
 // Why a run wrote nothing, naming the first inputs skipped and why: the
 // summary that lists them is never printed when the run fails.
@@ -251,6 +350,9 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
     if (rules.selects(entry.name, is_supported_input_name(entry.name))) selected.push_back(&entry);
   summary.inputs_listed = listing.entries.size();
   summary.inputs_selected = selected.size();
+  ExtractionFolder extracted;
+  std::deque<InputEntry> dicom_entries;
+  selected = gather_dicom_series(listing, selected, config, extracted, dicom_entries);
   if (selected.empty())
     throw InputError(options.input, "no images: none of its " + std::to_string(listing.entries.size()) +
                                         " files is a supported image or volume taken by the config's rules");
@@ -265,7 +367,9 @@ PrepSummary run_prep(const DatasetConfig& config, const PrepOptions& options) {
   const std::vector<int> sizes = pyramid_sizes(config.pyramid());
   RecordSink sink(writer, sizes, options.on_error, summary, listing.is_archive ? listing.root + ":" : "",
                   options.pseudonymise_key);
-  EntrySource entries(listing, selected, label_entries(selected, rules, config.split(), classes.get()), config);
+  const bool has_subject_rule = config.has_subject() && !config.subject().pattern().regex().empty();
+  EntrySource entries(listing, selected, label_entries(selected, rules, config.split(), classes.get(), has_subject_rule),
+                      config);
   ProgressLine progress("sg_prep", selected.size(), "slices", options.show_progress);
   const int tokens = config.limits().tokens() > 0 ? config.limits().tokens() : 4 * threads;
 

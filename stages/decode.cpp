@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
+#include "stages/dicom_series.hpp"
 #include "stages/volume_reader.hpp"
 
 namespace sg {
@@ -51,7 +52,8 @@ uint32_t crc_of_file(const std::string& path, uint64_t* size) {
 
 bool is_supported_input_name(const std::string& name) {
   std::string n = lower(name);
-  return ends_with(n, ".png") || ends_with(n, ".jpg") || ends_with(n, ".jpeg") || is_volume_file_name(n);
+  return ends_with(n, ".png") || ends_with(n, ".jpg") || ends_with(n, ".jpeg") || is_volume_file_name(n) ||
+         is_dicom_file_name(n);
 }
 
 Volume decode_image_bytes(std::string_view bytes, const std::string& name, const Limits& limits) {
@@ -68,7 +70,19 @@ void decode_stage(PrepItem& item, const DatasetConfig& config) {
   const Limits& limits = config.limits();
   const std::string& name = item.entry.name;
   const bool volume_name = is_volume_file_name(lower(name));
-  if (item.entry.path.empty()) {  // an archive member, already in memory
+  if (item.entry.dicom) {
+    // The digest covers every file of the series, in slice order.
+    uLong crc = crc32(0L, Z_NULL, 0);
+    item.content_size = 0;
+    for (const DicomSlice& slice : item.entry.dicom->slices) {
+      uint64_t size = 0;
+      const uint32_t file_crc = crc_of_file(slice.path, &size);
+      crc = crc32_combine(crc, file_crc, static_cast<z_off_t>(size));
+      item.content_size += size;
+    }
+    item.content_crc = static_cast<uint32_t>(crc);
+    item.volume = read_dicom_volume(*item.entry.dicom, limits.max_input_bytes());
+  } else if (item.entry.path.empty()) {  // an archive member, already in memory
     if (volume_name)
       throw InputError(name, "volumes inside archives are not read (they would have to be extracted); "
                              "pass the volume files or their folder instead");

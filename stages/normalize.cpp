@@ -49,9 +49,19 @@ Image8 apply_window(const SliceF& slice, IntensityRange range) {
 }
 
 void normalize_stage(PrepItem& item, const DatasetConfig& config) {
-  const IntensityWindow& window = config.window();
+  IntensityWindow window = config.window();
   item.slices.clear();
   item.slices.reserve(item.raw_slices.size());
+  if (window.mode() == IntensityWindow::DICOM_WINDOW) {
+    if (item.volume.window_high > item.volume.window_low) {
+      const IntensityRange range{item.volume.window_low, item.volume.window_high};
+      for (const SliceF& s : item.raw_slices) item.slices.push_back(apply_window(s, range));
+      item.raw_slices.clear();
+      item.raw_slices.shrink_to_fit();
+      return;
+    }
+    window.set_mode(IntensityWindow::PERCENTILE);
+  }
   if (window.scope() == IntensityWindow::PER_INPUT) {
     std::vector<const SliceF*> all;
     for (const SliceF& s : item.raw_slices) all.push_back(&s);

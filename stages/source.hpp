@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "stages/dicom_series.hpp"
+
 namespace sg {
 
 struct InputEntry {
@@ -14,6 +16,8 @@ struct InputEntry {
   int64_t member_index = -1; // index in the archive
   uint64_t declared_size = 0;
   std::string refusal;       // why the entry cannot be read safely (zip slip, symlink, encryption)
+  // A DICOM series standing for its files (stages/dicom_series.hpp).
+  std::shared_ptr<const DicomSeries> dicom;
 };
 
 struct InputListing {

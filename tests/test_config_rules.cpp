@@ -39,7 +39,7 @@ TEST(Glob, StarsQuestionMarksAndClasses) {
 }
 
 TEST(Config, ShippedConfigsLoad) {
-  for (const char* name : {"demo", "oasis", "akoa", "adni"}) {
+  for (const char* name : {"demo", "oasis", "akoa", "adni", "dicom"}) {
     DatasetConfig c = load_dataset_config(test::source_path(std::string("configs/") + name + ".textproto"));
     EXPECT_EQ(c.name(), name);
   }

@@ -15,6 +15,8 @@ struct Volume {
   // The range of the stored type (0..255 for 8-bit, 0..65535 for 16-bit);
   // equal values mean "use the data's own min..max" (float inputs).
   float type_min = 0.f, type_max = 0.f;
+  // A window the file itself gives (DICOM's centre/width); equal: none.
+  float window_low = 0.f, window_high = 0.f;
 
   bool is_2d() const { return nz == 1; }
   float at(int x, int y, int z) const {
