@@ -115,10 +115,14 @@ std::string dataset_card_markdown(const DatasetMeta& meta, const std::string& pa
     << Encoding_Name(meta.encoding()) << ".";
   if (subjects && meta.has_config()) {
     s << " Subjects are counted here, never named; no subject is in two splits (split rule version "
-      << meta.split_rule_version() << "). Each record's subject is stored "
-      << (meta.subjects_pseudonymised() ? "as a keyed hash (sg_prep --pseudonymise; the key is not stored)"
-                                        : "as the id the config's subject rule gives (not pseudonymised)")
-      << ".";
+      << meta.split_rule_version() << "). ";
+    if (!meta.has_inputs_read())
+      s << "The records keep no subject (an LMDB made before sg_prep stored them).";
+    else
+      s << "Each record's subject is stored "
+        << (meta.subjects_pseudonymised() ? "as a keyed hash (sg_prep --pseudonymise; the key is not stored)"
+                                          : "as the id the config's subject rule gives (not pseudonymised)")
+        << ".";
   }
   s << "\n\n";
 
@@ -126,8 +130,11 @@ std::string dataset_card_markdown(const DatasetMeta& meta, const std::string& pa
     s << "## Left out\n\n";
     uint64_t skipped = 0;
     for (const SkipCount& c : meta.skipped()) skipped += c.inputs();
-    s << meta.inputs_read() << " inputs read, " << skipped << " skipped, " << meta.empty_slices_dropped()
-      << " empty slices dropped.\n";
+    if (meta.has_inputs_read())
+      s << meta.inputs_read() << " inputs read, " << skipped << " skipped, " << meta.empty_slices_dropped()
+        << " empty slices dropped.\n";
+    else
+      s << "Not recorded: this LMDB was made before sg_prep kept its card (prepare it again to have one).\n";
     if (meta.skipped_size() > 0) {
       s << "\n| reason | inputs | first |\n|---|---|---|\n";
       for (const SkipCount& c : meta.skipped())
