@@ -4,6 +4,7 @@
 #   fuzz_volume       NIfTI-1/-2 and Analyze headers and voxels, MetaImage, NRRD
 #   fuzz_image        PNG and JPEG slices, PNG records
 #   fuzz_zip          zip listing and member reads (slips, bombs, encryption)
+#   fuzz_dicom        DICOM files (GDCM's parser and decoders, ITK's GDCMImageIO)
 #   fuzz_config       dataset configs (protobuf text format)
 #   fuzz_lmdb_record  the LMDB meta record and record values
 #   fuzz_lmdb_file    whole LMDB files (the page check before liblmdb maps them)
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_volume fuzz_image fuzz_zip fuzz_config fuzz_lmdb_record fuzz_lmdb_file fuzz_checkpoint)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_volume fuzz_image fuzz_zip fuzz_dicom fuzz_config fuzz_lmdb_record fuzz_lmdb_file fuzz_checkpoint)
 root=$(pwd)
 build=$root/build-fuzz
 
@@ -55,6 +56,7 @@ make_seeds() {
       /usr/bin/python3 "$root/tests/fuzz/make_image_seeds.py" "$dir"
       ;;
     fuzz_zip) /usr/bin/python3 "$root/tests/fuzz/make_zip_seeds.py" "$dir" ;;
+    fuzz_dicom) /usr/bin/python3 "$root/tests/fuzz/make_dicom_seeds.py" "$dir" ;;
     fuzz_config) cp configs/*.textproto "$dir/" ;;
     fuzz_lmdb_record) /usr/bin/python3 "$root/tests/fuzz/make_record_seeds.py" "$dir" ;;
     fuzz_lmdb_file) SG_FUZZ_MAKE_SEEDS=$dir "$build/bin/fuzz_lmdb_file" >/dev/null 2>&1 ;;
