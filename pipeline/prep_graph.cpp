@@ -294,7 +294,7 @@ std::vector<const InputEntry*> gather_dicom_series(const InputListing& listing,
   tbb::parallel_for(size_t{0}, dicom.size(), [&](size_t i) {
     if (paths[i].empty()) return;  // refused above
     try {
-      slices[i] = read_dicom_slice(paths[i], dicom[i]->name);
+      slices[i] = read_dicom_slice(paths[i], dicom[i]->name, config.limits().max_input_bytes());
     } catch (const InputError& e) {
       refusals[i] = e.reason();
     }

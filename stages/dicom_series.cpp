@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "common/errors.hpp"
+#include "stages/dicom_structure.hpp"
+#include "stages/source.hpp"
 
 namespace sg {
 
@@ -54,7 +56,8 @@ bool is_dicom_file_name(const std::string& n) {
   return ends(".dcm") || ends(".dicom");
 }
 
-DicomSlice read_dicom_slice(const std::string& path, const std::string& name) {
+DicomSlice read_dicom_slice(const std::string& path, const std::string& name, uint64_t max_bytes) {
+  check_dicom_structure(read_file_bytes(path, name, max_bytes), name);
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());
   if (!reader.Read()) {
@@ -151,9 +154,8 @@ Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes) {
     std::vector<double> steps;
     for (size_t i = 1; i < n; ++i)
       steps.push_back(along(series.slices[i].position, normal) - along(series.slices[i - 1].position, normal));
-    std::vector<double> sorted = steps;
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
-    const double step = sorted[sorted.size() / 2];
+    // The spacing: the smallest step (a missing slice only makes one larger).
+    const double step = *std::min_element(steps.begin(), steps.end());
     for (size_t i = 0; i < steps.size(); ++i) {
       if (steps[i] < 1e-4)
         throw InputError(name, "two slices at one position (" + series.slices[i].name + ", " +

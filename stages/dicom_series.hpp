@@ -6,6 +6,7 @@
 // reason: not DICOM, no pixel data (a structured report, an RT structure
 // set), pixel data GDCM cannot decode; what cannot be a volume too: mixed
 // sizes or orientations, a missing slice.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,7 +27,9 @@ struct DicomSlice {
 
 // The header of one file, and a check that its pixel data decodes.
 // InputError(name, reason) when it cannot be a slice.
-DicomSlice read_dicom_slice(const std::string& path, const std::string& name);
+// The file's structure is checked by our own walk first (dicom_structure.hpp);
+// files over max_bytes are refused.
+DicomSlice read_dicom_slice(const std::string& path, const std::string& name, uint64_t max_bytes = uint64_t{1} << 30);
 
 struct DicomSeries {
   std::string name;  // the first file's folder, "/", the series UID: what the config's rules match

@@ -212,6 +212,25 @@ TEST(Dicom, EveryUnusableFileOrSeriesIsNamedWithItsReason) {
   test::write_file(dir / "jpeg2000.dcm", dicom_file(jpeg));
   EXPECT_NE(refusal(dir / "jpeg2000.dcm").find("transfer syntax"), std::string::npos) << refusal(dir / "jpeg2000.dcm");
 
+  // Broken structure is refused by our own walk before GDCM sees it (its
+  // assertions abort the process): a length past the end, a cut file.
+  std::string broken = dicom_file(SliceSpec{});
+  const size_t photometric = broken.find("MONOCHROME2") - 2;  // its 2-byte length
+  broken[photometric + 1] = '\x04';
+  test::write_file(dir / "long.dcm", broken);
+  EXPECT_NE(refusal(dir / "long.dcm").find("malformed DICOM at byte"), std::string::npos) << refusal(dir / "long.dcm");
+  SliceSpec odd;
+  odd.size = 8;
+  std::string samples = dicom_file(odd);
+  samples[samples.find(std::string("\x28\x00\x02\x00US", 6)) + 8] = '\x09';  // samples per pixel 9
+  test::write_file(dir / "samples.dcm", samples);
+  EXPECT_EQ(refusal(dir / "samples.dcm"), "malformed DICOM image: samples per pixel 9 (1 or 3 read)");
+  const std::string whole = dicom_file(SliceSpec{});
+  for (size_t cut : {size_t{140}, size_t{300}, whole.size() - 1}) {
+    test::write_file(dir / "cut.dcm", whole.substr(0, cut));
+    EXPECT_NE(refusal(dir / "cut.dcm").find("malformed DICOM"), std::string::npos) << cut << ": " << refusal(dir / "cut.dcm");
+  }
+
   SliceSpec spec;
   write_series(dir / "gap", spec, {0, 1, 2, 4, 5});
   EXPECT_NE(volume_refusal(dir / "gap").find("a gap in the series: 2 mm between"), std::string::npos)

@@ -265,10 +265,28 @@ TEST(Audit, NamesThePatientsAGeneratorCopiesAndNotUnseenOnes) {
   EXPECT_NE(format_audit(copying).find(" 1. P03"), std::string::npos) << format_audit(copying);
   EXPECT_NE(audit_json(copying).find("\"ranked\": [{\"subject\": \"P03\""), std::string::npos);
 
+  // In a feature space too (here 8x8 box averages stand in for a network).
+  AuditOptions with_features;
+  with_features.features = [](const torch::Tensor& images) {
+    return box_downscale(images, 8).reshape({images.size(0), -1});
+  };
+  with_features.feature_network = "8x8 boxes";
+  with_features.csv = dir / "features.csv";
+  const AuditReport featured = audit_patients(*real, copies, with_features);
+  EXPECT_EQ(featured.feature_network, "8x8 boxes");
+  EXPECT_EQ(featured.patients[0].subject, "P03");
+  EXPECT_EQ(featured.patients[0].feature_copies, 10u);
+  EXPECT_EQ(featured.patients[1].feature_copies, 2u);
+  EXPECT_EQ(featured.feature_copies, 12u);
+  EXPECT_NE(test::read_file(dir / "features.csv").find(",feature_nearest_samples,feature_copies\n1,P03,5,"),
+            std::string::npos);
+  EXPECT_NE(audit_json(featured).find("\"feature_space\": {\"network\": \"8x8 boxes\""), std::string::npos);
+
   // Real slices of unseen patients (the test split) are not flagged.
-  const AuditReport unseen = audit_patients(*real, test, {});
+  const AuditReport unseen = audit_patients(*real, test, with_features);
   EXPECT_EQ(unseen.copies, 0u);
-  for (const PatientAudit& p : unseen.patients) EXPECT_EQ(p.copies, 0u) << p.subject;
+  EXPECT_EQ(unseen.feature_copies, 0u);
+  for (const PatientAudit& p : unseen.patients) EXPECT_EQ(p.copies + p.feature_copies, 0u) << p.subject;
 
   // Without a held-out split: each training image against the other patients'.
   write_patient_lmdb(dir / "train_only.lmdb", train, torch::Tensor(), torch::Tensor());

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ struct AuditOptions {
   std::string csv;  // the ranked patients as CSV ("" = not written)
   std::string png;  // the closest generated/training pairs, patients named ("" = not written)
   int pairs = 8;
+  // A feature network's features of uint8 images [n, c, s, s] as float
+  // [n, d] (issue 28's networks): the same audit in its feature space too.
+  std::function<torch::Tensor(const torch::Tensor&)> features;
+  std::string feature_network;  // its name in the report
 };
 
 struct PatientAudit {
@@ -32,6 +37,8 @@ struct PatientAudit {
   uint64_t nearest_samples = 0;  // generated images whose nearest training image is this patient's
   uint64_t copies = 0;           // of them, closer than the threshold
   double closest = std::numeric_limits<double>::infinity();  // of those samples' distances
+  // In the feature network's space, when one was given.
+  uint64_t feature_nearest_samples = 0, feature_copies = 0;
 };
 
 struct AuditReport {
@@ -47,6 +54,11 @@ struct AuditReport {
   bool pseudonymised = false;    // the subjects are keyed hashes
   std::vector<PatientAudit> patients;  // every training patient: most copies first, then closest
   std::string csv, png;
+  // The feature-space audit ("" network: none): its threshold (Euclidean
+  // distance of features) and copies.
+  std::string feature_network;
+  double feature_threshold = 0;
+  uint64_t feature_copies = 0;
 };
 
 // `generated`: uint8 [n, c, s, s] at REAL's size and channels. InputError

@@ -15,6 +15,8 @@
 #include "common/progress.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "model/core/drawing.hpp"
+#include "model/devices/device.hpp"
+#include "model/evaluation/feature_network.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/memorization.hpp"
 #include "model/evaluation/samples.hpp"
@@ -368,6 +370,18 @@ EvalReport evaluate_sets(const EvalOptions& o, const std::vector<int>& resolutio
     audit.seed = o.seed;
     audit.csv = o.audit_csv;
     audit.png = o.audit_png;
+    // In a feature network's space too, when sg_eval was given one (a
+    // domain network first, then VGG16, then Inception).
+    const FeatureMetricOptions& f = o.feature_metrics;
+    const FeatureKind kind = !f.features.empty() ? FeatureKind::Custom
+                             : !f.vgg.empty()    ? FeatureKind::Vgg
+                                                 : FeatureKind::Inception;
+    const std::string file = !f.features.empty() ? f.features : !f.vgg.empty() ? f.vgg : f.inception;
+    if (!file.empty()) {
+      auto network = std::make_shared<FeatureNetwork>(file, kind, resolve_device(o.device));
+      audit.features = [network](const torch::Tensor& images) { return network->features(images); };
+      audit.feature_network = std::string(feature_kind_info(kind).name) + " (" + network->label() + ")";
+    }
     report.audit = audit_patients(real, fake.images, audit);
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
