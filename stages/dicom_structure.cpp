@@ -23,19 +23,36 @@ class Walker {
       throw InputError(name_, "not a DICOM file (no DICM marker at byte 128)");
     size_t pos = 132;
     std::string transfer_syntax;
-    // The meta group: explicit VR little endian, whatever the dataset's syntax.
+    // The meta group: explicit VR little endian, whatever the dataset's
+    // syntax; its group length, when given, must be what follows it.
+    int64_t group_end = -1;
     while (pos + 4 <= bytes_.size() && u16(pos, false) == 0x0002) {
       const Element e = element(pos, bytes_.size(), true, false);
       if (e.length == kUndefined) fail(pos, "an undefined length in the meta group");
+      if (e.element == 0x0000) {
+        if (e.length != 4) fail(pos, "a meta group length that is not 4 bytes");
+        group_end = static_cast<int64_t>(e.value + 4 + u32(e.value, false));
+      }
       if (e.element == 0x0010) {
         transfer_syntax.assign(bytes_.data() + e.value, e.length);
         while (!transfer_syntax.empty() && (transfer_syntax.back() == '\0' || transfer_syntax.back() == ' '))
           transfer_syntax.pop_back();
+        if (transfer_syntax.size() > 64 || transfer_syntax.find_first_not_of("0123456789.") != std::string::npos)
+          fail(e.value, "the transfer syntax is no UID");
       }
       pos = e.value + e.length;
     }
+    if (group_end >= 0 && static_cast<size_t>(group_end) != pos)
+      fail(pos, "the meta group's length says it ends at byte " + std::to_string(group_end));
     if (transfer_syntax.empty()) fail(pos, "no transfer syntax (0002,0010) in the meta group");
     if (transfer_syntax == "1.2.840.10008.1.2.1.99") fail(pos, "deflated transfer syntax: not read");
+    // GDCM's JPEG, JPEG-LS and JPEG 2000 decoders abort or divide by zero on
+    // damaged data, which no check of ours can rule out beforehand: such a
+    // series is refused, with the way to read it.
+    if (transfer_syntax.rfind("1.2.840.10008.1.2.4.", 0) == 0)
+      throw InputError(name_, "compressed pixel data (transfer syntax " + transfer_syntax +
+                                  ": JPEG family) is not read, since its decoders abort on damaged files; "
+                                  "convert the series first, e.g. gdcmconv --raw IN OUT");
     explicit_ = transfer_syntax != "1.2.840.10008.1.2";
     big_endian_ = transfer_syntax == "1.2.840.10008.1.2.2";
     dataset(pos, bytes_.size(), 0, false);
@@ -148,6 +165,7 @@ class Walker {
       fail_image("photometric interpretation " + photometric + " with " + std::to_string(samples) + " samples per pixel");
     const std::string frames = image_text_of(0x0028, 0x0008);
     if (!frames.empty() && frames != "1") fail_image("a multi-frame object (" + frames.substr(0, 12) + " frames)");
+    if (transfer_syntax == "1.2.840.10008.1.2.5") check_rle(samples * (allocated / 8));
     if (native_pixel_length_ >= 0 && transfer_syntax.rfind("1.2.840.10008.1.2.4", 0) != 0 &&
         transfer_syntax != "1.2.840.10008.1.2.5") {
       const uint64_t needed = static_cast<uint64_t>(rows) * static_cast<uint64_t>(columns) *
@@ -155,6 +173,24 @@ class Walker {
       if (static_cast<uint64_t>(native_pixel_length_) < needed)
         fail_image("pixel data of " + std::to_string(native_pixel_length_) + " bytes where the image needs " +
                     std::to_string(needed));
+    }
+  }
+  // RLE (PS3.5 annex G): a 64-byte header of the segment count and their
+  // offsets, one segment per byte of each sample, in order within the frame.
+  void check_rle(long segments) const {
+    if (native_pixel_length_ >= 0) fail_image("RLE pixel data that is not encapsulated");
+    if (first_fragment_.size() < 64) fail_image("an RLE frame without its 64-byte header");
+    const size_t at = static_cast<size_t>(first_fragment_.data() - bytes_.data());
+    const uint32_t count = u32(at, false);
+    if (count != static_cast<uint32_t>(segments) || count < 1 || count > 15)
+      fail_image("an RLE frame of " + std::to_string(count) + " segments where the image needs " +
+                 std::to_string(segments));
+    uint32_t previous = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t offset = u32(at + 4 + 4 * i, false);
+      if ((i == 0 && offset != 64) || (i > 0 && offset <= previous) || offset >= first_fragment_.size())
+        fail_image("RLE segment offsets out of order or past the frame");
+      previous = offset;
     }
   }
   std::string image_text_of(uint16_t group, uint16_t element) const {
@@ -226,6 +262,7 @@ class Walker {
 
   // Encapsulated pixel data: items of defined length, then the delimiter.
   size_t fragments(size_t pos, size_t end) {
+    int index = 0;
     while (pos < end) {
       const Element item = element(pos, end, false, big_endian_);
       if (item.group != 0xfffe) fail(pos, "encapsulated pixel data holds something other than fragments");
@@ -234,6 +271,7 @@ class Walker {
         return item.value;
       }
       if (item.element != 0xe000 || item.length == kUndefined) fail(pos, "a broken pixel data fragment");
+      if (index++ == 1) first_fragment_ = std::string_view(bytes_.data() + item.value, item.length);  // after the offset table
       pos = item.value + item.length;
     }
     fail(pos, "encapsulated pixel data without its delimiter");
@@ -245,6 +283,7 @@ class Walker {
   std::map<uint16_t, Element> image_values_;  // the top-level (0028,xxxx) elements
   bool pixel_data_ = false;
   int64_t native_pixel_length_ = -1;          // -1: encapsulated
+  std::string_view first_fragment_;           // encapsulated: the first frame's bytes
 };
 
 }  // namespace
