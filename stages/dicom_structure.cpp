@@ -26,8 +26,11 @@ class Walker {
     // The meta group: explicit VR little endian, whatever the dataset's
     // syntax; its group length, when given, must be what follows it.
     int64_t group_end = -1;
+    int previous = -1;
     while (pos + 4 <= bytes_.size() && u16(pos, false) == 0x0002) {
       const Element e = element(pos, bytes_.size(), true, false);
+      if (static_cast<int>(e.element) <= previous) fail(pos, "meta elements out of order");
+      previous = e.element;
       if (e.length == kUndefined) fail(pos, "an undefined length in the meta group");
       if (e.element == 0x0000) {
         if (e.length != 4) fail(pos, "a meta group length that is not 4 bytes");
@@ -84,6 +87,15 @@ class Walker {
     return big ? (uint32_t{u16(at, true)} << 16 | u16(at + 2, true)) : (uint32_t{u16(at + 2, false)} << 16 | u16(at, false));
   }
 
+  static bool known_vr(const char* vr) {
+    static const char* kKnown[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT",
+                                   "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST",
+                                   "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+    for (const char* k : kKnown)
+      if (vr[0] == k[0] && vr[1] == k[1]) return true;
+    return false;
+  }
+
   static bool long_form(const char* vr) {
     static const char* kLong[] = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"};
     for (const char* l : kLong)
@@ -104,7 +116,7 @@ class Walker {
     } else {
       e.vr[0] = bytes_[pos + 4];
       e.vr[1] = bytes_[pos + 5];
-      if (e.vr[0] < 'A' || e.vr[0] > 'Z' || e.vr[1] < 'A' || e.vr[1] > 'Z') fail(pos + 4, "not a value representation");
+      if (!known_vr(e.vr)) fail(pos + 4, "not a value representation");
       if (long_form(e.vr)) {
         if (pos + 12 > end) fail(pos, "an element header runs past its end");
         e.length = u32(pos + 8, big);
