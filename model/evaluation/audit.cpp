@@ -10,6 +10,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/errors.hpp"
+#include "common/json_text.hpp"
 #include "common/images/chart.hpp"
 #include "common/images/image_grid.hpp"
 #include "model/core/drawing.hpp"
@@ -55,24 +56,6 @@ std::string number(double value) {
   return buffer;
 }
 
-std::string json_text(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_number(double value) { return std::isfinite(value) ? number(value) : "null"; }
 
 void write_csv(const std::string& path, const AuditReport& r) {
   std::ostringstream csv;
@@ -273,19 +256,19 @@ std::string audit_json(const AuditReport& r) {
        "is that patient's, and of them those closer than any held-out image is to its nearest training image\""
     << ", \"resolution\": " << r.resolution << ", \"generated\": " << r.generated
     << ", \"training_images\": " << r.training_images << ", \"patients\": " << r.patients.size()
-    << ", \"held_out\": " << json_text(r.held_out) << ", \"held_out_images\": " << r.held_out_images
+    << ", \"held_out\": " << json_string(r.held_out) << ", \"held_out_images\": " << r.held_out_images
     << ", \"threshold\": " << json_number(r.threshold) << ", \"copies\": " << r.copies
     << ", \"copies_expected_of_unseen_patients\": " << json_number(r.chance_copies)
-    << ", \"subjects\": " << json_text(r.pseudonymised ? "keyed hashes (sg_prep --pseudonymise)" : "ids")
-    << ", \"csv\": " << (r.csv.empty() ? "null" : json_text(r.csv))
-    << ", \"pairs_png\": " << (r.png.empty() ? "null" : json_text(r.png));
+    << ", \"subjects\": " << json_string(r.pseudonymised ? "keyed hashes (sg_prep --pseudonymise)" : "ids")
+    << ", \"csv\": " << (r.csv.empty() ? "null" : json_string(r.csv))
+    << ", \"pairs_png\": " << (r.png.empty() ? "null" : json_string(r.png));
   if (!r.feature_network.empty())
-    s << ", \"feature_space\": {\"network\": " << json_text(r.feature_network)
+    s << ", \"feature_space\": {\"network\": " << json_string(r.feature_network)
       << ", \"threshold\": " << json_number(r.feature_threshold) << ", \"copies\": " << r.feature_copies << "}";
   s << ", \"ranked\": [";
   for (size_t i = 0; i < r.patients.size(); ++i) {
     const PatientAudit& p = r.patients[i];
-    s << (i ? ", " : "") << "{\"subject\": " << json_text(p.subject) << ", \"training_images\": " << p.training_images
+    s << (i ? ", " : "") << "{\"subject\": " << json_string(p.subject) << ", \"training_images\": " << p.training_images
       << ", \"nearest_samples\": " << p.nearest_samples << ", \"copies\": " << p.copies
       << ", \"closest\": " << json_number(p.closest);
     if (!r.feature_network.empty())

@@ -11,6 +11,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/errors.hpp"
+#include "common/json_text.hpp"
 #include "common/images/image_grid.hpp"
 #include "common/progress.hpp"
 #include "datasets/lmdb_keys.hpp"
@@ -203,30 +204,6 @@ MemorizationReport check_memorization(const EvalOptions& o, const ImageCollectio
     report.pairs_png = o.pairs_png;
   }
   return report;
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_number(double value) {
-  if (!std::isfinite(value)) return "null";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.6g", value);
-  return buffer;
 }
 
 std::string json_levels(const SwdResult& swd) {

@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/errors.hpp"
+#include "common/json_text.hpp"
 #include "common/hashing.hpp"
 #include "common/images/image_codec.hpp"
 #include "common/progress.hpp"
@@ -42,20 +43,6 @@ std::string image_name(int64_t index, int64_t n) {
   return name;
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 // manifest.json (how every image was made) and manifest.csv (one row each).
 std::string write_manifest(const std::string& folder, const std::string& checkpoint, const std::string& digest,
