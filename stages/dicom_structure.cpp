@@ -1,6 +1,8 @@
 #include "stages/dicom_structure.hpp"
 
+#include <algorithm>
 #include <cstdint>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -131,6 +133,45 @@ class Walker {
     return e;
   }
 
+  // The attributes GDCM reads into typed values (gdcm::Attribute, which
+  // asserts their VR and value count): in an explicit-VR file, the VR the
+  // standard gives them; decimal strings with the values they must have.
+  void check_attribute(const Element& e, size_t pos) const {
+    struct Rule {
+      uint16_t group, element;
+      const char* vr;
+      int values;  // for DS/IS: exactly this many (0: any)
+    };
+    static const Rule kRules[] = {
+        {0x0008, 0x0008, "CS", 0}, {0x0008, 0x0016, "UI", 0}, {0x0008, 0x0060, "CS", 0},
+        {0x0018, 0x0050, "DS", 1}, {0x0018, 0x0088, "DS", 1}, {0x0018, 0x1164, "DS", 2},
+        {0x0018, 0x2010, "DS", 2}, {0x0020, 0x0032, "DS", 3}, {0x0020, 0x0037, "DS", 6},
+        {0x0028, 0x0002, "US", 0}, {0x0028, 0x0004, "CS", 0}, {0x0028, 0x0006, "US", 0},
+        {0x0028, 0x0008, "IS", 1}, {0x0028, 0x0009, "AT", 0}, {0x0028, 0x0010, "US", 0},
+        {0x0028, 0x0011, "US", 0}, {0x0028, 0x0030, "DS", 2}, {0x0028, 0x0034, "IS", 2},
+        {0x0028, 0x0100, "US", 0}, {0x0028, 0x0101, "US", 0}, {0x0028, 0x0102, "US", 0},
+        {0x0028, 0x0103, "US", 0}, {0x0028, 0x1050, "DS", 0}, {0x0028, 0x1051, "DS", 0},
+        {0x0028, 0x1052, "DS", 1}, {0x0028, 0x1053, "DS", 1}, {0x0028, 0x1054, "LO", 0},
+        {0x0054, 0x0081, "US", 0}, {0x3004, 0x000c, "DS", 0}};
+    for (const Rule& r : kRules) {
+      if (r.group != e.group || r.element != e.element) continue;
+      const std::string tag = "(" + hex(r.group) + "," + hex(r.element) + ")";
+      if (explicit_ && (e.vr[0] != r.vr[0] || e.vr[1] != r.vr[1]))
+        fail(pos, tag + " has VR " + std::string(e.vr, 2) + " where the standard gives " + r.vr);
+      if (e.length == kUndefined) fail(pos, tag + " has an undefined length");
+      if (r.values > 0 && e.length > 0) {
+        const std::string_view text(bytes_.data() + e.value, e.length);
+        const int count = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\\'));
+        if (count != r.values)
+          fail(pos, tag + " holds " + std::to_string(count) + " values where it needs " + std::to_string(r.values));
+        for (char c : text)
+          if (!std::isdigit(static_cast<unsigned char>(c)) && !std::strchr("+-.eE \\", c))
+            fail(pos, tag + " is not a list of numbers");
+      }
+      if (std::strcmp(r.vr, "US") == 0 && e.length % 2 != 0) fail(pos, tag + " has an odd length for 16-bit numbers");
+    }
+  }
+
   // The top-level value of (0028,eeee) as a US number; -1 when absent.
   long image_number(uint16_t element) const {
     const auto it = image_values_.find(element);
@@ -229,6 +270,7 @@ class Walker {
       first = false;
       previous = tag;
       const Element e = element(pos, end, explicit_, big_endian_);
+      check_attribute(e, pos);
       const bool pixel_data = group == 0x7fe0 && elem == 0x0010;
       if (depth == 0 && group == 0x0028 && e.length != kUndefined) image_values_[elem] = e;
       if (depth == 0 && pixel_data) {
