@@ -197,7 +197,8 @@ class Walker {
   // range aborts the process there): samples, sizes, bits, representation,
   // photometric interpretation, and native pixel data of the size they give.
   void check_image_module(const std::string& transfer_syntax) const {
-    if (!pixel_data_) return;  // no image: GDCM's reader says so
+    // GDCM reads the image module wherever it is given, pixel data or not.
+    if (!pixel_data_ && image_values_.empty()) return;  // no image: GDCM's reader says so
     const long samples = image_number(0x0002), rows = image_number(0x0010), columns = image_number(0x0011);
     const long allocated = image_number(0x0100), stored = image_number(0x0101), high = image_number(0x0102);
     const long representation = image_number(0x0103), planar = image_number(0x0006);
