@@ -281,7 +281,11 @@ class Walker {
       const bool sequence = std::strcmp(e.vr, "SQ") == 0 || (!explicit_ && e.length == kUndefined) ||
                             (std::strcmp(e.vr, "UN") == 0 && e.length == kUndefined);
       if (e.length == kUndefined) {
-        if (pixel_data && depth == 0) pos = fragments(e.value, end);
+        if (pixel_data && depth == 0) {
+          if (explicit_ && std::strcmp(e.vr, "OB") != 0 && std::strcmp(e.vr, "OW") != 0 && std::strcmp(e.vr, "UN") != 0)
+            fail(pos, "encapsulated pixel data with VR " + std::string(e.vr, 2));
+          pos = fragments(e.value, end);
+        }
         else if (sequence) pos = items(e.value, end, depth + 1, true);
         else fail(pos, "an undefined length on a value that cannot have one");
       } else {
