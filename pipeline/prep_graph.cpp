@@ -31,6 +31,7 @@
 #include "pipeline/stage_node.hpp"
 #include "stages/crop.hpp"
 #include "stages/decode.hpp"
+#include "stages/dicom_process.hpp"
 #include "stages/dicom_series.hpp"
 #include "stages/encode.hpp"
 #include "stages/flip.hpp"
@@ -294,7 +295,7 @@ std::vector<const InputEntry*> gather_dicom_series(const InputListing& listing,
   tbb::parallel_for(size_t{0}, dicom.size(), [&](size_t i) {
     if (paths[i].empty()) return;  // refused above
     try {
-      slices[i] = read_dicom_slice(paths[i], dicom[i]->name, config.limits().max_input_bytes());
+      slices[i] = read_dicom_slice_isolated(paths[i], dicom[i]->name, config.limits().max_input_bytes());
     } catch (const InputError& e) {
       refusals[i] = e.reason();
     }

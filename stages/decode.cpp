@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
+#include "stages/dicom_process.hpp"
 #include "stages/dicom_series.hpp"
 #include "stages/volume_reader.hpp"
 
@@ -81,7 +82,7 @@ void decode_stage(PrepItem& item, const DatasetConfig& config) {
       item.content_size += size;
     }
     item.content_crc = static_cast<uint32_t>(crc);
-    item.volume = read_dicom_volume(*item.entry.dicom, limits.max_input_bytes());
+    item.volume = read_dicom_volume(*item.entry.dicom, limits.max_input_bytes(), read_dicom_pixels_isolated);
   } else if (item.entry.path.empty()) {  // an archive member, already in memory
     if (volume_name)
       throw InputError(name, "volumes inside archives are not read (they would have to be extracted); "

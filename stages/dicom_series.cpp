@@ -129,7 +129,53 @@ std::vector<DicomSeries> group_dicom_series(std::vector<DicomSlice> slices) {
   return series;
 }
 
-Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes) {
+std::vector<float> read_dicom_pixels(const DicomSlice& s) {
+  try {
+    auto io = itk::GDCMImageIO::New();
+    io->SetFileName(s.path);
+    io->ReadImageInformation();
+    if (io->GetDimensions(0) != static_cast<size_t>(s.columns) || io->GetDimensions(1) != static_cast<size_t>(s.rows) ||
+        io->GetNumberOfComponents() != 1)
+      throw InputError(s.name, "ITK reads it as another image than its header describes");
+    itk::ImageIORegion region(io->GetNumberOfDimensions());
+    for (unsigned d = 0; d < io->GetNumberOfDimensions(); ++d) {
+      region.SetIndex(d, 0);
+      region.SetSize(d, io->GetDimensions(d));
+    }
+    io->SetIORegion(region);
+    std::vector<char> raw(io->GetImageSizeInBytes());
+    io->Read(raw.data());
+    const size_t plane = static_cast<size_t>(s.columns) * static_cast<size_t>(s.rows);
+    std::vector<float> out(plane);
+    using C = itk::IOComponentEnum;
+    auto copy = [&](auto typed) {
+      using T = decltype(typed);
+      if (raw.size() < plane * sizeof(T)) throw InputError(s.name, "ITK read fewer pixels than the image has");
+      const T* p = reinterpret_cast<const T*>(raw.data());
+      for (size_t i = 0; i < plane; ++i) out[i] = static_cast<float>(p[i]);
+    };
+    switch (io->GetComponentType()) {
+      case C::UCHAR: copy(uint8_t{}); break;
+      case C::CHAR: copy(int8_t{}); break;
+      case C::USHORT: copy(uint16_t{}); break;
+      case C::SHORT: copy(int16_t{}); break;
+      case C::UINT: copy(uint32_t{}); break;
+      case C::INT: copy(int32_t{}); break;
+      case C::FLOAT: copy(float{}); break;
+      case C::DOUBLE: copy(double{}); break;
+      default: throw InputError(s.name, "unsupported pixel type " + io->GetComponentTypeAsString(io->GetComponentType()));
+    }
+    return out;
+  } catch (const Error&) {
+    throw;
+  } catch (const itk::ExceptionObject& e) {
+    std::string what = e.GetDescription();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    throw InputError(s.name, "ITK could not read it: " + what);
+  }
+}
+
+Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes, const DicomPixelReader& read_pixels) {
   const std::string& name = series.name;
   if (series.slices.empty()) throw InputError(name, "a series without slices");
   const DicomSlice& first = series.slices.front();
@@ -178,47 +224,9 @@ Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes) {
   v.voxels.resize(static_cast<size_t>(v.nx) * v.ny * v.nz);
   const size_t plane = static_cast<size_t>(v.nx) * v.ny;
   for (size_t z = 0; z < n; ++z) {
-    const DicomSlice& s = series.slices[z];
-    try {
-      auto io = itk::GDCMImageIO::New();
-      io->SetFileName(s.path);
-      io->ReadImageInformation();
-      if (io->GetDimensions(0) != static_cast<size_t>(v.nx) || io->GetDimensions(1) != static_cast<size_t>(v.ny) ||
-          io->GetNumberOfComponents() != 1)
-        throw InputError(s.name, "ITK reads it as another image than its header describes");
-      itk::ImageIORegion region(io->GetNumberOfDimensions());
-      for (unsigned d = 0; d < io->GetNumberOfDimensions(); ++d) {
-        region.SetIndex(d, 0);
-        region.SetSize(d, io->GetDimensions(d));
-      }
-      io->SetIORegion(region);
-      std::vector<char> raw(io->GetImageSizeInBytes());
-      io->Read(raw.data());
-      float* out = v.voxels.data() + z * plane;
-      using C = itk::IOComponentEnum;
-      auto copy = [&](auto typed) {
-        using T = decltype(typed);
-        const T* p = reinterpret_cast<const T*>(raw.data());
-        for (size_t i = 0; i < plane; ++i) out[i] = static_cast<float>(p[i]);
-      };
-      switch (io->GetComponentType()) {
-        case C::UCHAR: copy(uint8_t{}); break;
-        case C::CHAR: copy(int8_t{}); break;
-        case C::USHORT: copy(uint16_t{}); break;
-        case C::SHORT: copy(int16_t{}); break;
-        case C::UINT: copy(uint32_t{}); break;
-        case C::INT: copy(int32_t{}); break;
-        case C::FLOAT: copy(float{}); break;
-        case C::DOUBLE: copy(double{}); break;
-        default: throw InputError(s.name, "unsupported pixel type " + io->GetComponentTypeAsString(io->GetComponentType()));
-      }
-    } catch (const Error&) {
-      throw;
-    } catch (const itk::ExceptionObject& e) {
-      std::string what = e.GetDescription();
-      while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
-      throw InputError(name, s.name + ": ITK could not read it: " + what);
-    }
+    const std::vector<float> pixels = read_pixels(series.slices[z]);
+    if (pixels.size() != plane) throw InputError(name, series.slices[z].name + ": another image than its header describes");
+    std::copy(pixels.begin(), pixels.end(), v.voxels.begin() + static_cast<std::ptrdiff_t>(z * plane));
   }
   for (float& x : v.voxels)
     if (!std::isfinite(x)) x = 0.f;

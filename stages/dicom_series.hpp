@@ -7,6 +7,7 @@
 // set), pixel data GDCM cannot decode; what cannot be a volume too: mixed
 // sizes or orientations, a missing slice.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,7 +46,15 @@ std::vector<DicomSeries> group_dicom_series(std::vector<DicomSlice> slices);
 // (centre/width) as window_low/high when given. InputError(series name,
 // reason) for mixed sizes or orientations, repeated or missing positions,
 // or pixel data ITK cannot read.
-Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes);
+// One file's pixels (rows x columns, rescale applied) through ITK's
+// GDCMImageIO, in this process; InputError(name, reason) otherwise.
+std::vector<float> read_dicom_pixels(const DicomSlice& slice);
+
+using DicomPixelReader = std::function<std::vector<float>(const DicomSlice&)>;
+
+// `read_pixels` reads each file (sg_prep: read_dicom_pixels_isolated).
+Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes,
+                         const DicomPixelReader& read_pixels = read_dicom_pixels);
 
 // True for the file names read as DICOM (lower-case): .dcm, .dicom.
 bool is_dicom_file_name(const std::string& lower_name);

@@ -51,13 +51,6 @@ class Walker {
       fail(pos, "the meta group's length says it ends at byte " + std::to_string(group_end));
     if (transfer_syntax.empty()) fail(pos, "no transfer syntax (0002,0010) in the meta group");
     if (transfer_syntax == "1.2.840.10008.1.2.1.99") fail(pos, "deflated transfer syntax: not read");
-    // GDCM's JPEG, JPEG-LS and JPEG 2000 decoders abort or divide by zero on
-    // damaged data, which no check of ours can rule out beforehand: such a
-    // series is refused, with the way to read it.
-    if (transfer_syntax.rfind("1.2.840.10008.1.2.4.", 0) == 0)
-      throw InputError(name_, "compressed pixel data (transfer syntax " + transfer_syntax +
-                                  ": JPEG family) is not read, since its decoders abort on damaged files; "
-                                  "convert the series first, e.g. gdcmconv --raw IN OUT");
     explicit_ = transfer_syntax != "1.2.840.10008.1.2";
     big_endian_ = transfer_syntax == "1.2.840.10008.1.2.2";
     dataset(pos, bytes_.size(), 0, false);

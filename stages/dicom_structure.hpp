@@ -1,9 +1,10 @@
 #pragma once
 // Our own walk over a DICOM file's structure before GDCM reads it: Debian's
 // GDCM is built with assertions, and a malformed file (an element running
-// past the end, a broken meta group) aborts the whole process inside it
-// (found by fuzz_dicom). Every element, item and fragment is checked to lie
-// within its parent and the file; what is not is refused with the offset.
+// past the end, a broken meta group) aborts whatever process reads it
+// (found by fuzz_dicom). GDCM runs in a child process anyway
+// (dicom_process.hpp); this names what is wrong with a file, with its
+// offset, where a dead child could only say that it died.
 #include <string>
 #include <string_view>
 

@@ -14,6 +14,7 @@
 #include "datasets/dataset_config.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "pipeline/prep_graph.hpp"
+#include "stages/dicom_process.hpp"
 #include "stages/dicom_series.hpp"
 #include "stages/normalize.hpp"
 #include "stages/volume_reader.hpp"
@@ -325,6 +326,38 @@ TEST(Dicom, PrepTurnsSeriesIntoSlicesAndSkipsWhatItCannotRead) {
   const PrepSummary zipped = run_prep(config, o);
   EXPECT_EQ(zipped.records[TRAIN], 6u);
   EXPECT_EQ(zipped.inputs_skipped, 1u);  // the report
+}
+
+// GDCM runs in a child process: a child that dies, or says why it cannot
+// read a file, is a skipped input; the real reader gives what this process
+// would have read itself.
+TEST(Dicom, ADyingReaderIsASkippedInputNotADeadProcess) {
+  TempDir dir;
+  SliceSpec spec;
+  test::write_file(dir / "one.dcm", dicom_file(spec));
+  const DicomSlice here = read_dicom_slice(dir / "one.dcm", "one.dcm");
+  const DicomSlice there = read_dicom_slice_isolated(dir / "one.dcm", "one.dcm", 1u << 20);
+  EXPECT_EQ(there.series_uid, here.series_uid);
+  EXPECT_EQ(there.rows, 32);
+  EXPECT_EQ(read_dicom_pixels_isolated(there), read_dicom_pixels(here));
+  test::write_file(dir / "text.dcm", "plain text, no DICOM");
+  try {
+    read_dicom_slice_isolated(dir / "text.dcm", "text.dcm", 1u << 20);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.reason(), "not a DICOM file (no DICM marker at byte 128)");
+  }
+  test::write_file(dir / "abort.sh", "#!/bin/sh\nkill -ABRT $$\n");
+  fs::permissions(dir / "abort.sh", fs::perms::owner_all);
+  ::setenv("SG_DICOM_READER", (dir / "abort.sh").c_str(), 1);
+  std::string reason;
+  try {
+    read_dicom_slice_isolated(dir / "one.dcm", "one.dcm", 1u << 20);
+  } catch (const InputError& e) {
+    reason = e.reason();
+  }
+  ::unsetenv("SG_DICOM_READER");
+  EXPECT_EQ(reason, "GDCM crashed reading it (Aborted): a malformed DICOM file");
 }
 
 // DICOM_WINDOW: the series' own window maps centre - width/2 .. centre +
