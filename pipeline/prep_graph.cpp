@@ -290,24 +290,30 @@ std::vector<const InputEntry*> gather_dicom_series(const InputListing& listing,
   } else {
     for (size_t i = 0; i < dicom.size(); ++i) paths[i] = dicom[i]->path;
   }
-  std::vector<DicomSlice> slices(dicom.size());
-  std::vector<std::string> refusals(dicom.size());
-  tbb::parallel_for(size_t{0}, dicom.size(), [&](size_t i) {
-    if (paths[i].empty()) return;  // refused above
-    try {
-      slices[i] = read_dicom_slice_isolated(paths[i], dicom[i]->name, config.limits().max_input_bytes());
-    } catch (const InputError& e) {
-      refusals[i] = e.reason();
-    }
+  // Headers in child processes (stages/dicom_process.hpp), a batch of files
+  // per child, the batches in parallel.
+  constexpr size_t kBatch = 64;
+  std::vector<DicomSliceResult> results(dicom.size());
+  tbb::parallel_for(size_t{0}, (dicom.size() + kBatch - 1) / kBatch, [&](size_t batch) {
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<size_t> at;
+    for (size_t i = batch * kBatch; i < std::min(dicom.size(), (batch + 1) * kBatch); ++i)
+      if (!paths[i].empty()) {  // refused above
+        files.push_back({paths[i], dicom[i]->name});
+        at.push_back(i);
+      }
+    if (files.empty()) return;
+    std::vector<DicomSliceResult> read = read_dicom_slices_isolated(files, config.limits().max_input_bytes());
+    for (size_t k = 0; k < at.size(); ++k) results[at[k]] = std::move(read[k]);
   });
   std::vector<DicomSlice> readable;
   for (size_t i = 0; i < dicom.size(); ++i) {
     if (paths[i].empty()) continue;
-    if (!refusals[i].empty()) {
+    if (!results[i].refusal.empty()) {
       storage.push_back(*dicom[i]);
-      storage.back().refusal = refusals[i];
+      storage.back().refusal = results[i].refusal;
     } else {
-      readable.push_back(std::move(slices[i]));
+      readable.push_back(std::move(results[i].slice));
     }
   }
   for (DicomSeries& series : group_dicom_series(std::move(readable))) {

@@ -175,6 +175,12 @@ std::vector<float> read_dicom_pixels(const DicomSlice& s) {
   }
 }
 
+std::vector<std::vector<float>> read_dicom_series_pixels(const std::vector<DicomSlice>& slices) {
+  std::vector<std::vector<float>> out;
+  for (const DicomSlice& s : slices) out.push_back(read_dicom_pixels(s));
+  return out;
+}
+
 Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes, const DicomPixelReader& read_pixels) {
   const std::string& name = series.name;
   if (series.slices.empty()) throw InputError(name, "a series without slices");
@@ -223,10 +229,16 @@ Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes, const DicomPixe
   v.nz = static_cast<int>(n);
   v.voxels.resize(static_cast<size_t>(v.nx) * v.ny * v.nz);
   const size_t plane = static_cast<size_t>(v.nx) * v.ny;
+  std::vector<std::vector<float>> pixels;
+  try {
+    pixels = read_pixels(series.slices);
+  } catch (const InputError& e) {
+    throw InputError(name, e.what());  // "file: reason", under the series' name
+  }
+  if (pixels.size() != n) throw InputError(name, "the reader returned " + std::to_string(pixels.size()) + " slices");
   for (size_t z = 0; z < n; ++z) {
-    const std::vector<float> pixels = read_pixels(series.slices[z]);
-    if (pixels.size() != plane) throw InputError(name, series.slices[z].name + ": another image than its header describes");
-    std::copy(pixels.begin(), pixels.end(), v.voxels.begin() + static_cast<std::ptrdiff_t>(z * plane));
+    if (pixels[z].size() != plane) throw InputError(name, series.slices[z].name + ": another image than its header describes");
+    std::copy(pixels[z].begin(), pixels[z].end(), v.voxels.begin() + static_cast<std::ptrdiff_t>(z * plane));
   }
   for (float& x : v.voxels)
     if (!std::isfinite(x)) x = 0.f;

@@ -50,11 +50,13 @@ std::vector<DicomSeries> group_dicom_series(std::vector<DicomSlice> slices);
 // GDCMImageIO, in this process; InputError(name, reason) otherwise.
 std::vector<float> read_dicom_pixels(const DicomSlice& slice);
 
-using DicomPixelReader = std::function<std::vector<float>(const DicomSlice&)>;
+// Every slice's pixels, in order (InputError naming a file that fails).
+using DicomPixelReader = std::function<std::vector<std::vector<float>>(const std::vector<DicomSlice>&)>;
+std::vector<std::vector<float>> read_dicom_series_pixels(const std::vector<DicomSlice>& slices);
 
-// `read_pixels` reads each file (sg_prep: read_dicom_pixels_isolated).
+// `read_pixels` reads the sorted slices (sg_prep: read_dicom_pixels_isolated).
 Volume read_dicom_volume(DicomSeries series, uint64_t max_bytes,
-                         const DicomPixelReader& read_pixels = read_dicom_pixels);
+                         const DicomPixelReader& read_pixels = read_dicom_series_pixels);
 
 // True for the file names read as DICOM (lower-case): .dcm, .dicom.
 bool is_dicom_file_name(const std::string& lower_name);

@@ -339,7 +339,7 @@ TEST(Dicom, ADyingReaderIsASkippedInputNotADeadProcess) {
   const DicomSlice there = read_dicom_slice_isolated(dir / "one.dcm", "one.dcm", 1u << 20);
   EXPECT_EQ(there.series_uid, here.series_uid);
   EXPECT_EQ(there.rows, 32);
-  EXPECT_EQ(read_dicom_pixels_isolated(there), read_dicom_pixels(here));
+  EXPECT_EQ(read_dicom_pixels_isolated({there}).at(0), read_dicom_pixels(here));
   test::write_file(dir / "text.dcm", "plain text, no DICOM");
   try {
     read_dicom_slice_isolated(dir / "text.dcm", "text.dcm", 1u << 20);
@@ -358,6 +358,23 @@ TEST(Dicom, ADyingReaderIsASkippedInputNotADeadProcess) {
   }
   ::unsetenv("SG_DICOM_READER");
   EXPECT_EQ(reason, "GDCM crashed reading it (Aborted): a malformed DICOM file");
+
+  // In a batch, the file that kills its child is found and the others read.
+  test::write_file(dir / "a.dcm", dicom_file(spec));
+  test::write_file(dir / "c.dcm", dicom_file(spec));
+  test::write_file(dir / "picky.sh", "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = bad.dcm ] && kill -SEGV $$; done\nexec '" +
+                                         dicom_reader_program() + "' \"$@\"\n");
+  fs::permissions(dir / "picky.sh", fs::perms::owner_all);
+  ::setenv("SG_DICOM_READER", (dir / "picky.sh").c_str(), 1);
+  const auto batch = read_dicom_slices_isolated({{dir / "a.dcm", "a.dcm"}, {dir / "one.dcm", "bad.dcm"}, {dir / "c.dcm", "c.dcm"}},
+                                                1u << 20);
+  ::unsetenv("SG_DICOM_READER");
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[0].refusal, "");
+  EXPECT_EQ(batch[0].slice.rows, 32);
+  EXPECT_EQ(batch[1].refusal, "GDCM crashed reading it (Segmentation fault): a malformed DICOM file");
+  EXPECT_EQ(batch[2].refusal, "");
+  EXPECT_EQ(batch[2].slice.name, "c.dcm");
 }
 
 // DICOM_WINDOW: the series' own window maps centre - width/2 .. centre +
