@@ -60,7 +60,13 @@ class TrainingRun {
     if (!o_.resume.empty()) restore();
     settle_augmentation();
     // The checkpoints name the data they trained on (the last, after a resume on other data).
-    position_.data_card = reader_.meta() ? dataset_card_digest(*reader_.meta()) : "";
+    const std::string data_card = reader_.meta() ? dataset_card_digest(*reader_.meta()) : "";
+    if (!position_.data_card.empty() && !data_card.empty() && position_.data_card != data_card && o_.on_note &&
+        writer())
+      o_.on_note(o_.resume + ": trained so far on data with card " + position_.data_card + "; " + o_.lmdb +
+                 " has card " + data_card + " (other data, or the same prepared again): its checkpoints will name " +
+                 "the new card");
+    position_.data_card = data_card;
     if (o_.channels_last) gan_->to_channels_last();
     if (world_) join_world();
     train_config_ = describe_settings(o_);
