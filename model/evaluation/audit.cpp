@@ -22,23 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<uint64_t> every_index(uint64_t n) {
-  std::vector<uint64_t> indexes(n);
-  std::iota(indexes.begin(), indexes.end(), uint64_t{0});
-  return indexes;
-}
-
 ImageFeatures features_of(const ImageCollection& set, Split split, const std::vector<uint64_t>& indexes,
                           const AuditOptions& o) {
-  constexpr size_t kChunk = 2048;
-  std::vector<ImageFeatures> parts;
-  for (size_t first = 0; first < indexes.size(); first += kChunk) {
-    const std::vector<uint64_t> chunk(indexes.begin() + static_cast<std::ptrdiff_t>(first),
-                                      indexes.begin() + static_cast<std::ptrdiff_t>(std::min(indexes.size(), first + kChunk)));
-    parts.push_back(image_features(convert_channels(set.read(split, chunk), set.channels()), o.fine_resolution,
-                                   o.coarse_resolution));
-  }
-  return concat_features(parts);
+  return collection_features(set, split, indexes, o.fine_resolution, o.coarse_resolution);
 }
 
 // A CSV field: quoted when it holds a comma, quote or line break.
@@ -78,11 +64,8 @@ void write_csv(const std::string& path, const AuditReport& r) {
 void write_pairs(const std::string& path, const torch::Tensor& generated, const Nearest& nearest,
                  const ImageCollection& real, const std::vector<std::string>& subjects, double threshold,
                  int count) {
-  std::vector<size_t> order(nearest.distance.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  const size_t shown = std::min(order.size(), static_cast<size_t>(std::max(count, 1)));
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
-                    [&](size_t a, size_t b) { return nearest.distance[a] < nearest.distance[b]; });
+  const std::vector<size_t> order = closest_rows(nearest.distance, static_cast<size_t>(std::max(count, 1)));
+  const size_t shown = order.size();
   std::vector<int64_t> rows;
   std::vector<uint64_t> train_rows;
   for (size_t i = 0; i < shown; ++i) {
@@ -172,7 +155,8 @@ AuditReport audit_patients(const ImageCollection& real, const torch::Tensor& gen
     train_patient[i] = it->second;
     ++report.patients[static_cast<size_t>(it->second)].training_images;
   }
-  const ImageFeatures train = features_of(real, TRAIN, every_index(train_length), o);
+  const ImageFeatures train =
+      o.train_features ? *o.train_features : features_of(real, TRAIN, every_index(train_length), o);
 
   Nearest held_out;
   const bool held_out_split = real.length(VALIDATE) > 0 || real.length(TEST) > 0;

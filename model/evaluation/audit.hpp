@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model/evaluation/image_set.hpp"
+#include "model/evaluation/memorization.hpp"
 
 namespace sg {
 
@@ -29,6 +30,10 @@ struct AuditOptions {
   // [n, d] (issue 28's networks): the same audit in its feature space too.
   std::function<torch::Tensor(const torch::Tensor&)> features;
   std::string feature_network;  // its name in the report
+  // The pixel features of the whole training split at these resolutions,
+  // when the caller has them already (sg_eval's memorisation check); read
+  // here otherwise.
+  const ImageFeatures* train_features = nullptr;
 };
 
 struct PatientAudit {

@@ -49,22 +49,10 @@ FakeImages stored_images(const EvalOptions& o, const ImageCollection& fakes) {
   return {fakes.read(TRAIN, pick_indexes(length, static_cast<uint64_t>(o.n), o.seed + 1)), fakes.kind(), ""};
 }
 
-// The features of a whole split, read in chunks so that only the
-// downscaled pixels stay in memory.
+// The features of images of a split, with a progress line.
 ImageFeatures split_features(const ImageCollection& images, Split split, const std::vector<uint64_t>& indexes,
                              const EvalOptions& o, const char* label) {
-  constexpr size_t kChunk = 2048;
-  ProgressLine progress(label, indexes.size(), "images", o.show_progress);
-  std::vector<ImageFeatures> parts;
-  for (size_t first = 0; first < indexes.size(); first += kChunk) {
-    const std::vector<uint64_t> chunk(indexes.begin() + static_cast<std::ptrdiff_t>(first),
-                                      indexes.begin() + static_cast<std::ptrdiff_t>(std::min(indexes.size(), first + kChunk)));
-    auto pixels = convert_channels(images.read(split, chunk), images.channels());
-    parts.push_back(image_features(pixels, o.fine_resolution, o.coarse_resolution));
-    progress.update(first + chunk.size(), first + chunk.size());
-  }
-  progress.finish();
-  return concat_features(parts);
+  return collection_features(images, split, indexes, o.fine_resolution, o.coarse_resolution, label, o.show_progress);
 }
 
 constexpr int kCoverageK = 3;  // stylegan2-ada-pytorch's pr50k3
@@ -110,12 +98,6 @@ EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, cons
   return c;
 }
 
-std::vector<uint64_t> all_indexes(uint64_t length) {
-  std::vector<uint64_t> indexes(length);
-  std::iota(indexes.begin(), indexes.end(), uint64_t{0});
-  return indexes;
-}
-
 std::vector<double> pick(const std::vector<double>& values, size_t first, size_t end) {
   return {values.begin() + static_cast<std::ptrdiff_t>(first), values.begin() + static_cast<std::ptrdiff_t>(end)};
 }
@@ -133,11 +115,8 @@ std::vector<torch::Tensor> image_rows(const std::vector<torch::Tensor>& descript
 // Closest pairs: rows of up to 8 generated images, each above its nearest training image.
 void write_pairs(const std::string& path, const torch::Tensor& fakes, const Nearest& nearest,
                  const ImageCollection& real, int count) {
-  std::vector<size_t> order(nearest.distance.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  const size_t shown = std::min(order.size(), static_cast<size_t>(count));
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
-                    [&](size_t a, size_t b) { return nearest.distance[a] < nearest.distance[b]; });
+  const std::vector<size_t> order = closest_rows(nearest.distance, static_cast<size_t>(count));
+  const size_t shown = order.size();
   std::vector<int64_t> fake_rows;
   std::vector<uint64_t> train_rows;
   for (size_t i = 0; i < shown; ++i) {
@@ -157,13 +136,13 @@ void write_pairs(const std::string& path, const torch::Tensor& fakes, const Near
   write_png(path, readable_grid(cells, static_cast<int>(columns)));
 }
 
-MemorizationReport check_memorization(const EvalOptions& o, const ImageCollection& real, const torch::Tensor& fakes) {
+// `train`: the features of REAL's whole training split.
+MemorizationReport check_memorization(const EvalOptions& o, const ImageCollection& real, const torch::Tensor& fakes,
+                                      const ImageFeatures& train) {
   MemorizationReport report;
   report.resolution = std::min(o.size, o.fine_resolution);
   const uint64_t train_length = real.length(TRAIN);
-  if (train_length < 2) throw InputError(real.path(), "needs at least two training images to check memorisation");
   report.train_images = train_length;
-  const ImageFeatures train = split_features(real, TRAIN, all_indexes(train_length), o, "training set");
 
   // Held-out real images: a held-out split when there is one, else each of
   // a sample of training images against the others.
@@ -338,9 +317,14 @@ EvalReport evaluate_sets(const EvalOptions& o, const std::vector<int>& resolutio
     report.coverage.push_back(coverage_at(resolution, real_images, fake.images, report.compared_images));
   report.fake_border = border_brightness(fake.images);
   report.real_border = border_brightness(real_images);
-  report.memorization = check_memorization(o, real, fake.images);
+  const uint64_t train_length = real.length(TRAIN);
+  if (train_length < 2) throw InputError(real.path(), "needs at least two training images to check memorisation");
+  // Read once, for the memorisation check and the audit.
+  const ImageFeatures train = split_features(real, TRAIN, every_index(train_length), o, "training set");
+  report.memorization = check_memorization(o, real, fake.images, train);
   if (o.audit) {
     AuditOptions audit;
+    audit.train_features = &train;
     audit.fine_resolution = o.fine_resolution;
     audit.coarse_resolution = o.coarse_resolution;
     audit.held_out_images = static_cast<uint64_t>(o.n);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <numeric>
 #include <random>
 
 #include "common/errors.hpp"
@@ -219,6 +220,12 @@ class ClassSubset final : public ImageCollection {
 
 std::unique_ptr<ImageCollection> class_subset(const ImageCollection& set, int class_index) {
   return std::make_unique<ClassSubset>(set, class_index);
+}
+
+std::vector<uint64_t> every_index(uint64_t length) {
+  std::vector<uint64_t> indexes(length);
+  std::iota(indexes.begin(), indexes.end(), uint64_t{0});
+  return indexes;
 }
 
 std::unique_ptr<ImageCollection> lmdb_images(const LmdbReader& reader, int size) {

@@ -67,6 +67,9 @@ torch::Tensor read_lmdb_images(const LmdbReader& reader, Split split, int size, 
 // for later evaluation.
 void write_image_lmdb(const std::string& path, const torch::Tensor& train, const torch::Tensor& validate = {});
 
+// 0 .. length-1, in order.
+std::vector<uint64_t> every_index(uint64_t length);
+
 // Up to n distinct indexes of 0..length-1 in a seeded random order.
 std::vector<uint64_t> pick_indexes(uint64_t length, uint64_t n, uint64_t seed);
 

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 
+#include "common/progress.hpp"
 #include "model/evaluation/image_set.hpp"
 #include "model/evaluation/parallel.hpp"
 
@@ -27,6 +29,22 @@ ImageFeatures concat_features(const std::vector<ImageFeatures>& parts) {
     coarse.push_back(p.coarse);
   }
   return {torch::cat(fine), torch::cat(coarse)};
+}
+
+ImageFeatures collection_features(const ImageCollection& set, Split split, const std::vector<uint64_t>& indexes,
+                                  int fine_resolution, int coarse_resolution, const char* label, bool show_progress) {
+  constexpr size_t kChunk = 2048;
+  ProgressLine progress(label, indexes.size(), "images", show_progress);
+  std::vector<ImageFeatures> parts;
+  for (size_t first = 0; first < indexes.size(); first += kChunk) {
+    const std::vector<uint64_t> chunk(indexes.begin() + static_cast<std::ptrdiff_t>(first),
+                                      indexes.begin() + static_cast<std::ptrdiff_t>(std::min(indexes.size(), first + kChunk)));
+    auto pixels = convert_channels(set.read(split, chunk), set.channels());
+    parts.push_back(image_features(pixels, fine_resolution, coarse_resolution));
+    progress.update(first + chunk.size(), first + chunk.size());
+  }
+  progress.finish();
+  return concat_features(parts);
 }
 
 namespace {
@@ -102,6 +120,16 @@ Nearest nearest_other_group_images(const ImageFeatures& queries, const std::vect
   return nearest_images(queries, train, candidates, [&](int64_t q, int64_t j) {
     return train_groups[static_cast<size_t>(j)] == query_groups[static_cast<size_t>(q)];
   });
+}
+
+std::vector<size_t> closest_rows(const std::vector<double>& distance, size_t count) {
+  std::vector<size_t> order(distance.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  const size_t shown = std::min(order.size(), count);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                    [&](size_t a, size_t b) { return distance[a] < distance[b]; });
+  order.resize(shown);
+  return order;
 }
 
 double percentile(std::vector<double> values, double p) {

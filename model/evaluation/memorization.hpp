@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataset.pb.h"
+
 namespace sg {
 
 // Pixels as float features in [0, 1]: `fine` box-averaged to min(size,
@@ -17,6 +19,14 @@ struct ImageFeatures {
 ImageFeatures image_features(const torch::Tensor& images, int fine_resolution = 64, int coarse_resolution = 16);
 // Rows of both, in order (for sets read in chunks).
 ImageFeatures concat_features(const std::vector<ImageFeatures>& parts);
+
+class ImageCollection;
+// The features of images `indexes` of a split, read in chunks so that only
+// the downscaled pixels stay in memory (channels as the set's); a progress
+// line named `label` when `show_progress`.
+ImageFeatures collection_features(const ImageCollection& set, Split split, const std::vector<uint64_t>& indexes,
+                                  int fine_resolution, int coarse_resolution, const char* label = "images",
+                                  bool show_progress = false);
 
 struct Nearest {
   std::vector<double> distance;  // RMS pixel difference on the 0..1 scale
@@ -38,6 +48,10 @@ Nearest nearest_training_images(const ImageFeatures& queries, const ImageFeature
 Nearest nearest_other_group_images(const ImageFeatures& queries, const std::vector<int64_t>& query_groups,
                                    const ImageFeatures& train, const std::vector<int64_t>& train_groups,
                                    int candidates = 16);
+
+// The rows of the `count` smallest distances, smallest first: the closest
+// pairs a report shows.
+std::vector<size_t> closest_rows(const std::vector<double>& distance, size_t count);
 
 // The p-th percentile (0..100) with linear interpolation, as numpy's.
 double percentile(std::vector<double> values, double p);
