@@ -1,14 +1,18 @@
 // bench_stylegan2_lockstep: our StyleGAN2 training step run in lock-step
 // with stylegan2-pytorch's (tools/bench_stylegan2_lockstep.sh): from the
 // same weights (a train.py checkpoint), on the same real batches, with the
-// same draws from the torch generator (mixing 0, so that no Python `random`
-// draw decides anything), one line per iteration: D's and G's losses, the
+// same draws from the torch generator (and, with --mixing, the same mixing
+// draws, which the reference replays from our lines), one line per
+// iteration: D's and G's losses, the
 // path-length mean and the sums of |parameter| of G, D and g_ema. Where the
 // two computations agree, the lines agree to round-off; the script compares
 // them with the reference against itself on another thread count.
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
@@ -36,9 +40,25 @@ torch::Tensor read_batches(const std::string& path) {
   return batches->tensor.to(torch::kFloat).contiguous();
 }
 
-void run(const std::string& checkpoint, const std::string& batches_path, int iterations, int seed) {
+// The style-mixing draws train_step will make this iteration (D step, G
+// step, then the path-length step on its iterations), read off a copy of
+// its generator in its order: -1 for one latent, else the inject index.
+// The reference replays them (its coin is Python's `random`), so mixing too
+// can be compared draw for draw; were this order wrong, the runs would part.
+std::vector<int> mixing_plan(std::mt19937_64 rng, double mixing, int n_latent, bool path_step) {
+  std::vector<int> plan;
+  for (int draw = 0; draw < (path_step ? 3 : 2); ++draw) {
+    std::uniform_real_distribution<double> coin(0.0, 1.0);
+    std::uniform_int_distribution<int> index(1, n_latent - 1);
+    plan.push_back(coin(rng) < mixing ? index(rng) : -1);
+  }
+  return plan;
+}
+
+void run(const std::string& checkpoint, const std::string& batches_path, int iterations, int seed, bool fp64,
+         double mixing) {
   const s2::CheckpointInfo info = s2::read_checkpoint_info(checkpoint);
-  const torch::Tensor batches = read_batches(batches_path);
+  const torch::Tensor batches = read_batches(batches_path).to(fp64 ? torch::kDouble : torch::kFloat);
   if (batches.size(3) != info.config.size || batches.size(2) != info.config.image_channels)
     throw sg::InputError(batches_path, "batches do not match the checkpoint's size and channels");
   s2::Regularization regularization;
@@ -47,18 +67,29 @@ void run(const std::string& checkpoint, const std::string& batches_path, int ite
   double path_mean = 0;
   std::mt19937_64 rng(static_cast<uint64_t>(seed));
   s2::load_checkpoint(checkpoint, models, position, path_mean, rng);
+  if (fp64) {
+    // Converted in place, so the optimisers (whose state is still empty)
+    // keep these very parameters.
+    models.generator->to(torch::kDouble);
+    models.discriminator->to(torch::kDouble);
+    models.ema->to(torch::kDouble);
+  }
   s2::LazyState state;
   state.path_mean = path_mean;
   torch::manual_seed(static_cast<uint64_t>(seed));
   for (int i = 0; i < iterations; ++i) {
     s2::StepOptions options;
     options.iteration = i;
-    options.mixing = 0;
+    options.mixing = mixing;
+    std::string plan;
+    if (mixing > 0)
+      for (int inject : mixing_plan(rng, mixing, info.config.n_latent(), i % options.regularization.g_every == 0))
+        plan += (plan.empty() ? " mix " : ",") + std::to_string(inject);
     const s2::StepStats stats =
         s2::train_step(models, batches[i % batches.size(0)].clone(), options, state, rng);
-    std::printf("%d d %.6f g %.6f path_mean %.6f G %.6f D %.6f g_ema %.6f\n", i, stats.d_loss.item<double>(),
+    std::printf("%d d %.12f g %.12f path_mean %.12f G %.9f D %.9f g_ema %.9f%s\n", i, stats.d_loss.item<double>(),
                 stats.g_loss.item<double>(), state.path_mean, magnitude(*models.generator),
-                magnitude(*models.discriminator), magnitude(*models.ema));
+                magnitude(*models.discriminator), magnitude(*models.ema), plan.c_str());
   }
 }
 
@@ -68,6 +99,8 @@ int main(int argc, char** argv) {
   CLI::App app{"bench_stylegan2_lockstep: StyleGAN2 training steps from given weights and batches, one line each"};
   std::string checkpoint, batches;
   int iterations = 40, seed = 7, threads = 1;
+  bool fp64 = false;
+  double mixing = 0;
   app.add_option("checkpoint", checkpoint, "the starting weights (a train.py or our StyleGAN2 checkpoint)")->required();
   app.add_option("batches", batches, "a torch.save file {'batches': [N, B, C, H, W]} (iteration i takes i mod N)")
       ->required();
@@ -75,10 +108,17 @@ int main(int argc, char** argv) {
   cli::add_number(app, "--seed", seed, "seed of the torch generator (latents, noise, projections)",
                   cli::between(0, 2147483647));
   cli::add_number(app, "--threads", threads, "intra-op threads", cli::between(1, 1024));
+  cli::add_number(app, "--mixing", mixing,
+                  "style-mixing probability; the draws are printed per iteration (mix D,G[,path]: -1 one latent, "
+                  "else the inject index) for the reference to replay",
+                  cli::between(0, 1));
+  app.add_flag("--double", fp64,
+               "train in float64 (the reference too): round-off then stays near 1e-16 for many more iterations, "
+               "so a gap that opens is a difference of computation");
   if (int code = cli::parse_flags(app, argc, argv, "bench_stylegan2_lockstep"); code >= 0) return code;
   try {
     sg::configure_cpu_runtime(threads);
-    run(checkpoint, batches, iterations, seed);
+    run(checkpoint, batches, iterations, seed, fp64, mixing);
     return 0;
   } catch (const std::exception& e) {
     cli::print_error("bench_stylegan2_lockstep", e);

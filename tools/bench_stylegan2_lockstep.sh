@@ -10,7 +10,11 @@
 # the path length at 0, 4, 8, ...
 # Two GANs trained from one state drift apart by round-off amplified through
 # training; the yardstick is the reference against itself on 2 threads
-# instead of 1 (another summation order, nothing else).
+# instead of 1 (another summation order, nothing else). Then both again in
+# float64 (--double) with train.py's style mixing (0.9; the reference
+# replays our mixing draws), where round-off stays near 1e-16 for far
+# longer: there the two must agree to every printed digit, so a gap that
+# opens is a difference of computation.
 #   tools/bench_stylegan2_lockstep.sh REFERENCE_CHECKOUT [ITERATIONS]   (default 40)
 # Environment: LMDB (default runs/demo.lmdb), WORK (a scratch folder).
 set -euo pipefail
@@ -27,6 +31,9 @@ py=(/usr/bin/python3 "$here/tools/bench_stylegan2_lockstep_reference.py" "$refer
 "${py[@]}" --threads 2 >"$work/reference-2threads.txt"
 "$here/build/bin/bench_stylegan2_lockstep" "$work/init.pt" "$work/batches.pt" --iterations "$iterations" --threads 1 \
   >"$work/ours.txt"
+"$here/build/bin/bench_stylegan2_lockstep" "$work/init.pt" "$work/batches.pt" --iterations "$iterations" --threads 1 \
+  --double --mixing 0.9 >"$work/ours-fp64.txt"
+"${py[@]}" --threads 1 --double --mixing-from "$work/ours-fp64.txt" >"$work/reference-fp64.txt"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "StyleGAN2 lock-step, ours vs stylegan2-pytorch from the same weights, batches and draws: $lmdb, 32x32, width 64, batch 16, $cpu"
@@ -37,7 +44,7 @@ def read(name):
     rows = []
     for line in open(f"{work}/{name}"):
         f = line.split()
-        rows.append({f[k]: float(f[k + 1]) for k in range(1, len(f), 2)})
+        rows.append({f[k]: float(f[k + 1]) for k in range(1, len(f), 2) if f[k] != "mix"})
     return rows
 ref, ref2, ours = read("reference-1thread.txt"), read("reference-2threads.txt"), read("ours.txt")
 n = min(len(ref), len(ref2), len(ours))
@@ -60,5 +67,11 @@ ours_at, ref2_at = (first(rows, 1e-3) for rows in (ours, ref2))
 same = (ours_at if ours_at is not None else n) >= (ref2_at if ref2_at is not None else n)
 print("ours vs the reference: " + ("the same computation up to round-off (ours departs no sooner than the reference "
       "from itself)" if same else "DIFFERENT (ours departs sooner than round-off makes the reference depart from itself)"))
+ref64, ours64 = read("reference-fp64.txt"), read("ours-fp64.txt")
+n64 = min(len(ref64), len(ours64))
+keys = ("d", "g", "path_mean", "G", "D", "g_ema")
+worst = max(abs(o[k] - r[k]) / max(abs(r[k]), 1e-3) for o, r in zip(ours64[:n64], ref64[:n64]) for k in keys)
+print(f"float64 with mixing 0.9, {n64} iterations: the largest relative gap of losses, path-length mean and |parameter| sums is "
+      f"{worst:.1e}: " + ("the same computation" if worst < 1e-9 else "DIFFERENT"))
 EOF
 echo "lines: $work"

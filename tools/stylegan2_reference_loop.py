@@ -76,6 +76,10 @@ class ReferenceTraining:
                                   betas=(0 ** d_ratio, 0.99 ** d_ratio))
         self.accum = 0.5 ** (32 / (10 * 1000))
         self.mean_path_length = 0
+        # None: train.py's own mixing draws. Else an iterator over the draws
+        # to replay, one per generator call (-1: one latent, else the inject
+        # index): the lock-step benchmark hands it ours.
+        self.mixing_plan = None
 
     def accumulate(self, decay):
         ema = dict(self.g_ema.named_parameters())
@@ -92,6 +96,17 @@ class ReferenceTraining:
             return list(torch.randn(2, batch, self.latent).unbind(0))
         return [torch.randn(batch, self.latent)]
 
+    def generate(self, batch, return_latents=False):
+        """G on fresh latents, as train.py calls it (mixing_noise, then the
+        inject index drawn in the forward), or replaying mixing_plan."""
+        if self.mixing_plan is None:
+            return self.generator(self.noise(batch), return_latents=return_latents)
+        inject = next(self.mixing_plan)
+        if inject < 0:
+            return self.generator([torch.randn(batch, self.latent)], return_latents=return_latents)
+        return self.generator(list(torch.randn(2, batch, self.latent).unbind(0)), inject_index=inject,
+                              return_latents=return_latents)
+
     def iteration(self, i, real_img):
         """One iteration i (the lazy steps where i % interval == 0) on a
         batch of real images in [-1, 1]; returns D's and G's losses."""
@@ -99,7 +114,7 @@ class ReferenceTraining:
         batch = real_img.shape[0]
         self.requires_grad(g, False)
         self.requires_grad(d, True)
-        fake_img, _ = g(self.noise(batch))
+        fake_img, _ = self.generate(batch)
         fake_pred = d(fake_img)
         real_pred = d(real_img)
         d_loss = F.softplus(-real_pred).mean() + F.softplus(fake_pred).mean()
@@ -117,13 +132,13 @@ class ReferenceTraining:
             self.d_optim.step()
         self.requires_grad(g, True)
         self.requires_grad(d, False)
-        fake_img, _ = g(self.noise(batch))
+        fake_img, _ = self.generate(batch)
         g_loss = F.softplus(-d(fake_img)).mean()
         g.zero_grad()
         g_loss.backward()
         self.g_optim.step()
         if i % self.g_reg_every == 0:
-            fake_img, latents = g(self.noise(max(1, batch // self.path_batch_shrink)), return_latents=True)
+            fake_img, latents = self.generate(max(1, batch // self.path_batch_shrink), return_latents=True)
             y = torch.randn_like(fake_img) / math.sqrt(fake_img.shape[2] * fake_img.shape[3])
             grad, = autograd.grad(outputs=(fake_img * y).sum(), inputs=latents, create_graph=True)
             lengths = torch.sqrt(grad.pow(2).sum(2).mean(1))

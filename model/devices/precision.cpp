@@ -110,4 +110,9 @@ AutocastScope::~AutocastScope() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 }
 
+at::Tensor full_precision(const at::Tensor& x) {
+  const at::ScalarType t = x.scalar_type();
+  return t == at::kBFloat16 || t == at::kHalf ? x.to(at::kFloat) : x;
+}
+
 }  // namespace sg

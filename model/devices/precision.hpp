@@ -56,4 +56,9 @@ at::Tensor autocast_input(const at::Tensor& x);
 // agree).
 at::Tensor parameter_like(const at::Tensor& parameter, const at::Tensor& like);
 
+// A reduced-precision result (bf16, fp16) in fp32 for losses and
+// statistics; fp32 and fp64 unchanged, so a network trained in fp64 (the
+// lock-step comparison with the reference) keeps every digit.
+at::Tensor full_precision(const at::Tensor& x);
+
 }  // namespace sg

@@ -300,7 +300,7 @@ torch::Tensor grouped_minibatch_stddev(const torch::Tensor& x, int64_t group_siz
   // Sample i belongs to group i % (batch / group), as the reference's view.
   // In fp32 whatever x is: bf16's 8-bit mantissa would round the variance
   // of near-equal samples to nothing.
-  torch::Tensor y = x.to(torch::kFloat).view({group, -1, 1, channels, height, width});
+  torch::Tensor y = full_precision(x).view({group, -1, 1, channels, height, width});
   y = torch::sqrt(y.var(0, /*unbiased=*/false) + 1e-8);     // [B/group, 1, C, H, W]
   y = y.mean({2, 3, 4}, /*keepdim=*/true).squeeze(2);      // [B/group, 1, 1, 1]
   y = y.repeat({group, 1, height, width});                 // [B, 1, H, W]

@@ -132,7 +132,7 @@ GeneratorOutput GeneratorImpl::forward(const std::vector<torch::Tensor>& styles_
     AutocastScope autocast(latent.device(), options.precision);
     image = synthesis(latent, options.noise);
   }
-  return {image.to(torch::kFloat), latent};
+  return {full_precision(image), latent};
 }
 
 torch::Tensor GeneratorImpl::map(const torch::Tensor& z, const torch::Tensor& labels) {
@@ -180,7 +180,7 @@ torch::Tensor DiscriminatorImpl::forward(const torch::Tensor& image, const torch
   out = final_conv->forward(out);
   out = final_linear->forward(out.reshape({out.size(0), -1}));
   if (config.classes == 0) return out;
-  const torch::Tensor c = one_hot_labels(labels, config.classes, out.to(torch::kFloat));
+  const torch::Tensor c = one_hot_labels(labels, config.classes, full_precision(out));
   if (c.size(0) != out.size(0)) throw std::invalid_argument("one class label per image");
   const torch::Tensor cmap = label_mapping->forward(c).to(out.scalar_type());
   return (out * cmap).sum(1, /*keepdim=*/true) * (1.0 / std::sqrt(static_cast<double>(cmap_dim)));

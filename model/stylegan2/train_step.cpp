@@ -85,7 +85,7 @@ StepStats train_step(Models& m, const torch::Tensor& real, const StepOptions& o,
     return [&, labels](const torch::Tensor& x) {
       const torch::Tensor seen = augment(x, o.augment_p, rng);
       AutocastScope autocast(seen.device(), o.precision);
-      return m.discriminator->forward(seen, labels).to(torch::kFloat);
+      return full_precision(m.discriminator->forward(seen, labels));
     };
   };
   auto fake_classes = [&](int64_t n) { return conditional ? draw_classes(o.class_weights, n, real.device()) : torch::Tensor(); };
