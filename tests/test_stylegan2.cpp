@@ -405,6 +405,37 @@ TEST(StyleGan2Training, WganGpTrainsWithAnUncorrectedDiscriminatorOptimiser) {
   EXPECT_GT(stats.penalty.item<double>(), 0.0);
 }
 
+// A step in float64 (the lock-step benchmark's --double): every loss,
+// penalty and weight stays float64, none cast to fp32 on the way (which
+// would cut the comparison with the reference to fp32 round-off); results
+// of reduced precision still come back as fp32.
+TEST(StyleGan2Training, AStepInFloat64KeepsFloat64Throughout) {
+  torch::manual_seed(12);
+  Regularization r;
+  Models m = make_models(small_config(8), 0.002, Loss::LogisticR1, r, torch::kCPU);
+  for (torch::nn::Module* module : {static_cast<torch::nn::Module*>(m.generator.get()),
+                                    static_cast<torch::nn::Module*>(m.discriminator.get()),
+                                    static_cast<torch::nn::Module*>(m.ema.get())})
+    module->to(torch::kDouble);
+  const torch::Tensor real = (torch::rand({4, 1, 8, 8}) * 2 - 1).to(torch::kDouble);
+  std::mt19937_64 rng(3);
+  LazyState state;
+  StepOptions o;
+  o.regularization = r;
+  o.mixing = 0.9;
+  const StepStats stats = train_step(m, real, o, state, rng);  // iteration 0: R1 and path length too
+  for (const torch::Tensor& t : {stats.d_loss, stats.g_loss, stats.penalty, stats.path, stats.path_length}) {
+    EXPECT_EQ(t.scalar_type(), torch::kDouble);
+    EXPECT_TRUE(std::isfinite(t.item<double>()));
+  }
+  EXPECT_GT(stats.penalty.item<double>(), 0.0);
+  for (const auto& p : m.generator->parameters()) EXPECT_EQ(p.scalar_type(), torch::kDouble);
+  for (const auto& p : m.ema->parameters()) EXPECT_EQ(p.scalar_type(), torch::kDouble);
+  EXPECT_EQ(sg::full_precision(torch::ones({2}, torch::kBFloat16)).scalar_type(), torch::kFloat);
+  EXPECT_EQ(sg::full_precision(torch::ones({2}, torch::kHalf)).scalar_type(), torch::kFloat);
+  EXPECT_EQ(sg::full_precision(torch::ones({2}, torch::kDouble)).scalar_type(), torch::kDouble);
+}
+
 // bf16 autocast (--precision bf16) against fp32 on the same weights,
 // latents, noise and batch: D's logistic loss and R1 penalty, G's loss and
 // the path-length penalty within the bounds StyleGAN's bf16 test holds
