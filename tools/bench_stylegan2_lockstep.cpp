@@ -7,6 +7,9 @@
 // path-length mean and the sums of |parameter| of G, D and g_ema. Where the
 // two computations agree, the lines agree to round-off; the script compares
 // them with the reference against itself on another thread count.
+// For the learning comparison (docs/stylegan2.md) it also trains long runs
+// on a stream of the reference's batches: --save writes the result for
+// sg_eval, --own-init starts from our initialisation instead of the file's.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -56,17 +59,20 @@ std::vector<int> mixing_plan(std::mt19937_64 rng, double mixing, int n_latent, b
 }
 
 void run(const std::string& checkpoint, const std::string& batches_path, int iterations, int seed, bool fp64,
-         double mixing) {
+         double mixing, const std::string& save_path, bool own_init) {
   const s2::CheckpointInfo info = s2::read_checkpoint_info(checkpoint);
   const torch::Tensor batches = read_batches(batches_path).to(fp64 ? torch::kDouble : torch::kFloat);
   if (batches.size(3) != info.config.size || batches.size(2) != info.config.image_channels)
     throw sg::InputError(batches_path, "batches do not match the checkpoint's size and channels");
   s2::Regularization regularization;
+  // Our own initial weights are drawn as sg_train draws them (the torch
+  // generator seeded, then G, D and the EMA copy built).
+  if (own_init) torch::manual_seed(static_cast<uint64_t>(seed));
   s2::Models models = s2::make_models(info.config, 0.002, s2::Loss::LogisticR1, regularization, torch::kCPU);
   sg::TrainPosition position;
   double path_mean = 0;
   std::mt19937_64 rng(static_cast<uint64_t>(seed));
-  s2::load_checkpoint(checkpoint, models, position, path_mean, rng);
+  if (!own_init) s2::load_checkpoint(checkpoint, models, position, path_mean, rng);
   if (fp64) {
     // Converted in place, so the optimisers (whose state is still empty)
     // keep these very parameters.
@@ -91,6 +97,17 @@ void run(const std::string& checkpoint, const std::string& batches_path, int ite
                 stats.g_loss.item<double>(), state.path_mean, magnitude(*models.generator),
                 magnitude(*models.discriminator), magnitude(*models.ema), plan.c_str());
   }
+  if (!save_path.empty()) {
+    for (torch::nn::Module* module : {static_cast<torch::nn::Module*>(models.generator.get()),
+                                      static_cast<torch::nn::Module*>(models.discriminator.get()),
+                                      static_cast<torch::nn::Module*>(models.ema.get())})
+      module->to(torch::kFloat);
+    position.iteration = position.iteration + iterations;
+    s2::SavedTraining saved;
+    saved.batch = static_cast<int>(batches.size(1));
+    saved.mixing = mixing;
+    s2::save_checkpoint({save_path}, models, position, state.path_mean, rng, saved);
+  }
 }
 
 }  // namespace
@@ -101,6 +118,8 @@ int main(int argc, char** argv) {
   int iterations = 40, seed = 7, threads = 1;
   bool fp64 = false;
   double mixing = 0;
+  std::string save;
+  bool own_init = false;
   app.add_option("checkpoint", checkpoint, "the starting weights (a train.py or our StyleGAN2 checkpoint)")->required();
   app.add_option("batches", batches, "a torch.save file {'batches': [N, B, C, H, W]} (iteration i takes i mod N)")
       ->required();
@@ -112,13 +131,16 @@ int main(int argc, char** argv) {
                   "style-mixing probability; the draws are printed per iteration (mix D,G[,path]: -1 one latent, "
                   "else the inject index) for the reference to replay",
                   cli::between(0, 1));
+  app.add_option("--save", save, "write our checkpoint (fp32) after the last iteration, for sg_eval");
+  app.add_flag("--own-init", own_init,
+               "start from our initialisation as sg_train --seed draws it (the checkpoint gives the configuration only)");
   app.add_flag("--double", fp64,
                "train in float64 (the reference too): round-off then stays near 1e-16 for many more iterations, "
                "so a gap that opens is a difference of computation");
   if (int code = cli::parse_flags(app, argc, argv, "bench_stylegan2_lockstep"); code >= 0) return code;
   try {
     sg::configure_cpu_runtime(threads);
-    run(checkpoint, batches, iterations, seed, fp64, mixing);
+    run(checkpoint, batches, iterations, seed, fp64, mixing, save, own_init);
     return 0;
   } catch (const std::exception& e) {
     cli::print_error("bench_stylegan2_lockstep", e);
