@@ -181,6 +181,31 @@ struct EvalData {
   }
 };
 
+// A generator that draws only the first half of the training records
+// (150 of 300, 50 of them twice): the real records it misses are named by
+// their index in the split, and none of the drawn ones is among them.
+TEST(Coverage, NamesTheRealRecordsNoGeneratedImageReaches) {
+  EvalData data;
+  const torch::Tensor half = data.train.slice(0, 0, 150);
+  const EvalReport report = data.evaluate_fakes(torch::cat({half, half.slice(0, 0, 50)}), "half.lmdb");
+  ASSERT_EQ(report.coverage.size(), 2u);
+  for (const EvalReport::Coverage& c : report.coverage) {
+    EXPECT_FALSE(c.uncovered_real.empty()) << c.resolution;
+    EXPECT_TRUE(std::is_sorted(c.uncovered_real.begin(), c.uncovered_real.end()));
+    for (const uint64_t index : c.uncovered_real) {
+      EXPECT_GE(index, 150u) << "record " << index << " was drawn exactly, yet reported missed";
+      EXPECT_LT(index, 300u);
+    }
+  }
+  // Noise reaches none: every record of the real sample is named, by its index.
+  std::vector<uint64_t> picked = pick_indexes(300, 200, 2);  // evaluate's real sample (seed 0 + 2)
+  std::sort(picked.begin(), picked.end());
+  const EvalReport noise = data.evaluate_fakes(uniform_noise(200, 32, 9), "noise.lmdb");
+  for (const EvalReport::Coverage& c : noise.coverage) EXPECT_EQ(c.uncovered_real, picked) << c.resolution;
+  EXPECT_NE(report_json(report).find("\"uncovered_real_records\": [["), std::string::npos);
+  EXPECT_NE(format_report(report).find("real records no generated image reaches"), std::string::npos);
+}
+
 TEST(Memorization, FlagsALookupOfTrainingImagesButNotNoiseOrFreshImages) {
   EvalData data;
   // A "generator" that replays training images, some with a little noise.
@@ -373,6 +398,10 @@ TEST(Coverage, ACollapsedGeneratorKeepsPrecisionAndLosesRecall) {
   const PrecisionRecall c = knn_precision_recall(real, collapsed);
   EXPECT_DOUBLE_EQ(c.precision, 1.0);
   EXPECT_LT(c.recall, 0.05);
+  // Which real rows it reaches: the one it collapsed on, and recall's count.
+  ASSERT_EQ(c.real_covered.size(0), 200);
+  EXPECT_TRUE(c.real_covered[7].item<bool>());
+  EXPECT_DOUBLE_EQ(c.real_covered.to(torch::kDouble).mean().item<double>(), c.recall);
   // The same distribution drawn again: both high. A set far away: both zero.
   const PrecisionRecall same = knn_precision_recall(real, torch::randn({200, 8}));
   EXPECT_GT(same.precision, 0.8);

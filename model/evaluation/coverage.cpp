@@ -31,15 +31,17 @@ torch::Tensor as_double_rows(const torch::Tensor& features, const char* which, i
   return features.to(torch::kDouble).contiguous();
 }
 
-// The share of rows of `queries` within some ball (centre row of
-// `centres`, radius its entry of `radii`).
-double share_inside(const torch::Tensor& queries, const torch::Tensor& centres, const torch::Tensor& radii) {
-  int64_t inside = 0;
-  distance_rows(queries, centres, [&](int64_t, const torch::Tensor& distances) {
-    inside += (distances <= radii.unsqueeze(0)).any(1).sum().item<int64_t>();
+// Which rows of `queries` lie within some ball (centre row of `centres`,
+// radius its entry of `radii`).
+torch::Tensor rows_inside(const torch::Tensor& queries, const torch::Tensor& centres, const torch::Tensor& radii) {
+  torch::Tensor inside = torch::empty({queries.size(0)}, torch::kBool);
+  distance_rows(queries, centres, [&](int64_t first, const torch::Tensor& distances) {
+    inside.slice(0, first, first + distances.size(0)).copy_((distances <= radii.unsqueeze(0)).any(1));
   });
-  return static_cast<double>(inside) / static_cast<double>(queries.size(0));
+  return inside;
 }
+
+double share(const torch::Tensor& mask) { return mask.to(torch::kDouble).mean().item<double>(); }
 
 }  // namespace
 
@@ -70,8 +72,9 @@ PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const t
   result.k = k;
   result.real = real.size(0);
   result.fake = fake.size(0);
-  result.precision = share_inside(fake, real, real_radii.to(torch::kDouble));
-  result.recall = share_inside(real, fake, kth_neighbour_radii(fake, k));
+  result.precision = share(rows_inside(fake, real, real_radii.to(torch::kDouble)));
+  result.real_covered = rows_inside(real, fake, kth_neighbour_radii(fake, k));
+  result.recall = share(result.real_covered);
   return result;
 }
 

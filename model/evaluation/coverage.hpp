@@ -16,6 +16,7 @@ struct PrecisionRecall {
   double precision = 0, recall = 0;
   int k = 3;
   int64_t real = 0, fake = 0;  // feature rows of each set
+  torch::Tensor real_covered;  // [real] bool: the real rows inside some generated ball (recall's count)
 };
 
 // Features [n, d] (any: pixels, a network's), Euclidean distances; both

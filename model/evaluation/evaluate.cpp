@@ -62,8 +62,8 @@ constexpr int64_t kCoverageDraws = 5;
 // Precision and recall of the first `compared` images of each set, and of
 // one half of the real images against the other, on pixels box-averaged to
 // `resolution` (NaN where a set is too small).
-EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, const torch::Tensor& fake,
-                                 uint64_t compared_images) {
+EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, const std::vector<uint64_t>& real_indexes,
+                                 const torch::Tensor& fake, uint64_t compared_images) {
   const auto compared = static_cast<int64_t>(compared_images);
   const int64_t half = real.size(0) / 2;
   auto pixels = [&](const torch::Tensor& images) {
@@ -83,15 +83,21 @@ EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, cons
     const torch::Tensor real_rows = real_pixels.slice(0, 0, compared);
     const torch::Tensor real_radii = kth_neighbour_radii(real_rows, kCoverageK);
     double precision = 0, recall = 0;
+    torch::Tensor covered_in = torch::zeros({compared}, torch::kLong);
     for (int64_t d = 0; d < draws; ++d) {
       c.generated = knn_precision_recall(real_rows, real_radii, fake_pixels.slice(0, d * compared, (d + 1) * compared),
                                          kCoverageK);
       precision += c.generated.precision;
       recall += c.generated.recall;
+      covered_in += c.generated.real_covered.to(torch::kLong);
     }
     c.generated.precision = precision / static_cast<double>(draws);
     c.generated.recall = recall / static_cast<double>(draws);
     c.draws = static_cast<int>(draws);
+    const auto* counts = covered_in.data_ptr<int64_t>();
+    for (int64_t i = 0; i < compared; ++i)
+      if (2 * counts[i] < draws) c.uncovered_real.push_back(real_indexes[static_cast<size_t>(i)]);
+    std::sort(c.uncovered_real.begin(), c.uncovered_real.end());
   }
   if (half > kCoverageK)
     c.baseline = knn_precision_recall(real_pixels.slice(0, 0, half), real_pixels.slice(0, half, 2 * half), kCoverageK);
@@ -203,6 +209,30 @@ std::string text_levels(const SwdResult& swd) {
   return s.str() + buffer;
 }
 
+// Ascending indexes as runs [first, last].
+std::vector<std::pair<uint64_t, uint64_t>> index_runs(const std::vector<uint64_t>& indexes) {
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  for (const uint64_t i : indexes) {
+    if (!runs.empty() && runs.back().second + 1 == i)
+      runs.back().second = i;
+    else
+      runs.emplace_back(i, i);
+  }
+  return runs;
+}
+
+// "0-91, 95, 97-99" (the first `most` runs, then how many more).
+std::string index_runs_text(const std::vector<uint64_t>& indexes, size_t most = 12) {
+  const auto runs = index_runs(indexes);
+  std::string text;
+  for (size_t i = 0; i < runs.size() && i < most; ++i) {
+    text += (i ? ", " : "") + std::to_string(runs[i].first);
+    if (runs[i].second != runs[i].first) text += "-" + std::to_string(runs[i].second);
+  }
+  if (runs.size() > most) text += " and " + std::to_string(runs.size() - most) + " more runs";
+  return text;
+}
+
 std::string coverage_json(const std::vector<EvalReport::Coverage>& levels) {
   std::ostringstream s;
   for (size_t i = 0; i < levels.size(); ++i) {
@@ -210,7 +240,10 @@ std::string coverage_json(const std::vector<EvalReport::Coverage>& levels) {
     s << (i ? ", " : "") << "{\"resolution\": " << c.resolution << ", \"images\": " << c.generated.real
       << ", \"generated_draws\": " << c.draws
       << ", \"precision\": " << json_number(c.generated.precision) << ", \"recall\": " << json_number(c.generated.recall)
-      << ", \"baseline\": {\"images_per_half\": " << c.baseline.real
+      << ", \"uncovered_real_records\": [";
+    const auto runs = index_runs(c.uncovered_real);
+    for (size_t r = 0; r < runs.size(); ++r) s << (r ? ", " : "") << "[" << runs[r].first << ", " << runs[r].second << "]";
+    s << "], \"baseline\": {\"images_per_half\": " << c.baseline.real
       << ", \"precision\": " << json_number(c.baseline.precision) << ", \"recall\": " << json_number(c.baseline.recall)
       << "}}";
   }
@@ -287,8 +320,8 @@ EvalReport evaluate_sets(const EvalOptions& o, const std::vector<int>& resolutio
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
   }
-  const torch::Tensor real_images =
-      real.read(o.split, pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2));
+  const std::vector<uint64_t> real_indexes = pick_indexes(real_length, static_cast<uint64_t>(o.n), o.seed + 2);
+  const torch::Tensor real_images = real.read(o.split, real_indexes);
 
   FakeImages fake = drawer ? checked_generated_images(o, *drawer) : stored_images(o, *stored);
   fake.images = convert_channels(fake.images, report.channels).contiguous();
@@ -314,7 +347,7 @@ EvalReport evaluate_sets(const EvalOptions& o, const std::vector<int>& resolutio
                                          resolutions, o.swd);
 
   for (const int resolution : {kLayoutResolution, std::min(o.size, o.fine_resolution)})
-    report.coverage.push_back(coverage_at(resolution, real_images, fake.images, report.compared_images));
+    report.coverage.push_back(coverage_at(resolution, real_images, real_indexes, fake.images, report.compared_images));
   report.fake_border = border_brightness(fake.images);
   report.real_border = border_brightness(real_images);
   const uint64_t train_length = real.length(TRAIN);
@@ -603,6 +636,9 @@ std::string format_report(const EvalReport& r) {
                   c.generated.precision, c.generated.recall, kCoverageK, c.resolution, c.resolution,
                   static_cast<long long>(c.generated.real), c.draws, c.baseline.precision, c.baseline.recall);
     s << line;
+    if (!c.uncovered_real.empty())
+      s << "  real records no generated image reaches (in most draws; indexes in the split): "
+        << c.uncovered_real.size() << " of " << c.generated.real << ": " << index_runs_text(c.uncovered_real) << "\n";
   }
   std::snprintf(line, sizeof line, "border brightness (outer 1-pixel ring, 0..255): generated %.2f, real %.2f\n",
                 r.fake_border, r.real_border);

@@ -81,6 +81,9 @@ struct EvalReport {
     int resolution = 0;
     int draws = 0;  // disjoint draws of generated images averaged
     PrecisionRecall generated, baseline;
+    // The real records (indexes in the split, ascending) inside no
+    // generated ball in most draws: what the generator misses.
+    std::vector<uint64_t> uncovered_real;
   };
   std::vector<Coverage> coverage;
   // Mean of the outer 1-pixel ring (0..255): frame and corner artifacts.
