@@ -13,12 +13,17 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "common/cli.hpp"
 #include "common/errors.hpp"
+#include "datasets/batch_stream.hpp"
+#include "datasets/lmdb_reader.hpp"
+#include "model/core/batch_upload.hpp"
+#include "model/core/schedule.hpp"
 #include "model/core/torch_file.hpp"
 #include "model/devices/device.hpp"
 #include "model/stylegan2/checkpoint.hpp"
@@ -58,10 +63,32 @@ std::vector<int> mixing_plan(std::mt19937_64 rng, double mixing, int n_latent, b
   return plan;
 }
 
+// `iterations` batches of 16 from an LMDB as sg_train --seed streams them
+// (its BatchStream seed for a single-size run, mirroring on).
+torch::Tensor stream_batches(const std::string& lmdb, int size, int iterations, int seed) {
+  const sg::LmdbReader reader(lmdb);
+  sg::BatchStreamOptions o;
+  o.size = size;
+  o.batch = 16;
+  o.seed = static_cast<uint64_t>(seed) + static_cast<uint64_t>(sg::step_for_size(size)) * 1000003ull;
+  sg::BatchStream stream(reader, o);
+  std::vector<torch::Tensor> batches;
+  for (int i = 0; i < iterations; ++i) batches.push_back(sg::upload_batch(stream.next(), torch::kCPU));
+  return torch::stack(batches);
+}
+
 void run(const std::string& checkpoint, const std::string& batches_path, int iterations, int seed, bool fp64,
-         double mixing, const std::string& save_path, bool own_init) {
+         double mixing, const std::string& save_path, bool own_init, const std::string& dump_path) {
   const s2::CheckpointInfo info = s2::read_checkpoint_info(checkpoint);
-  const torch::Tensor batches = read_batches(batches_path).to(fp64 ? torch::kDouble : torch::kFloat);
+  const bool from_lmdb = batches_path.rfind("lmdb:", 0) == 0;
+  const torch::Tensor batches =
+      (from_lmdb ? stream_batches(batches_path.substr(5), info.config.size, iterations, seed) : read_batches(batches_path))
+          .to(fp64 ? torch::kDouble : torch::kFloat);
+  if (!dump_path.empty()) {  // the batches only, for a look at the stream (torch.load reads it)
+    const std::vector<char> bytes = torch::pickle_save(batches);
+    std::ofstream(dump_path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return;
+  }
   if (batches.size(3) != info.config.size || batches.size(2) != info.config.image_channels)
     throw sg::InputError(batches_path, "batches do not match the checkpoint's size and channels");
   s2::Regularization regularization;
@@ -120,8 +147,11 @@ int main(int argc, char** argv) {
   double mixing = 0;
   std::string save;
   bool own_init = false;
+  std::string dump;
   app.add_option("checkpoint", checkpoint, "the starting weights (a train.py or our StyleGAN2 checkpoint)")->required();
-  app.add_option("batches", batches, "a torch.save file {'batches': [N, B, C, H, W]} (iteration i takes i mod N)")
+  app.add_option("batches", batches,
+                 "a torch.save file {'batches': [N, B, C, H, W]} (iteration i takes i mod N), or lmdb:PATH for "
+                 "batches of 16 as sg_train --seed streams them from PATH")
       ->required();
   cli::add_number(app, "--iterations", iterations, "training iterations", cli::between(1, 100000));
   cli::add_number(app, "--seed", seed, "seed of the torch generator (latents, noise, projections)",
@@ -132,6 +162,7 @@ int main(int argc, char** argv) {
                   "else the inject index) for the reference to replay",
                   cli::between(0, 1));
   app.add_option("--save", save, "write our checkpoint (fp32) after the last iteration, for sg_eval");
+  app.add_option("--dump-batches", dump, "write the batches (a tensor torch.load reads) and train nothing");
   app.add_flag("--own-init", own_init,
                "start from our initialisation as sg_train --seed draws it (the checkpoint gives the configuration only)");
   app.add_flag("--double", fp64,
@@ -140,7 +171,7 @@ int main(int argc, char** argv) {
   if (int code = cli::parse_flags(app, argc, argv, "bench_stylegan2_lockstep"); code >= 0) return code;
   try {
     sg::configure_cpu_runtime(threads);
-    run(checkpoint, batches, iterations, seed, fp64, mixing, save, own_init);
+    run(checkpoint, batches, iterations, seed, fp64, mixing, save, own_init, dump);
     return 0;
   } catch (const std::exception& e) {
     cli::print_error("bench_stylegan2_lockstep", e);
