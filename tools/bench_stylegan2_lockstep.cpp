@@ -77,8 +77,22 @@ torch::Tensor stream_batches(const std::string& lmdb, int size, int iterations, 
   return torch::stack(batches);
 }
 
-void run(const std::string& checkpoint, const std::string& batches_path, int iterations, int seed, bool fp64,
-         double mixing, const std::string& save_path, bool own_init, const std::string& dump_path) {
+struct LockstepRun {
+  std::string checkpoint, batches;  // batches: a torch.save file or lmdb:PATH
+  int iterations = 40, seed = 7, threads = 1;
+  double mixing = 0;
+  bool fp64 = false, own_init = false;
+  std::string save_path, dump_path;
+};
+
+void run(const LockstepRun& r) {
+  const std::string& checkpoint = r.checkpoint;
+  const std::string& batches_path = r.batches;
+  const std::string& save_path = r.save_path;
+  const std::string& dump_path = r.dump_path;
+  const int iterations = r.iterations, seed = r.seed;
+  const bool fp64 = r.fp64, own_init = r.own_init;
+  const double mixing = r.mixing;
   const s2::CheckpointInfo info = s2::read_checkpoint_info(checkpoint);
   const bool from_lmdb = batches_path.rfind("lmdb:", 0) == 0;
   const torch::Tensor batches =
@@ -141,37 +155,31 @@ void run(const std::string& checkpoint, const std::string& batches_path, int ite
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_stylegan2_lockstep: StyleGAN2 training steps from given weights and batches, one line each"};
-  std::string checkpoint, batches;
-  int iterations = 40, seed = 7, threads = 1;
-  bool fp64 = false;
-  double mixing = 0;
-  std::string save;
-  bool own_init = false;
-  std::string dump;
-  app.add_option("checkpoint", checkpoint, "the starting weights (a train.py or our StyleGAN2 checkpoint)")->required();
-  app.add_option("batches", batches,
+  LockstepRun r;
+  app.add_option("checkpoint", r.checkpoint, "the starting weights (a train.py or our StyleGAN2 checkpoint)")->required();
+  app.add_option("batches", r.batches,
                  "a torch.save file {'batches': [N, B, C, H, W]} (iteration i takes i mod N), or lmdb:PATH for "
                  "batches of 16 as sg_train --seed streams them from PATH")
       ->required();
-  cli::add_number(app, "--iterations", iterations, "training iterations", cli::between(1, 100000));
-  cli::add_number(app, "--seed", seed, "seed of the torch generator (latents, noise, projections)",
+  cli::add_number(app, "--iterations", r.iterations, "training iterations", cli::between(1, 100000));
+  cli::add_number(app, "--seed", r.seed, "seed of the torch generator (latents, noise, projections)",
                   cli::between(0, 2147483647));
-  cli::add_number(app, "--threads", threads, "intra-op threads", cli::between(1, 1024));
-  cli::add_number(app, "--mixing", mixing,
+  cli::add_number(app, "--threads", r.threads, "intra-op threads", cli::between(1, 1024));
+  cli::add_number(app, "--mixing", r.mixing,
                   "style-mixing probability; the draws are printed per iteration (mix D,G[,path]: -1 one latent, "
                   "else the inject index) for the reference to replay",
                   cli::between(0, 1));
-  app.add_option("--save", save, "write our checkpoint (fp32) after the last iteration, for sg_eval");
-  app.add_option("--dump-batches", dump, "write the batches (a tensor torch.load reads) and train nothing");
-  app.add_flag("--own-init", own_init,
+  app.add_option("--save", r.save_path, "write our checkpoint (fp32) after the last iteration, for sg_eval");
+  app.add_option("--dump-batches", r.dump_path, "write the batches (a tensor torch.load reads) and train nothing");
+  app.add_flag("--own-init", r.own_init,
                "start from our initialisation as sg_train --seed draws it (the checkpoint gives the configuration only)");
-  app.add_flag("--double", fp64,
+  app.add_flag("--double", r.fp64,
                "train in float64 (the reference too): round-off then stays near 1e-16 for many more iterations, "
                "so a gap that opens is a difference of computation");
   if (int code = cli::parse_flags(app, argc, argv, "bench_stylegan2_lockstep"); code >= 0) return code;
   try {
-    sg::configure_cpu_runtime(threads);
-    run(checkpoint, batches, iterations, seed, fp64, mixing, save, own_init, dump);
+    sg::configure_cpu_runtime(r.threads);
+    run(r);
     return 0;
   } catch (const std::exception& e) {
     cli::print_error("bench_stylegan2_lockstep", e);
