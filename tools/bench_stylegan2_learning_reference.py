@@ -62,6 +62,25 @@ def batches(images, batch, generator):
             yield (x - 0.5) / 0.5
 
 
+def start_run(reference, lmdb, size, channels, batch, seed):
+    """The reference's networks and its batch stream as a learning run with
+    this seed draws them (stylegan2_reference_streams.py replays the same:
+    the seeding order decides the draws)."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    images = read_records(lmdb, size)
+    model, gradfix = load_reference(reference, image_channels=images.shape[1], max_channels=channels)
+    training = ReferenceTraining(model, gradfix, size)
+    return training, batches(images, batch, torch.Generator().manual_seed(seed))
+
+
+def train_py_args(size, batch, iterations):
+    """train.py's `args`, as its checkpoints hold them, for these runs."""
+    return argparse.Namespace(size=size, latent=512, n_mlp=8, channel_multiplier=2, batch=batch, lr=0.002,
+                              r1=10.0, path_regularize=2.0, path_batch_shrink=2, d_reg_every=16, g_reg_every=4,
+                              mixing=0.9, iter=iterations, augment=False, augment_p=0.0)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("reference")
@@ -75,22 +94,14 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    images = read_records(args.lmdb, args.size)
-    model, gradfix = load_reference(args.reference, image_channels=images.shape[1], max_channels=args.channels)
-    training = ReferenceTraining(model, gradfix, args.size)
-    data = batches(images, args.batch, torch.Generator().manual_seed(args.seed))
+    training, data = start_run(args.reference, args.lmdb, args.size, args.channels, args.batch, args.seed)
     start = time.perf_counter()
     for i in range(args.iter):
         d_loss, g_loss = training.iteration(i, next(data))
         if (i + 1) % 100 == 0:
             print(f"reference {i + 1}/{args.iter}: d {d_loss:.3f} g {g_loss:.3f}, "
                   f"{(time.perf_counter() - start) / (i + 1):.2f} s/iteration", file=sys.stderr, flush=True)
-    saved = argparse.Namespace(size=args.size, latent=512, n_mlp=8, channel_multiplier=2, batch=args.batch,
-                               lr=0.002, r1=10.0, path_regularize=2.0, path_batch_shrink=2, d_reg_every=16,
-                               g_reg_every=4, mixing=0.9, iter=args.iter, augment=False, augment_p=0.0)
-    torch.save(training.checkpoint(saved), args.out)
+    torch.save(training.checkpoint(train_py_args(args.size, args.batch, args.iter)), args.out)
 
 
 if __name__ == "__main__":

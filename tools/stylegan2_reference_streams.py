@@ -10,14 +10,12 @@ Writes OUT_DIR/init-SEED.pt and OUT_DIR/batches-SEED.pt.
 """
 import argparse
 import os
-import random
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_stylegan2_learning_reference import batches, read_records  # noqa: E402
-from stylegan2_reference_loop import ReferenceTraining, load_reference  # noqa: E402
+from bench_stylegan2_learning_reference import start_run, train_py_args  # noqa: E402
 
 
 def main():
@@ -32,16 +30,8 @@ def main():
     parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    # The seeding order of bench_stylegan2_learning_reference.py's main.
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    images = read_records(args.lmdb, args.size)
-    model, gradfix = load_reference(args.reference, image_channels=images.shape[1], max_channels=args.channels)
-    training = ReferenceTraining(model, gradfix, args.size)
-    data = batches(images, args.batch, torch.Generator().manual_seed(args.seed))
-    saved = argparse.Namespace(size=args.size, latent=512, n_mlp=8, channel_multiplier=2, batch=args.batch,
-                               lr=0.002, r1=10.0, path_regularize=2.0, path_batch_shrink=2, d_reg_every=16,
-                               g_reg_every=4, mixing=0.9, iter=0, augment=False, augment_p=0.0)
+    training, data = start_run(args.reference, args.lmdb, args.size, args.channels, args.batch, args.seed)
+    saved = train_py_args(args.size, args.batch, 0)
     os.makedirs(args.out, exist_ok=True)
     torch.save(training.checkpoint(saved), os.path.join(args.out, f"init-{args.seed}.pt"))
     stream = torch.stack([next(data) for _ in range(args.iterations)])
