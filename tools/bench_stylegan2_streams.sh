@@ -46,15 +46,8 @@ jobs=()
 for s in "${seeds[@]}"; do jobs+=(reference-init "$s" our-init "$s" our-stream "$s"); done
 printf '%s %s\n' "${jobs[@]}" | xargs -P "${JOBS:-$(nproc)}" -L 1 bash -c 'train "$0" "$1"'
 
-swd() {  # mean SWD of one checkpoint over evaluation seeds 1..3
-  local total=0
-  for e in 1 2 3; do
-    "$here/build/bin/sg_eval" "$1" "$lmdb" --size 32 --n 1000 --seed "$e" --device cpu --quiet \
-      --json "$work/eval.json" >/dev/null 2>>"$work/eval.log"
-    total=$(awk -v t="$total" -v s="$(sed -n 's/^  "swd": \([0-9.]*\),$/\1/p' "$work/eval.json")" 'BEGIN { print t + s }')
-  done
-  awk -v t="$total" 'BEGIN { printf "%.1f", t / 3 }'
-}
+# shellcheck source=stylegan2_bench_swd.sh
+source "$here/tools/stylegan2_bench_swd.sh"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "Our StyleGAN2 step on stylegan2-pytorch's batch streams: $lmdb, 32x32, width 64, batch 16, $iter iterations, $cpu"
