@@ -85,52 +85,47 @@ struct LockstepRun {
   std::string save_path, dump_path;
 };
 
+void convert_models(s2::Models& models, torch::Dtype dtype) {
+  models.generator->to(dtype);
+  models.discriminator->to(dtype);
+  models.ema->to(dtype);
+}
+
 void run(const LockstepRun& r) {
-  const std::string& checkpoint = r.checkpoint;
-  const std::string& batches_path = r.batches;
-  const std::string& save_path = r.save_path;
-  const std::string& dump_path = r.dump_path;
-  const int iterations = r.iterations, seed = r.seed;
-  const bool fp64 = r.fp64, own_init = r.own_init;
-  const double mixing = r.mixing;
-  const s2::CheckpointInfo info = s2::read_checkpoint_info(checkpoint);
-  const bool from_lmdb = batches_path.rfind("lmdb:", 0) == 0;
+  const s2::CheckpointInfo info = s2::read_checkpoint_info(r.checkpoint);
+  const bool from_lmdb = r.batches.rfind("lmdb:", 0) == 0;
   const torch::Tensor batches =
-      (from_lmdb ? stream_batches(batches_path.substr(5), info.config.size, iterations, seed) : read_batches(batches_path))
-          .to(fp64 ? torch::kDouble : torch::kFloat);
-  if (!dump_path.empty()) {  // the batches only, for a look at the stream (torch.load reads it)
+      (from_lmdb ? stream_batches(r.batches.substr(5), info.config.size, r.iterations, r.seed) : read_batches(r.batches))
+          .to(r.fp64 ? torch::kDouble : torch::kFloat);
+  if (!r.dump_path.empty()) {  // the batches only, for a look at the stream (torch.load reads it)
     const std::vector<char> bytes = torch::pickle_save(batches);
-    std::ofstream(dump_path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(r.dump_path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return;
   }
   if (batches.size(3) != info.config.size || batches.size(2) != info.config.image_channels)
-    throw sg::InputError(batches_path, "batches do not match the checkpoint's size and channels");
+    throw sg::InputError(r.batches, "batches do not match the checkpoint's size and channels");
   s2::Regularization regularization;
   // Our own initial weights are drawn as sg_train draws them (the torch
   // generator seeded, then G, D and the EMA copy built).
-  if (own_init) torch::manual_seed(static_cast<uint64_t>(seed));
+  if (r.own_init) torch::manual_seed(static_cast<uint64_t>(r.seed));
   s2::Models models = s2::make_models(info.config, 0.002, s2::Loss::LogisticR1, regularization, torch::kCPU);
   sg::TrainPosition position;
   double path_mean = 0;
-  std::mt19937_64 rng(static_cast<uint64_t>(seed));
-  if (!own_init) s2::load_checkpoint(checkpoint, models, position, path_mean, rng);
-  if (fp64) {
-    // Converted in place, so the optimisers (whose state is still empty)
-    // keep these very parameters.
-    models.generator->to(torch::kDouble);
-    models.discriminator->to(torch::kDouble);
-    models.ema->to(torch::kDouble);
-  }
+  std::mt19937_64 rng(static_cast<uint64_t>(r.seed));
+  if (!r.own_init) s2::load_checkpoint(r.checkpoint, models, position, path_mean, rng);
+  // Converted in place, so the optimisers (whose state is still empty)
+  // keep these very parameters.
+  if (r.fp64) convert_models(models, torch::kDouble);
   s2::LazyState state;
   state.path_mean = path_mean;
-  torch::manual_seed(static_cast<uint64_t>(seed));
-  for (int i = 0; i < iterations; ++i) {
+  torch::manual_seed(static_cast<uint64_t>(r.seed));
+  for (int i = 0; i < r.iterations; ++i) {
     s2::StepOptions options;
     options.iteration = i;
-    options.mixing = mixing;
+    options.mixing = r.mixing;
     std::string plan;
-    if (mixing > 0)
-      for (int inject : mixing_plan(rng, mixing, info.config.n_latent(), i % options.regularization.g_every == 0))
+    if (r.mixing > 0)
+      for (int inject : mixing_plan(rng, r.mixing, info.config.n_latent(), i % options.regularization.g_every == 0))
         plan += (plan.empty() ? " mix " : ",") + std::to_string(inject);
     const s2::StepStats stats =
         s2::train_step(models, batches[i % batches.size(0)].clone(), options, state, rng);
@@ -138,16 +133,13 @@ void run(const LockstepRun& r) {
                 stats.g_loss.item<double>(), state.path_mean, magnitude(*models.generator),
                 magnitude(*models.discriminator), magnitude(*models.ema), plan.c_str());
   }
-  if (!save_path.empty()) {
-    for (torch::nn::Module* module : {static_cast<torch::nn::Module*>(models.generator.get()),
-                                      static_cast<torch::nn::Module*>(models.discriminator.get()),
-                                      static_cast<torch::nn::Module*>(models.ema.get())})
-      module->to(torch::kFloat);
-    position.iteration = position.iteration + iterations;
+  if (!r.save_path.empty()) {
+    convert_models(models, torch::kFloat);
+    position.iteration = position.iteration + r.iterations;
     s2::SavedTraining saved;
     saved.batch = static_cast<int>(batches.size(1));
-    saved.mixing = mixing;
-    s2::save_checkpoint({save_path}, models, position, state.path_mean, rng, saved);
+    saved.mixing = r.mixing;
+    s2::save_checkpoint({r.save_path}, models, position, state.path_mean, rng, saved);
   }
 }
 
