@@ -432,6 +432,37 @@ TEST(Trainer, StyleGan2CheckpointsDrawAndEvaluateThroughTheSharedTools) {
   EXPECT_NE(report.fake_kind.find("StyleGAN2"), std::string::npos) << report.fake_kind;
 }
 
+// --n_mlp: the mapping network's depth (StyleGAN2-ADA's small-data configs
+// use 2) is what the checkpoint holds, what its readers draw with, and a
+// resume with another depth is refused by name.
+TEST(Trainer, StyleGan2MappingDepthIsTheCheckpointsAndItsReadersTakeIt) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions o = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
+  o.max_iter = 2;
+  o.model.n_mlp = 3;  // the tiny runs have 2
+  const std::string checkpoint = train(o).last_checkpoint;
+  EXPECT_EQ(stylegan2::read_checkpoint_info(checkpoint).config.n_mlp, 3);
+  const auto weights = stylegan2_weights(checkpoint, false);
+  EXPECT_TRUE(weights.count("style.3.weight"));
+  EXPECT_FALSE(weights.count("style.4.weight"));
+  SampleOptions s;
+  s.size = 16;
+  s.rows = 1;
+  s.cols = 2;
+  s.device = "cpu";
+  EXPECT_FALSE(write_samples(checkpoint, dir / "grids", s, open_checkpoint).samples.empty());
+  TrainOptions shallower = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
+  shallower.max_iter = 3;
+  shallower.resume = checkpoint;
+  try {
+    train(shallower);
+    ADD_FAILURE() << "a checkpoint with 3 mapping layers resumed into 2";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("--n_mlp 3 in the file, 2 here"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Trainer, StyleGan2RefusesWhatDoesNotFit) {
   TempDir dir;
   write_tiny_lmdb(dir / "d.lmdb");

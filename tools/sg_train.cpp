@@ -110,6 +110,9 @@ void add_architecture_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagCho
   cli::add_choice(app, "--size", c.size, "StyleGAN2: the resolution (default: the LMDB's largest)", sizes);
   cli::add_choice(app, "--channel_multiplier,--channel-multiplier", o.channel_multiplier,
                   "StyleGAN2: width multiplier from 64x64 up (2: config-f, or 1)", {1, 2});
+  cli::add_number(app, "--n_mlp,--n-mlp", o.model.n_mlp,
+                  "StyleGAN2: layers of the mapping network (the reference's 8; StyleGAN2-ADA's small-data configs 2)",
+                  cli::between(1, 8));
   cli::add_number(app, "--path_regularize,--path-regularize", o.regularization.path_weight,
                   "StyleGAN2: path-length weight (0: off)", cli::between(0, 1e4));
   cli::add_number(app, "--path_batch_shrink,--path-batch-shrink", o.regularization.path_batch_shrink,

@@ -43,7 +43,7 @@ std::string describe_differences(const Config& file, const Config& here) {
   compare("--channels", file.max_channels, here.max_channels);
   compare("image channels (the LMDB's)", file.image_channels, here.image_channels);
   compare("style size", file.style_dim, here.style_dim);
-  compare("mapping layers", file.n_mlp, here.n_mlp);
+  compare("--n_mlp", file.n_mlp, here.n_mlp);
   compare("--channel_multiplier", file.channel_multiplier, here.channel_multiplier);
   compare("classes (--cond)", file.classes, here.classes);
   return out;
