@@ -77,6 +77,8 @@ struct RawHeader {
   int64_t dim[8] = {};
   int16_t datatype = 0, bitpix = 0;
   double vox_offset = 0, scl_slope = 0, scl_inter = 0;
+  int16_t sform_code = 0;  // NIfTI-1 only: Analyze keeps text where these are
+  float srow[12] = {};     // srow_x, srow_y, srow_z
 };
 
 RawHeader read_raw_header(const unsigned char* h, int got, const std::string& name) {
@@ -94,6 +96,13 @@ RawHeader read_raw_header(const unsigned char* h, int got, const std::string& na
     r.vox_offset = read_at<float>(h + 108, swap);
     r.scl_slope = read_at<float>(h + 112, swap);
     r.scl_inter = read_at<float>(h + 116, swap);
+    // The NIfTI library takes any "n+D\0" or "niD\0" (D 1-9) for NIfTI.
+    const bool nifti_magic = h[344] == 'n' && (h[345] == '+' || h[345] == 'i') && h[346] >= '1' && h[346] <= '9' &&
+                             h[347] == '\0';
+    if (nifti_magic) {
+      r.sform_code = read_at<int16_t>(h + 254, swap);
+      for (int i = 0; i < 12; ++i) r.srow[i] = read_at<float>(h + 280 + 4 * i, swap);
+    }
   } else if (sizeof_hdr == 540 && got >= 540) {
     r.version = 2;
     for (int i = 0; i < 8; ++i) r.dim[i] = read_at<int64_t>(h + 16 + 8 * i, swap);
@@ -137,6 +146,14 @@ VolumeHeader checked_header(const RawHeader& r, const unsigned char* h, const st
   if (!(r.vox_offset >= 0 && r.vox_offset < 1e15) || r.vox_offset != std::floor(r.vox_offset))
     throw InputError(name, "absurd header: vox_offset " + std::to_string(r.vox_offset));
   header.vox_offset = static_cast<uint64_t>(r.vox_offset);
+  // ITK checks an sform it will use by a singular value decomposition that
+  // aborts the process on a NaN or infinity (found by fuzz_volume).
+  if (r.sform_code != 0)
+    for (int i = 0; i < 12; ++i)
+      if (!std::isfinite(r.srow[i]))
+        throw InputError(name, std::string("absurd header: srow_") + "xyz"[i / 4] + "[" + std::to_string(i % 4) +
+                                   "] = " + std::to_string(r.srow[i]) + " in the sform (sform_code " +
+                                   std::to_string(r.sform_code) + ")");
   const bool single_file = std::memcmp(h + (header.version == 1 ? 344 : 4), header.version == 1 ? "n+1" : "n+2", 3) == 0;
   if (single_file && header.vox_offset < header_size)
     throw InputError(name, "absurd header: vox_offset " + std::to_string(header.vox_offset) + " inside the header");

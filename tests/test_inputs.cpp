@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
@@ -445,6 +446,40 @@ TEST(Regression, AVolumeNameIsReadByItsOwnReaderOnly) {
   EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "v.nhdr", "v.nhdr", 1ull << 31, warnings); }), "");
   test::write_file(dir / "png.nii", test::png_bytes(test::synthetic_slice(8, 8, 1)));
   EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "png.nii", "png.nii", 1ull << 31, warnings); }), "");
+}
+
+// Found by fuzz_volume: ITK checks a NIfTI-1 sform by a singular value
+// decomposition that aborts the process on a non-finite element.
+TEST(Regression, NiftiSformWithANanIsRefusedBeforeItk) {
+  TempDir dir;
+  const std::string input = test::read_file(test::source_path("tests/fuzz/regressions/fuzz_volume/nifti-sform-nan"));
+  test::write_file(dir / "fuzz.nii", input.substr(1));  // the first byte picks the name: .nii
+  std::vector<std::string> warnings;
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "fuzz.nii", "fuzz.nii", 1ull << 31, warnings); }).find("sform"),
+            std::string::npos);
+
+  std::vector<int16_t> voxels(4 * 3 * 2, 7);
+  std::string nii = test::nifti1_bytes({4, 3, 2}, voxels);
+  auto put_sform = [&](int16_t code, float offset_x) {
+    std::memcpy(&nii[254], &code, 2);
+    const float rows[12] = {2, 0, 0, offset_x, 0, 2, 0, -5, 0, 0, 2, 9};
+    std::memcpy(&nii[280], rows, sizeof rows);
+    test::write_file(dir / "v.nii", nii);
+  };
+  put_sform(1, std::numeric_limits<float>::quiet_NaN());
+  EXPECT_NE(reason_of([&] { read_volume_with_itk(dir / "v.nii", "v.nii", 1ull << 31, warnings); }).find("srow_x[3]"),
+            std::string::npos);
+  put_sform(1, std::numeric_limits<float>::infinity());
+  EXPECT_NE(reason_of([&] { check_nifti_header(dir / "v.nii", "v.nii", 1ull << 31); }).find("srow_x[3]"),
+            std::string::npos);
+  // Unused (sform_code 0) it does not matter; a finite sform reads.
+  put_sform(0, std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(read_volume_with_itk(dir / "v.nii", "v.nii", 1ull << 31, warnings).at(3, 2, 1), 7.f);
+  put_sform(1, 1.5f);
+  const int16_t qform_code = 1;  // the identity quaternion beside it
+  std::memcpy(&nii[252], &qform_code, 2);
+  test::write_file(dir / "v.nii", nii);
+  EXPECT_EQ(read_volume_with_itk(dir / "v.nii", "v.nii", 1ull << 31, warnings).at(3, 2, 1), 7.f);
 }
 
 // ---- NIfTI-2, written here as nibabel's Nifti2Image writes it.
