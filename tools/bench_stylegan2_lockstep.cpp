@@ -97,8 +97,10 @@ void run(const LockstepRun& r) {
   const torch::Tensor batches =
       (from_lmdb ? stream_batches(r.batches.substr(5), info.config.size, r.iterations, r.seed) : read_batches(r.batches))
           .to(r.fp64 ? torch::kDouble : torch::kFloat);
-  if (!r.dump_path.empty()) {  // the batches only, for a look at the stream (torch.load reads it)
-    const std::vector<char> bytes = torch::pickle_save(batches);
+  if (!r.dump_path.empty()) {  // the batches only, as the batches argument reads them back
+    c10::Dict<std::string, torch::Tensor> file;
+    file.insert("batches", batches);
+    const std::vector<char> bytes = torch::pickle_save(file);
     std::ofstream(r.dump_path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return;
   }
@@ -162,7 +164,9 @@ int main(int argc, char** argv) {
                   "else the inject index) for the reference to replay",
                   cli::between(0, 1));
   app.add_option("--save", r.save_path, "write our checkpoint (fp32) after the last iteration, for sg_eval");
-  app.add_option("--dump-batches", r.dump_path, "write the batches (a tensor torch.load reads) and train nothing");
+  app.add_option("--dump-batches", r.dump_path,
+                 "write the batches as the batches argument reads them ({'batches': tensor}, torch.load reads it "
+                 "too) and train nothing");
   app.add_flag("--own-init", r.own_init,
                "start from our initialisation as sg_train --seed draws it (the checkpoint gives the configuration only)");
   app.add_flag("--double", r.fp64,
