@@ -5,7 +5,7 @@ epoch, the last incomplete batch dropped, RandomHorizontalFlip, [0, 255] to
 [-1, 1]), and at the end a checkpoint in train.py's layout that sg_eval reads.
 
 usage: /usr/bin/python3 tools/bench_stylegan2_learning_reference.py REFERENCE_CHECKOUT LMDB OUT.pt
-           [--size 32] [--channels 64] [--batch 16] [--iter 1000] [--seed 1] [--threads 1]
+           [--size 32] [--channels 64] [--n_mlp 8] [--batch 16] [--iter 1000] [--seed 1] [--threads 1]
 
 Records are read as our LMDB layout stores them (key "{size}-{index:05d}",
 RAW pixels or PNG). Needs Debian's python3-torch, python3-lmdb, python3-pil.
@@ -62,7 +62,7 @@ def batches(images, batch, generator):
             yield (x - 0.5) / 0.5
 
 
-def start_run(reference, lmdb, size, channels, batch, seed):
+def start_run(reference, lmdb, size, channels, batch, seed, n_mlp=8):
     """The reference's networks and its batch stream as a learning run with
     this seed draws them (stylegan2_reference_streams.py replays the same:
     the seeding order decides the draws)."""
@@ -70,13 +70,13 @@ def start_run(reference, lmdb, size, channels, batch, seed):
     random.seed(seed)
     images = read_records(lmdb, size)
     model, gradfix = load_reference(reference, image_channels=images.shape[1], max_channels=channels)
-    training = ReferenceTraining(model, gradfix, size)
+    training = ReferenceTraining(model, gradfix, size, n_mlp=n_mlp)
     return training, batches(images, batch, torch.Generator().manual_seed(seed))
 
 
-def train_py_args(size, batch, iterations):
+def train_py_args(size, batch, iterations, n_mlp=8):
     """train.py's `args`, as its checkpoints hold them, for these runs."""
-    return argparse.Namespace(size=size, latent=512, n_mlp=8, channel_multiplier=2, batch=batch, lr=0.002,
+    return argparse.Namespace(size=size, latent=512, n_mlp=n_mlp, channel_multiplier=2, batch=batch, lr=0.002,
                               r1=10.0, path_regularize=2.0, path_batch_shrink=2, d_reg_every=16, g_reg_every=4,
                               mixing=0.9, iter=iterations, augment=False, augment_p=0.0)
 
@@ -88,20 +88,22 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--channels", type=int, default=64, help="width cap, as our --channels")
+    parser.add_argument("--n_mlp", type=int, default=8, help="mapping layers, as our --n_mlp (the demo's 2)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--iter", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    training, data = start_run(args.reference, args.lmdb, args.size, args.channels, args.batch, args.seed)
+    training, data = start_run(args.reference, args.lmdb, args.size, args.channels, args.batch, args.seed,
+                               args.n_mlp)
     start = time.perf_counter()
     for i in range(args.iter):
         d_loss, g_loss = training.iteration(i, next(data))
         if (i + 1) % 100 == 0:
             print(f"reference {i + 1}/{args.iter}: d {d_loss:.3f} g {g_loss:.3f}, "
                   f"{(time.perf_counter() - start) / (i + 1):.2f} s/iteration", file=sys.stderr, flush=True)
-    torch.save(training.checkpoint(train_py_args(args.size, args.batch, args.iter)), args.out)
+    torch.save(training.checkpoint(train_py_args(args.size, args.batch, args.iter, args.n_mlp)), args.out)
 
 
 if __name__ == "__main__":
