@@ -12,9 +12,6 @@
 #include <fstream>
 
 #include "common/errors.hpp"
-#include "datasets/lmdb_keys.hpp"
-#include "datasets/lmdb_writer.hpp"
-#include "datasets/record_codec.hpp"
 #include "model/core/adam_step.hpp"
 #include "model/core/torch_file.hpp"
 #include "model/evaluation/evaluate.hpp"
@@ -24,6 +21,7 @@
 #include "model/stylegan2/checkpoint.hpp"
 #include "model/training/gan_factory.hpp"
 #include "model/training/trainer.hpp"
+#include "test_lmdb.hpp"
 #include "test_util.hpp"
 
 namespace sg {
@@ -52,20 +50,7 @@ Python run_python(const std::string& script, const std::vector<std::string>& arg
   return result;
 }
 
-void write_tiny_lmdb(const std::string& path, int n = 32) {
-  LmdbWriter writer(path, {});
-  std::vector<LmdbRecord> records;
-  for (int i = 0; i < n; ++i) {
-    Image8 slice = test::synthetic_slice(16, 16, i);
-    records.push_back({TRAIN, record_key(16, static_cast<uint64_t>(i)), encode_record(slice, RAW, 1, 1)});
-    Image8 half(8, 8);
-    for (int y = 0; y < 8; ++y)
-      for (int x = 0; x < 8; ++x) half.at(x, y) = slice.at(2 * x, 2 * y);
-    records.push_back({TRAIN, record_key(8, static_cast<uint64_t>(i)), encode_record(half, RAW, 1, 1)});
-  }
-  writer.write(records);
-  writer.finish(describe_dataset({8, 16}, 1, RAW, {static_cast<uint64_t>(n), 0, 0}));
-}
+void write_tiny_lmdb(const std::string& path, int n = 32) { test::write_synthetic_lmdb(path, n, {8, 16}); }
 
 TrainOptions tiny_run(const std::string& lmdb, const std::string& out) {
   TrainOptions o;

@@ -16,9 +16,8 @@
 #include "common/remove_tree.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
-#include "datasets/lmdb_writer.hpp"
-#include "datasets/record_codec.hpp"
 #include "model/stylegan/checkpoint.hpp"
+#include "test_lmdb.hpp"
 #include "test_util.hpp"
 
 namespace sg {
@@ -131,16 +130,7 @@ TEST(Interrupt, KilledSgPrepLeavesACompleteLmdbOrNoneAndKeepsTheOldOne) {
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
-void write_tiny_lmdb(const std::string& path, int n = 16) {
-  LmdbWriter writer(path, {});
-  std::vector<LmdbRecord> records;
-  for (int i = 0; i < n; ++i) {
-    Image8 slice = test::synthetic_slice(8, 8, i);
-    records.push_back({TRAIN, record_key(8, static_cast<uint64_t>(i)), encode_record(slice, RAW, 1, 1)});
-  }
-  writer.write(records);
-  writer.finish(describe_dataset({8}, 1, RAW, {static_cast<uint64_t>(n), 0, 0}));
-}
+void write_tiny_lmdb(const std::string& path, int n = 16) { test::write_synthetic_lmdb(path, n, {8}); }
 
 TEST(Interrupt, KilledSgTrainLeavesALatestCheckpointThatResumes) {
   TempDir dir;

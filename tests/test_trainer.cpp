@@ -14,7 +14,6 @@
 #include "common/remove_tree.hpp"
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
-#include "datasets/lmdb_writer.hpp"
 #include "datasets/record_codec.hpp"
 #include "model/core/torch_file.hpp"
 #include "model/evaluation/augment_sheet.hpp"
@@ -27,6 +26,7 @@
 #include "model/training/gan_factory.hpp"
 #include "model/training/throughput.hpp"
 #include "model/training/trainer.hpp"
+#include "test_lmdb.hpp"
 #include "test_util.hpp"
 
 namespace sg {
@@ -38,22 +38,7 @@ namespace fs = std::filesystem;
 using test::TempDir;
 
 void write_tiny_lmdb(const std::string& path, int n = 48, bool random_mirror = true) {
-  LmdbWriter writer(path, {});
-  std::vector<LmdbRecord> records;
-  for (int i = 0; i < n; ++i) {
-    Image8 slice = test::synthetic_slice(16, 16, i);
-    records.push_back({TRAIN, record_key(16, static_cast<uint64_t>(i)), encode_record(slice, RAW, 1, 1)});
-    Image8 half(8, 8);
-    for (int y = 0; y < 8; ++y)
-      for (int x = 0; x < 8; ++x)
-        half.at(x, y) = static_cast<uint8_t>((slice.at(2 * x, 2 * y) + slice.at(2 * x + 1, 2 * y) +
-                                              slice.at(2 * x, 2 * y + 1) + slice.at(2 * x + 1, 2 * y + 1) + 2) / 4);
-    records.push_back({TRAIN, record_key(8, static_cast<uint64_t>(i)), encode_record(half, RAW, 1, 1)});
-  }
-  writer.write(records);
-  DatasetMeta meta = describe_dataset({8, 16}, 1, RAW, {static_cast<uint64_t>(n), 0, 0});
-  meta.mutable_config()->set_random_mirror(random_mirror);
-  writer.finish(meta);
+  test::write_synthetic_lmdb(path, n, {8, 16}, random_mirror);
 }
 
 TrainOptions tiny_run(const std::string& lmdb, const std::string& out) {
