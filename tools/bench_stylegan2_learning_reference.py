@@ -94,6 +94,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if not 1 <= args.n_mlp <= 8:
+        parser.error(f"--n_mlp {args.n_mlp}: mapping layers must be 1 to 8, as sg_train's")
     torch.set_num_threads(args.threads)
     training, data = start_run(args.reference, args.lmdb, args.size, args.channels, args.batch, args.seed,
                                args.n_mlp)
