@@ -13,9 +13,6 @@ namespace sg {
 // stretched by the scale when shrinking, so it anti-aliases.
 Image8 resize_square(const Image8& image, int size, Pyramid::Filter filter);
 
-// Halves each side, each output pixel the rounded mean of a 2x2 block.
-Image8 half_box(const Image8& image);
-
 // All `sizes` (ascending in the result) from one square image.
 std::vector<Image8> build_pyramid(const Image8& square, std::vector<int> sizes, Pyramid::Filter filter);
 

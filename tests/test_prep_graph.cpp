@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "common/errors.hpp"
+#include "common/images/box_filter.hpp"
 #include "common/images/image_codec.hpp"
 #include "common/keyed_hash.hpp"
 #include "datasets/dataset_card.hpp"

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "common/images/box_filter.hpp"
 #include "stages/crop.hpp"
 #include "stages/flip.hpp"
 #include "stages/normalize.hpp"
