@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -204,6 +205,14 @@ TEST(Coverage, NamesTheRealRecordsNoGeneratedImageReaches) {
   for (const EvalReport::Coverage& c : noise.coverage) EXPECT_EQ(c.uncovered_real, picked) << c.resolution;
   EXPECT_NE(report_json(report).find("\"uncovered_real_records\": [["), std::string::npos);
   EXPECT_NE(format_report(report).find("real records no generated image reaches"), std::string::npos);
+  // Coverage: at least the half it draws, none for noise; the real halves' own above half.
+  for (const EvalReport::Coverage& c : report.coverage) {
+    EXPECT_GT(c.generated_density_coverage.coverage, 0.3) << c.resolution;
+    EXPECT_GT(c.baseline_density_coverage.coverage, 0.5) << c.resolution;
+  }
+  for (const EvalReport::Coverage& c : noise.coverage) EXPECT_EQ(c.generated_density_coverage.coverage, 0.0);
+  EXPECT_NE(report_json(report).find("\"coverage\": "), std::string::npos);
+  EXPECT_NE(format_report(report).find("density "), std::string::npos);
 }
 
 TEST(Memorization, FlagsALookupOfTrainingImagesButNotNoiseOrFreshImages) {
@@ -411,6 +420,87 @@ TEST(Coverage, ACollapsedGeneratorKeepsPrecisionAndLosesRecall) {
   EXPECT_EQ(far.recall, 0.0);
   EXPECT_THROW(knn_precision_recall(real.slice(0, 0, 3), collapsed), std::invalid_argument);
   EXPECT_THROW(knn_precision_recall(real, torch::randn({200, 7})), std::invalid_argument);
+}
+
+// Density and coverage by their definition (Naeem et al. 2020), one pair at a time.
+DensityCoverage brute_force_density_coverage(const torch::Tensor& real, const torch::Tensor& fake, int k) {
+  const int64_t n = real.size(0), m = fake.size(0);
+  int64_t covered = 0, inside = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> d;
+    for (int64_t j = 0; j < n; ++j)
+      if (j != i) d.push_back((real[i] - real[j]).norm().item<double>());
+    std::sort(d.begin(), d.end());
+    const double radius = d[static_cast<size_t>(k - 1)];
+    int64_t here = 0;
+    for (int64_t j = 0; j < m; ++j) here += (fake[j] - real[i]).norm().item<double>() <= radius ? 1 : 0;
+    inside += here;
+    covered += here > 0 ? 1 : 0;
+  }
+  DensityCoverage out;
+  out.coverage = static_cast<double>(covered) / static_cast<double>(n);
+  out.density = static_cast<double>(inside) / static_cast<double>(k * m);
+  return out;
+}
+
+TEST(Coverage, DensityAndCoverageMatchTheirDefinition) {
+  torch::manual_seed(5);
+  const torch::Tensor real = torch::randn({60, 5}, torch::kDouble);
+  const torch::Tensor fake = torch::cat({torch::randn({25, 5}, torch::kDouble),
+                                         torch::randn({25, 5}, torch::kDouble) * 0.3 + 4.0});
+  for (int k : {1, 3, 5}) {
+    const DensityCoverage fast = knn_density_coverage(real, fake, k);
+    const DensityCoverage slow = brute_force_density_coverage(real, fake, k);
+    EXPECT_DOUBLE_EQ(fast.coverage, slow.coverage) << "k " << k;
+    EXPECT_DOUBLE_EQ(fast.density, slow.density) << "k " << k;
+    EXPECT_EQ(fast.real, 60);
+    EXPECT_EQ(fast.fake, 50);
+    EXPECT_DOUBLE_EQ(fast.real_covered.to(torch::kDouble).mean().item<double>(), fast.coverage);
+  }
+  // The same distribution drawn again: density near 1, coverage near 1 - 2^-k.
+  torch::manual_seed(6);
+  const torch::Tensor many = torch::randn({400, 4});
+  const DensityCoverage same = knn_density_coverage(many, torch::randn({400, 4}));
+  EXPECT_GT(same.density, 0.8);
+  EXPECT_LT(same.density, 1.2);
+  EXPECT_GT(same.coverage, 0.9);
+  // Collapsed on one real row: it is covered, hardly any other.
+  const DensityCoverage collapsed = knn_density_coverage(many, many[7].unsqueeze(0) + 0.01 * torch::randn({400, 4}));
+  EXPECT_TRUE(collapsed.real_covered[7].item<bool>());
+  EXPECT_LT(collapsed.coverage, 0.05);
+  EXPECT_EQ(knn_density_coverage(many, torch::randn({400, 4}) + 100).coverage, 0.0);
+  EXPECT_THROW(knn_density_coverage(many.slice(0, 0, 5), many), std::invalid_argument);
+  EXPECT_THROW(knn_density_coverage(many, torch::randn({400, 3})), std::invalid_argument);
+  EXPECT_THROW(knn_density_coverage(many, torch::ones({3}), many, 5), std::invalid_argument);
+}
+
+// The demo's case in two dimensions: the real images on a curve (here a
+// segment), the samples on its first half plus a few blurred ones far from
+// it and from each other. The outliers' own k-NN balls are wide enough to
+// hold the whole segment, so recall counts every real image as reached;
+// coverage asks each real image's own neighbourhood and counts the half
+// the samples resemble.
+TEST(Coverage, FarOutliersRaiseRecallButNotCoverage) {
+  const int64_t n = 200;
+  const torch::Tensor along = torch::linspace(0, 1, n, torch::kDouble);
+  const torch::Tensor real = torch::stack({along, torch::zeros({n}, torch::kDouble)}, 1);
+  const torch::Tensor on_half = torch::stack({torch::linspace(0, 0.5, 150, torch::kDouble),
+                                              torch::full({150}, 0.001, torch::kDouble)}, 1);
+  const double pi = std::acos(-1.0);
+  const torch::Tensor angle = torch::linspace(0, 2 * pi, 11, torch::kDouble).slice(0, 0, 10);
+  const torch::Tensor outliers = torch::stack({0.5 + 1.5 * angle.cos(), 1.5 * angle.sin()}, 1);
+  const torch::Tensor fake = torch::cat({on_half, outliers});
+
+  const PrecisionRecall pr = knn_precision_recall(real, fake, 3);
+  EXPECT_GT(pr.recall, 0.95);
+  const DensityCoverage dc = knn_density_coverage(real, fake, 5);
+  EXPECT_GT(dc.coverage, 0.45);
+  EXPECT_LT(dc.coverage, 0.6);
+  for (int64_t i = 0; i < n; ++i) {
+    if (along[i].item<double>() > 0.55) {
+      EXPECT_FALSE(dc.real_covered[i].item<bool>()) << "real row " << i;
+    }
+  }
 }
 
 TEST(Coverage, BorderBrightnessIsTheOuterRingOnly) {

@@ -22,10 +22,10 @@ void distance_rows(const torch::Tensor& a, const torch::Tensor& b, Visit&& visit
   }
 }
 
-torch::Tensor as_double_rows(const torch::Tensor& features, const char* which, int k) {
-  if (features.dim() != 2) throw std::invalid_argument(std::string("precision/recall: ") + which + " features are not rows");
+torch::Tensor as_double_rows(const torch::Tensor& features, const char* metric, const char* which, int k) {
+  if (features.dim() != 2) throw std::invalid_argument(std::string(metric) + ": " + which + " features are not rows");
   if (features.size(0) <= k)
-    throw std::invalid_argument(std::string("precision/recall: ") + which + " set has " +
+    throw std::invalid_argument(std::string(metric) + ": " + which + " set has " +
                                 std::to_string(features.size(0)) + " images; more than k = " + std::to_string(k) +
                                 " are needed");
   return features.to(torch::kDouble).contiguous();
@@ -46,8 +46,8 @@ double share(const torch::Tensor& mask) { return mask.to(torch::kDouble).mean().
 }  // namespace
 
 torch::Tensor kth_neighbour_radii(const torch::Tensor& features, int k) {
-  if (k < 1) throw std::invalid_argument("precision/recall: k must be at least 1");
-  const torch::Tensor x = as_double_rows(features, "the", k);
+  if (k < 1) throw std::invalid_argument("k-NN radii: k must be at least 1");
+  const torch::Tensor x = as_double_rows(features, "k-NN radii", "the", k);
   torch::Tensor radii = torch::empty({x.size(0)}, x.options());
   distance_rows(x, x, [&](int64_t first, const torch::Tensor& distances) {
     // The k + 1 smallest include the row itself (distance 0).
@@ -63,10 +63,10 @@ PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const t
 
 PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const torch::Tensor& real_radii,
                                      const torch::Tensor& fake_features, int k) {
-  const torch::Tensor real = as_double_rows(real_features, "real", k);
+  const torch::Tensor real = as_double_rows(real_features, "precision/recall", "real", k);
   if (real_radii.dim() != 1 || real_radii.size(0) != real.size(0))
     throw std::invalid_argument("precision/recall: one radius per real row expected");
-  const torch::Tensor fake = as_double_rows(fake_features, "generated", k);
+  const torch::Tensor fake = as_double_rows(fake_features, "precision/recall", "generated", k);
   if (real.size(1) != fake.size(1)) throw std::invalid_argument("precision/recall: the sets' features differ in length");
   PrecisionRecall result;
   result.k = k;
@@ -75,6 +75,34 @@ PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const t
   result.precision = share(rows_inside(fake, real, real_radii.to(torch::kDouble)));
   result.real_covered = rows_inside(real, fake, kth_neighbour_radii(fake, k));
   result.recall = share(result.real_covered);
+  return result;
+}
+
+DensityCoverage knn_density_coverage(const torch::Tensor& real_features, const torch::Tensor& fake_features, int k) {
+  return knn_density_coverage(real_features, kth_neighbour_radii(real_features, k), fake_features, k);
+}
+
+DensityCoverage knn_density_coverage(const torch::Tensor& real_features, const torch::Tensor& real_radii,
+                                     const torch::Tensor& fake_features, int k) {
+  const torch::Tensor real = as_double_rows(real_features, "density/coverage", "real", k);
+  if (real_radii.dim() != 1 || real_radii.size(0) != real.size(0))
+    throw std::invalid_argument("density/coverage: one radius per real row expected");
+  const torch::Tensor fake = as_double_rows(fake_features, "density/coverage", "generated", k);
+  if (real.size(1) != fake.size(1)) throw std::invalid_argument("density/coverage: the sets' features differ in length");
+  const torch::Tensor radii = real_radii.to(torch::kDouble);
+  // For each real row, how many generated rows lie inside its ball.
+  torch::Tensor inside = torch::empty({real.size(0)}, torch::kLong);
+  distance_rows(real, fake, [&](int64_t first, const torch::Tensor& distances) {
+    const int64_t rows = distances.size(0);
+    inside.slice(0, first, first + rows).copy_((distances <= radii.slice(0, first, first + rows).unsqueeze(1)).sum(1));
+  });
+  DensityCoverage result;
+  result.k = k;
+  result.real = real.size(0);
+  result.fake = fake.size(0);
+  result.real_covered = inside > 0;
+  result.coverage = share(result.real_covered);
+  result.density = static_cast<double>(inside.sum().item<int64_t>()) / static_cast<double>(k * fake.size(0));
   return result;
 }
 

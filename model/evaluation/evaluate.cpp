@@ -56,6 +56,7 @@ ImageFeatures split_features(const ImageCollection& images, Split split, const s
 }
 
 constexpr int kCoverageK = 3;  // stylegan2-ada-pytorch's pr50k3
+constexpr int kDensityCoverageK = 5;  // Naeem et al. 2020's choice
 constexpr int kLayoutResolution = 8;
 constexpr int64_t kCoverageDraws = 5;
 
@@ -73,6 +74,8 @@ EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, cons
   c.resolution = resolution;
   const double unmeasured = std::numeric_limits<double>::quiet_NaN();
   c.generated.precision = c.generated.recall = c.baseline.precision = c.baseline.recall = unmeasured;
+  c.generated_density_coverage.density = c.generated_density_coverage.coverage = unmeasured;
+  c.baseline_density_coverage.density = c.baseline_density_coverage.coverage = unmeasured;
   const torch::Tensor real_pixels = pixels(real);
   if (compared > kCoverageK) {
     // With more generated images than real ones (a small dataset), the mean
@@ -82,25 +85,37 @@ EvalReport::Coverage coverage_at(int resolution, const torch::Tensor& real, cons
     const torch::Tensor fake_pixels = pixels(fake.slice(0, 0, draws * compared));
     const torch::Tensor real_rows = real_pixels.slice(0, 0, compared);
     const torch::Tensor real_radii = kth_neighbour_radii(real_rows, kCoverageK);
-    double precision = 0, recall = 0;
+    const bool wide_balls = compared > kDensityCoverageK;  // density/coverage's k fits in the sets
+    const torch::Tensor real_wide_radii = wide_balls ? kth_neighbour_radii(real_rows, kDensityCoverageK) : torch::Tensor();
+    double precision = 0, recall = 0, density = 0, covered = 0;
     torch::Tensor covered_in = torch::zeros({compared}, torch::kLong);
     for (int64_t d = 0; d < draws; ++d) {
-      c.generated = knn_precision_recall(real_rows, real_radii, fake_pixels.slice(0, d * compared, (d + 1) * compared),
-                                         kCoverageK);
+      const torch::Tensor drawn = fake_pixels.slice(0, d * compared, (d + 1) * compared);
+      c.generated = knn_precision_recall(real_rows, real_radii, drawn, kCoverageK);
       precision += c.generated.precision;
       recall += c.generated.recall;
       covered_in += c.generated.real_covered.to(torch::kLong);
+      if (!wide_balls) continue;
+      c.generated_density_coverage = knn_density_coverage(real_rows, real_wide_radii, drawn, kDensityCoverageK);
+      density += c.generated_density_coverage.density;
+      covered += c.generated_density_coverage.coverage;
     }
     c.generated.precision = precision / static_cast<double>(draws);
     c.generated.recall = recall / static_cast<double>(draws);
+    if (wide_balls) {
+      c.generated_density_coverage.density = density / static_cast<double>(draws);
+      c.generated_density_coverage.coverage = covered / static_cast<double>(draws);
+    }
     c.draws = static_cast<int>(draws);
     const auto* counts = covered_in.data_ptr<int64_t>();
     for (int64_t i = 0; i < compared; ++i)
       if (2 * counts[i] < draws) c.uncovered_real.push_back(real_indexes[static_cast<size_t>(i)]);
     std::sort(c.uncovered_real.begin(), c.uncovered_real.end());
   }
-  if (half > kCoverageK)
-    c.baseline = knn_precision_recall(real_pixels.slice(0, 0, half), real_pixels.slice(0, half, 2 * half), kCoverageK);
+  const torch::Tensor first_half = real_pixels.slice(0, 0, half), second_half = real_pixels.slice(0, half, 2 * half);
+  if (half > kCoverageK) c.baseline = knn_precision_recall(first_half, second_half, kCoverageK);
+  if (half > kDensityCoverageK)
+    c.baseline_density_coverage = knn_density_coverage(first_half, second_half, kDensityCoverageK);
   return c;
 }
 
@@ -240,12 +255,14 @@ std::string coverage_json(const std::vector<EvalReport::Coverage>& levels) {
     s << (i ? ", " : "") << "{\"resolution\": " << c.resolution << ", \"images\": " << c.generated.real
       << ", \"generated_draws\": " << c.draws
       << ", \"precision\": " << json_number(c.generated.precision) << ", \"recall\": " << json_number(c.generated.recall)
-      << ", \"uncovered_real_records\": [";
+      << ", \"density\": " << json_number(c.generated_density_coverage.density)
+      << ", \"coverage\": " << json_number(c.generated_density_coverage.coverage) << ", \"uncovered_real_records\": [";
     const auto runs = index_runs(c.uncovered_real);
     for (size_t r = 0; r < runs.size(); ++r) s << (r ? ", " : "") << "[" << runs[r].first << ", " << runs[r].second << "]";
     s << "], \"baseline\": {\"images_per_half\": " << c.baseline.real
       << ", \"precision\": " << json_number(c.baseline.precision) << ", \"recall\": " << json_number(c.baseline.recall)
-      << "}}";
+      << ", \"density\": " << json_number(c.baseline_density_coverage.density)
+      << ", \"coverage\": " << json_number(c.baseline_density_coverage.coverage) << "}}";
   }
   return s.str();
 }
@@ -560,7 +577,8 @@ std::string report_json(const EvalReport& r) {
     << "  },\n"
     << "  \"precision_recall\": {\"what\": \"k-NN precision and recall (Kynkaanniemi et al. 2019) on box-averaged "
        "pixels, k = "
-    << kCoverageK << "; baseline: one half of the real images against the other\", \"levels\": ["
+    << kCoverageK << "; density and coverage (Naeem et al. 2020), k = " << kDensityCoverageK
+    << "; baseline: one half of the real images against the other\", \"levels\": ["
     << coverage_json(r.coverage) << "]},\n"
     << "  \"border_brightness\": {\"what\": \"mean of the outer 1-pixel ring, 0..255\", \"generated\": "
     << json_number(r.fake_border) << ", \"real\": " << json_number(r.real_border) << "},\n";
@@ -635,6 +653,10 @@ std::string format_report(const EvalReport& r) {
                   "generated draws; real half vs real half: %.3f, %.3f)\n",
                   c.generated.precision, c.generated.recall, kCoverageK, c.resolution, c.resolution,
                   static_cast<long long>(c.generated.real), c.draws, c.baseline.precision, c.baseline.recall);
+    s << line;
+    std::snprintf(line, sizeof line, "  density %.3f, coverage %.3f (k = %d, the same draws; real half vs real half: %.3f, %.3f)\n",
+                  c.generated_density_coverage.density, c.generated_density_coverage.coverage, kDensityCoverageK,
+                  c.baseline_density_coverage.density, c.baseline_density_coverage.coverage);
     s << line;
     if (!c.uncovered_real.empty())
       s << "  real records no generated image reaches (in most draws; indexes in the split): "

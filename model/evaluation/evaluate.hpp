@@ -72,7 +72,7 @@ struct EvalReport {
   uint64_t baseline_images = 0;       // per half
   SwdResult baseline;
   MemorizationReport memorization;
-  // k-NN precision and recall on box-averaged pixels, the compared images
+  // k-NN precision and recall, density and coverage on box-averaged pixels, the compared images
   // of each set, and the same between the halves of the real sample: at
   // 8x8 (the layout: outline, size, ventricles; what a slice's level shows,
   // where generated texture noise averages out) and at the memorisation
@@ -81,6 +81,9 @@ struct EvalReport {
     int resolution = 0;
     int draws = 0;  // disjoint draws of generated images averaged
     PrecisionRecall generated, baseline;
+    // Density and coverage (k = 5) of the same draws and halves: what the
+    // samples reach of the real images' own neighbourhoods.
+    DensityCoverage generated_density_coverage, baseline_density_coverage;
     // The real records (indexes in the split, ascending) inside no
     // generated ball in most draws: what the generator misses.
     std::vector<uint64_t> uncovered_real;
