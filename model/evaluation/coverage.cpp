@@ -31,6 +31,22 @@ torch::Tensor as_double_rows(const torch::Tensor& features, const char* metric, 
   return features.to(torch::kDouble).contiguous();
 }
 
+// Both sets as double rows of one length, with one radius per real row.
+struct KnnSets {
+  torch::Tensor real, real_radii, fake;
+};
+
+KnnSets checked_sets(const char* metric, const torch::Tensor& real_features, const torch::Tensor& real_radii,
+                     const torch::Tensor& fake_features, int k) {
+  KnnSets sets{as_double_rows(real_features, metric, "real", k), real_radii.to(torch::kDouble),
+               as_double_rows(fake_features, metric, "generated", k)};
+  if (real_radii.dim() != 1 || real_radii.size(0) != sets.real.size(0))
+    throw std::invalid_argument(std::string(metric) + ": one radius per real row expected");
+  if (sets.real.size(1) != sets.fake.size(1))
+    throw std::invalid_argument(std::string(metric) + ": the sets' features differ in length");
+  return sets;
+}
+
 // Which rows of `queries` lie within some ball (centre row of `centres`,
 // radius its entry of `radii`).
 torch::Tensor rows_inside(const torch::Tensor& queries, const torch::Tensor& centres, const torch::Tensor& radii) {
@@ -63,17 +79,13 @@ PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const t
 
 PrecisionRecall knn_precision_recall(const torch::Tensor& real_features, const torch::Tensor& real_radii,
                                      const torch::Tensor& fake_features, int k) {
-  const torch::Tensor real = as_double_rows(real_features, "precision/recall", "real", k);
-  if (real_radii.dim() != 1 || real_radii.size(0) != real.size(0))
-    throw std::invalid_argument("precision/recall: one radius per real row expected");
-  const torch::Tensor fake = as_double_rows(fake_features, "precision/recall", "generated", k);
-  if (real.size(1) != fake.size(1)) throw std::invalid_argument("precision/recall: the sets' features differ in length");
+  const KnnSets sets = checked_sets("precision/recall", real_features, real_radii, fake_features, k);
   PrecisionRecall result;
   result.k = k;
-  result.real = real.size(0);
-  result.fake = fake.size(0);
-  result.precision = share(rows_inside(fake, real, real_radii.to(torch::kDouble)));
-  result.real_covered = rows_inside(real, fake, kth_neighbour_radii(fake, k));
+  result.real = sets.real.size(0);
+  result.fake = sets.fake.size(0);
+  result.precision = share(rows_inside(sets.fake, sets.real, sets.real_radii));
+  result.real_covered = rows_inside(sets.real, sets.fake, kth_neighbour_radii(sets.fake, k));
   result.recall = share(result.real_covered);
   return result;
 }
@@ -84,25 +96,21 @@ DensityCoverage knn_density_coverage(const torch::Tensor& real_features, const t
 
 DensityCoverage knn_density_coverage(const torch::Tensor& real_features, const torch::Tensor& real_radii,
                                      const torch::Tensor& fake_features, int k) {
-  const torch::Tensor real = as_double_rows(real_features, "density/coverage", "real", k);
-  if (real_radii.dim() != 1 || real_radii.size(0) != real.size(0))
-    throw std::invalid_argument("density/coverage: one radius per real row expected");
-  const torch::Tensor fake = as_double_rows(fake_features, "density/coverage", "generated", k);
-  if (real.size(1) != fake.size(1)) throw std::invalid_argument("density/coverage: the sets' features differ in length");
-  const torch::Tensor radii = real_radii.to(torch::kDouble);
+  const KnnSets sets = checked_sets("density/coverage", real_features, real_radii, fake_features, k);
   // For each real row, how many generated rows lie inside its ball.
-  torch::Tensor inside = torch::empty({real.size(0)}, torch::kLong);
-  distance_rows(real, fake, [&](int64_t first, const torch::Tensor& distances) {
+  torch::Tensor inside = torch::empty({sets.real.size(0)}, torch::kLong);
+  distance_rows(sets.real, sets.fake, [&](int64_t first, const torch::Tensor& distances) {
     const int64_t rows = distances.size(0);
-    inside.slice(0, first, first + rows).copy_((distances <= radii.slice(0, first, first + rows).unsqueeze(1)).sum(1));
+    const torch::Tensor radii = sets.real_radii.slice(0, first, first + rows).unsqueeze(1);
+    inside.slice(0, first, first + rows).copy_((distances <= radii).sum(1));
   });
   DensityCoverage result;
   result.k = k;
-  result.real = real.size(0);
-  result.fake = fake.size(0);
+  result.real = sets.real.size(0);
+  result.fake = sets.fake.size(0);
   result.real_covered = inside > 0;
   result.coverage = share(result.real_covered);
-  result.density = static_cast<double>(inside.sum().item<int64_t>()) / static_cast<double>(k * fake.size(0));
+  result.density = static_cast<double>(inside.sum().item<int64_t>()) / static_cast<double>(k * result.fake);
   return result;
 }
 
