@@ -4,7 +4,7 @@
 #   sg_prep  -> runs/demo.lmdb (every size 8..256)
 #   sg_train -> a small StyleGAN2 at 32x32 (about five to seven minutes on 2 cores)
 #   sg_test  -> sample and style-mixing grids, a walk in W space
-#   sg_eval  -> SWD, precision/recall, border brightness, memorisation check
+#   sg_eval  -> SWD, precision/recall, coverage, border brightness, memorisation check
 # and prints where the pictures are and the samples' scores against the
 # demo's targets.
 set -euo pipefail
@@ -25,9 +25,9 @@ rm -rf runs/demo-train
 # varied slices than the reference's eight layers within the demo's minutes.
 # 4,000 iterations: the first lower levels take shape (over three seeds,
 # coverage 0.14-0.16 against 0.09-0.10 at 3,000, recall 0.50-0.51); longer
-# runs draw them better but no longer fit the ten minutes (docs/demo.md). The report below names the slices still missed;
-# progressive StyleGAN at a similar budget collapsed to one oval with frame
-# artifacts (issue #27).
+# runs draw them better but no longer fit the ten minutes (docs/demo.md).
+# The report below names the slices still missed. Progressive StyleGAN at a
+# similar budget collapsed to one oval with frame artifacts (issue #27).
 build/bin/sg_train runs/demo.lmdb --out runs/demo-train --arch stylegan2 --size 32 --channels 24 --n_mlp 2 --batch 16 \
   --mixing --max_iter 4000 --sample-every 100 --checkpoint-every 500 --seed 1
 build/bin/sg_test runs/demo-train/checkpoints/latest.ckpt --size 32 --out runs/demo-test \
