@@ -13,6 +13,7 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <utility>
 
 #include "common/errors.hpp"
 #include "common/images/image_codec.hpp"
@@ -351,19 +352,31 @@ TEST(Audit, NamesThePatientsAGeneratorCopiesAndNotUnseenOnes) {
   }
 }
 
+// Each row's distance to its k-th nearest other row, one pair at a time.
+std::vector<double> brute_force_radii(const torch::Tensor& x, int k) {
+  std::vector<double> r;
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    std::vector<double> d;
+    for (int64_t j = 0; j < x.size(0); ++j)
+      if (j != i) d.push_back((x[i] - x[j]).norm().item<double>());
+    std::sort(d.begin(), d.end());
+    r.push_back(d[static_cast<size_t>(k - 1)]);
+  }
+  return r;
+}
+
+// A real cloud of 60 rows and 50 generated ones, half on it and half
+// shifted away from it: the sets the definition tests compare on.
+std::pair<torch::Tensor, torch::Tensor> cloud_and_half_shifted_fakes(uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::Tensor real = torch::randn({60, 5}, torch::kDouble);
+  torch::Tensor fake = torch::cat({torch::randn({25, 5}, torch::kDouble),
+                                   torch::randn({25, 5}, torch::kDouble) * 0.3 + 4.0});
+  return {real, fake};
+}
+
 // Precision and recall by their definition, one pair at a time.
 PrecisionRecall brute_force_precision_recall(const torch::Tensor& real, const torch::Tensor& fake, int k) {
-  auto radii = [&](const torch::Tensor& x) {
-    std::vector<double> r;
-    for (int64_t i = 0; i < x.size(0); ++i) {
-      std::vector<double> d;
-      for (int64_t j = 0; j < x.size(0); ++j)
-        if (j != i) d.push_back((x[i] - x[j]).norm().item<double>());
-      std::sort(d.begin(), d.end());
-      r.push_back(d[static_cast<size_t>(k - 1)]);
-    }
-    return r;
-  };
   auto share_inside = [](const torch::Tensor& queries, const torch::Tensor& centres, const std::vector<double>& r) {
     int64_t inside = 0;
     for (int64_t q = 0; q < queries.size(0); ++q)
@@ -375,17 +388,13 @@ PrecisionRecall brute_force_precision_recall(const torch::Tensor& real, const to
     return static_cast<double>(inside) / static_cast<double>(queries.size(0));
   };
   PrecisionRecall out;
-  out.precision = share_inside(fake, real, radii(real));
-  out.recall = share_inside(real, fake, radii(fake));
+  out.precision = share_inside(fake, real, brute_force_radii(real, k));
+  out.recall = share_inside(real, fake, brute_force_radii(fake, k));
   return out;
 }
 
 TEST(Coverage, PrecisionAndRecallMatchTheirDefinition) {
-  torch::manual_seed(3);
-  const torch::Tensor real = torch::randn({60, 5}, torch::kDouble);
-  // Half of the fakes on the real cloud, half shifted away from it.
-  const torch::Tensor fake = torch::cat({torch::randn({25, 5}, torch::kDouble),
-                                         torch::randn({25, 5}, torch::kDouble) * 0.3 + 4.0});
+  const auto [real, fake] = cloud_and_half_shifted_fakes(3);
   for (int k : {1, 3, 5}) {
     const PrecisionRecall fast = knn_precision_recall(real, fake, k);
     const PrecisionRecall slow = brute_force_precision_recall(real, fake, k);
@@ -425,15 +434,12 @@ TEST(Coverage, ACollapsedGeneratorKeepsPrecisionAndLosesRecall) {
 // Density and coverage by their definition (Naeem et al. 2020), one pair at a time.
 DensityCoverage brute_force_density_coverage(const torch::Tensor& real, const torch::Tensor& fake, int k) {
   const int64_t n = real.size(0), m = fake.size(0);
+  const std::vector<double> radii = brute_force_radii(real, k);
   int64_t covered = 0, inside = 0;
   for (int64_t i = 0; i < n; ++i) {
-    std::vector<double> d;
-    for (int64_t j = 0; j < n; ++j)
-      if (j != i) d.push_back((real[i] - real[j]).norm().item<double>());
-    std::sort(d.begin(), d.end());
-    const double radius = d[static_cast<size_t>(k - 1)];
     int64_t here = 0;
-    for (int64_t j = 0; j < m; ++j) here += (fake[j] - real[i]).norm().item<double>() <= radius ? 1 : 0;
+    for (int64_t j = 0; j < m; ++j)
+      here += (fake[j] - real[i]).norm().item<double>() <= radii[static_cast<size_t>(i)] ? 1 : 0;
     inside += here;
     covered += here > 0 ? 1 : 0;
   }
@@ -444,10 +450,7 @@ DensityCoverage brute_force_density_coverage(const torch::Tensor& real, const to
 }
 
 TEST(Coverage, DensityAndCoverageMatchTheirDefinition) {
-  torch::manual_seed(5);
-  const torch::Tensor real = torch::randn({60, 5}, torch::kDouble);
-  const torch::Tensor fake = torch::cat({torch::randn({25, 5}, torch::kDouble),
-                                         torch::randn({25, 5}, torch::kDouble) * 0.3 + 4.0});
+  const auto [real, fake] = cloud_and_half_shifted_fakes(5);
   for (int k : {1, 3, 5}) {
     const DensityCoverage fast = knn_density_coverage(real, fake, k);
     const DensityCoverage slow = brute_force_density_coverage(real, fake, k);
