@@ -357,6 +357,19 @@ TEST(StyleGan2Training, LazyRegularisationCorrectsAdamsRateAndBetas) {
   EXPECT_NEAR(reference_ema_decay(), 0.997784, 1e-6);
 }
 
+// StyleGAN2-ADA's ramp-up: a half-life of 5% of the images trained on, in
+// steps 0.05 x (iteration + 1) whatever the batch, up to the reference's decay.
+TEST(StyleGan2Training, TheEmaRampsUpToTheReferenceDecay) {
+  const sg::EmaOptions ramp{reference_ema_decay(), 0.05};
+  EXPECT_NEAR(ramped_ema_decay(ramp, 0, 16), std::pow(0.5, 20.0), 1e-15);  // the first step: nearly a copy
+  for (int64_t batch : {4, 16, 64}) EXPECT_NEAR(ramped_ema_decay(ramp, 99, batch), std::pow(0.5, 1 / 5.0), 1e-12);
+  EXPECT_NEAR(ramped_ema_decay(ramp, 6249, 16), reference_ema_decay(), 1e-12);  // a half-life of 312.5 steps
+  EXPECT_LT(ramped_ema_decay(ramp, 6000, 16), reference_ema_decay());
+  EXPECT_EQ(ramped_ema_decay(ramp, 100000, 16), reference_ema_decay());
+  const sg::EmaOptions fixed{reference_ema_decay(), 0};
+  for (int64_t i : {0, 99, 100000}) EXPECT_EQ(ramped_ema_decay(fixed, i, 16), reference_ema_decay());
+}
+
 // Adam's step count of a network's first parameter: one per optimiser step.
 int64_t adam_steps(torch::optim::Adam& optimizer, torch::nn::Module& module) {
   const auto* state = sg::find_adam_state(optimizer, module.parameters().front());

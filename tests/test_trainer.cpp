@@ -183,6 +183,31 @@ TEST(Trainer, StyleGan2TrainsAtOneSizeWritesEverythingAndResumesExactly) {
   }
 }
 
+// The EMA does not feed back into training: the ramped g_ema and train.py's
+// fixed one average the same generator, the ramped one nearer to it.
+TEST(Trainer, StyleGan2EmaRampsUpUnlessTheReferenceDecayIsAsked) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  std::map<std::string, torch::Tensor> g[2], ema[2];
+  for (int fixed = 0; fixed < 2; ++fixed) {
+    TrainOptions o = tiny_stylegan2_run(dir / "d.lmdb", dir / ("run" + std::to_string(fixed)));
+    o.max_iter = 6;
+    o.ema.decay = stylegan2::reference_ema_decay();
+    if (fixed) o.ema.rampup = 0;
+    const std::string checkpoint = train(o).last_checkpoint;
+    g[fixed] = stylegan2_weights(checkpoint, true);
+    ema[fixed] = stylegan2_weights(checkpoint, false);
+  }
+  double ramped_gap = 0, fixed_gap = 0;
+  for (const auto& [key, value] : g[0]) {
+    EXPECT_TRUE(torch::equal(value, g[1][key])) << key;
+    ramped_gap += (ema[0][key] - value).pow(2).sum().item<double>();
+    fixed_gap += (ema[1][key] - value).pow(2).sum().item<double>();
+  }
+  EXPECT_GT(fixed_gap, 0.0);
+  EXPECT_LT(ramped_gap, 0.5 * fixed_gap);
+}
+
 // The last row's augment_p and augment_r_t columns of a run's log.csv.
 std::pair<double, double> last_augment_columns(const std::string& csv_path, std::string* header = nullptr) {
   std::ifstream csv(csv_path);

@@ -90,9 +90,11 @@ void add_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagChoices& c, Prog
       ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
   app.add_option("--ema", c.ema,
                  "EMA generator: per-block (each block's half-life ramps up with the images it trained on, capped at "
-                 "--ema_decay per step) or reference (a fixed --ema_decay per step, as train.py)")
+                 "--ema_decay per step; StyleGAN2's blocks all train from the start) or reference (a fixed "
+                 "--ema_decay per step, as train.py)")
       ->check(CLI::IsMember({"per-block", "reference"}));
-  cli::add_number(app, "--ema_decay,--ema-decay", o.ema.decay, "EMA decay per G step (the reference's 0.999; the cap)",
+  cli::add_number(app, "--ema_decay,--ema-decay", o.ema.decay,
+                  "EMA decay per G step, the cap (the references': StyleGAN 0.999, StyleGAN2 0.5^(32/10,000))",
                   cli::between(0, 1));
   cli::add_number(app, "--ema_rampup,--ema-rampup", o.ema.rampup,
                   "per-block: half-life as a fraction of the images a block trained on (default 0.05)",

@@ -47,6 +47,11 @@ AdamSettings lazy_adam_settings(double lr, int interval) {
 
 double reference_ema_decay() { return std::pow(0.5, 32.0 / 10000.0); }
 
+double ramped_ema_decay(const EmaOptions& ema, int64_t iteration, int64_t batch) {
+  const uint64_t images = static_cast<uint64_t>(iteration + 1) * static_cast<uint64_t>(batch);
+  return block_ema_decays(ema, {images}, batch).front();
+}
+
 Models make_models(const Config& config, double lr, Loss loss, const Regularization& r, torch::Device device) {
   Models m;
   m.generator = Generator(config);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 
+#include "model/core/ema.hpp"
 #include "model/stylegan2/networks.hpp"
 
 namespace sg::stylegan2 {
@@ -50,6 +51,16 @@ Models make_models(const Config& config, double lr, Loss loss, const Regularizat
 
 // The reference's per-step EMA decay, 0.5^(32 / 10,000).
 double reference_ema_decay();
+
+// g_ema's decay at step `iteration` (from 0) of `batch` images: a half-life
+// of ema.rampup x the images trained on, this step's included
+// (StyleGAN2-ADA's ramp-up), capped at ema.decay. The reference's fixed
+// decay keeps a share of the random initialisation that decides short runs
+// (0.5^(1,000 / 312.5) = 11% after 1,000 steps); the ramp reaches the cap
+// after 1 / (rampup x (1 - cap)) steps (6,250 at 0.05 and the reference's
+// cap). rampup 0: the cap throughout, as train.py. One ramp for the whole
+// generator: StyleGAN2's blocks all train from the first step.
+double ramped_ema_decay(const EmaOptions& ema, int64_t iteration, int64_t batch);
 
 struct StepOptions {
   int64_t iteration = 0;                       // decides the lazy steps (i % interval == 0)

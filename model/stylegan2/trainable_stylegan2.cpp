@@ -33,6 +33,7 @@ class StyleGan2 final : public TrainableGan {
     options.loss = training_.saved.loss;
     options.regularization = training_.saved.regularization;
     options.mixing = training_.saved.mixing;
+    options.ema_decay = ramped_ema_decay(training_.ema, position.iteration, training_.saved.batch);
     options.augment_p = position.augment.p;
     options.precision = training_.precision;
     options.average_gradients = hooks_.average_gradients;

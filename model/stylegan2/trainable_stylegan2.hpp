@@ -12,6 +12,7 @@ struct Training {
   Config model;
   SavedTraining saved;  // lr, batch, loss, regularisation, mixing (also the file's args)
   Precision precision = Precision::Fp32;  // of the forward passes (a run's choice, not the file's)
+  EmaOptions ema{reference_ema_decay(), 0.05};  // g_ema's ramp-up (ramped_ema_decay)
   // Conditional (model.classes > 0): how the generator's classes are drawn.
   std::vector<double> class_weights;
 };

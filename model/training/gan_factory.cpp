@@ -18,6 +18,7 @@ std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device
     t.saved.regularization.r1 = spec.r1_gamma;
     t.saved.mixing = spec.mixing ? 0.9 : 0.0;
     t.precision = spec.precision;
+    t.ema = spec.ema;
     t.model.classes = static_cast<int>(spec.class_names.size());
     t.saved.class_names = spec.class_names;
     t.class_weights = spec.class_weights;

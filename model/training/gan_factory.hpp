@@ -27,7 +27,7 @@ struct GanSpec {
   double r1_gamma = 10.0;      // with GanLoss::R1
   bool mixing = false;         // style mixing with probability 0.9
   stylegan2::Regularization regularization;  // StyleGAN2's lazy intervals and path length (its r1 from r1_gamma)
-  EmaOptions ema;              // StyleGAN's per-block EMA
+  EmaOptions ema;              // the EMA generator's ramp-up and cap (StyleGAN: per block)
   Precision precision = Precision::Fp32;
   // Conditional (StyleGAN2 only): the classes, and the weights their
   // generator's classes are drawn with; empty: unconditional.

@@ -37,7 +37,7 @@ void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
 
   o.arch = c.arch == "stylegan2" ? Architecture::StyleGan2 : Architecture::StyleGan;
   if (o.arch == Architecture::StyleGan2) {
-    for (const char* flag : {"--sched", "--init_size", "--phase", "--max_size", "--ema", "--ema_decay", "--ema_rampup"})
+    for (const char* flag : {"--sched", "--init_size", "--phase", "--max_size"})
       refuse_unless(!c.was_given(flag),
                     std::string(flag) + " is a progressive StyleGAN flag; --arch stylegan2 trains one --size");
     if (c.size > 0) o.schedule.max_size = c.size;
@@ -55,6 +55,7 @@ void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
   const bool v2 = o.arch == Architecture::StyleGan2;
   o.loss = c.was_given("--loss") ? (c.loss == "r1" ? GanLoss::R1 : GanLoss::WganGp) : (v2 ? GanLoss::R1 : GanLoss::WganGp);
   if (v2 && !c.was_given("--lr")) o.schedule.lr = 0.002;
+  if (v2 && !c.was_given("--ema_decay")) o.ema.decay = stylegan2::reference_ema_decay();
   if (c.ema == "reference") o.ema.rampup = 0;
   o.init_size_given = c.was_given("--init_size");
   o.mirror = !c.no_mirror;
