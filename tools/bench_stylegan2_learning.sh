@@ -10,7 +10,10 @@
 #   tools/bench_stylegan2_learning.sh REFERENCE_CHECKOUT [SEEDS...]   (default: 1 2 3)
 # REFERENCE_CHECKOUT: stylegan2-pytorch's model.py and op/ (a clone kept
 # outside this project). Environment: LMDB (default runs/demo.lmdb), ITER
-# (1000), JOBS (runs at a time, default: the cores), WORK (a scratch folder).
+# (1000), JOBS (runs at a time, default: the cores), WORK (a scratch folder:
+# a run whose checkpoint is already there is not trained again, so an
+# interrupted benchmark goes on), OURS_FLAGS (more sg_train flags, e.g.
+# "--ema reference" for train.py's fixed EMA decay instead of the ramp-up).
 # About 10 min per seed for ours and 30 for the reference on one core here.
 set -euo pipefail
 reference=${1:?usage: tools/bench_stylegan2_learning.sh REFERENCE_CHECKOUT [SEEDS...]}
@@ -18,18 +21,22 @@ reference=$(cd "$reference" && pwd)
 shift
 [ $# -gt 0 ] && seeds=("$@") || seeds=(1 2 3)
 here=$(cd "$(dirname "$0")/.." && pwd)
-export lmdb=${LMDB:-$here/runs/demo.lmdb} iter=${ITER:-1000} here reference
+export lmdb=${LMDB:-$here/runs/demo.lmdb} iter=${ITER:-1000} here reference OURS_FLAGS
 export work=${WORK:-$(mktemp -d /tmp/sg2-learning.XXXXXX)}
 [ -d "$lmdb" ] || { echo "no LMDB at $lmdb (run tools/run_demo.sh, or set LMDB)" >&2; exit 1; }
 mkdir -p "$work"
 
 train() {  # train ours|reference SEED -> $work/KIND-SEED.ckpt
   local kind=$1 seed=$2
+  if [ -s "$work/$kind-$seed.ckpt" ]; then
+    echo "kept $kind seed $seed ($work/$kind-$seed.ckpt)"
+    return
+  fi
   if [ "$kind" = ours ]; then
     rm -rf "$work/ours-$seed"
     "$here/build/bin/sg_train" "$lmdb" --arch stylegan2 --size 32 --channels 64 --batch 16 --mixing \
       --max_iter "$iter" --seed "$seed" --threads 1 --device cpu --quiet --sample-every 0 --checkpoint-every 0 \
-      --out "$work/ours-$seed" >"$work/ours-$seed.log" 2>&1
+      ${OURS_FLAGS:-} --out "$work/ours-$seed" >"$work/ours-$seed.log" 2>&1
     cp "$work/ours-$seed/checkpoints/latest.ckpt" "$work/ours-$seed.ckpt"
   else
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 /usr/bin/python3 \
@@ -43,6 +50,7 @@ export -f train
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "StyleGAN2 learning, ours vs stylegan2-pytorch: $lmdb, 32x32, --channels 64, batch 16, $iter iterations, 1 thread per run, $cpu"
+[ -n "${OURS_FLAGS:-}" ] && echo "ours with $OURS_FLAGS"
 # The reference's runs first: they are the long ones.
 jobs=()
 for s in "${seeds[@]}"; do jobs+=(reference "$s"); done
