@@ -91,7 +91,7 @@ TEST_F(FeatureMetrics, FeaturesAreThePythonCallsOnGreyImagesReplicatedToRgb) {
   }
 }
 
-TEST_F(FeatureMetrics, FidKidAndPrEqualNumpyAndScipyOnTheSameFeatures) {
+TEST_F(FeatureMetrics, FidKidPrAndDensityCoverageEqualNumpyAndScipyOnTheSameFeatures) {
   for (const std::string name : {"inception", "vgg", "custom"}) {
     const torch::Tensor real = tensor(name + "_real"), generated = tensor(name + "_generated");
     FeatureMoments a, b;
@@ -105,6 +105,9 @@ TEST_F(FeatureMetrics, FidKidAndPrEqualNumpyAndScipyOnTheSameFeatures) {
     const PrecisionRecall pr = knn_precision_recall(real, generated, 3);
     expect_relative(pr.precision, number(name + "_precision"), 1e-9, name + " precision");
     expect_relative(pr.recall, number(name + "_recall"), 1e-9, name + " recall");
+    const DensityCoverage dc = knn_density_coverage(real, generated, 5);
+    expect_relative(dc.density, number(name + "_density"), 1e-9, name + " density");
+    expect_relative(dc.coverage, number(name + "_coverage"), 1e-9, name + " coverage");
   }
 }
 
@@ -220,6 +223,10 @@ TEST_F(FeatureMetrics, EvaluationStreamsGeneratedBatchesAndCachesRealFeatures) {
     EXPECT_TRUE(reports[1].has_pr);
     EXPECT_DOUBLE_EQ(reports[1].pr.precision, number("vgg_precision"));
     EXPECT_DOUBLE_EQ(reports[1].pr.recall, number("vgg_recall"));
+    EXPECT_TRUE(reports[1].has_dc);
+    EXPECT_DOUBLE_EQ(reports[1].dc.density, number("vgg_density"));
+    EXPECT_DOUBLE_EQ(reports[1].dc.coverage, number("vgg_coverage"));
+    EXPECT_FALSE(reports[0].has_dc);
     EXPECT_FALSE(std::isfinite(reports[1].fid));
     expect_relative(reports[2].fid, number("custom_fid"), 1e-4, "custom FID");
     for (const auto& r : reports) {

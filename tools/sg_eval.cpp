@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
   std::string metrics = "swd";
   app.add_option("--metrics", metrics,
                  "comma-separated: swd (SWD, memorisation, pixel precision/recall, border; the default), fid, kid "
-                 "(Inception-v3 features), pr (VGG16 features), as stylegan2-ada-pytorch's fid50k_full, kid50k_full, "
-                 "pr50k3_full");
+                 "(Inception-v3 features), pr (VGG16 features; with density/coverage), as stylegan2-ada-pytorch's "
+                 "fid50k_full, kid50k_full, pr50k3_full");
   sg::FeatureMetricOptions& f = o.feature_metrics;
   app.add_option("--inception", f.inception, "Inception-v3 TorchScript file inception-2015-12-05.pt for fid and kid "
                                              "(default: $SG_INCEPTION)");

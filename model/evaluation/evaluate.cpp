@@ -491,6 +491,9 @@ std::string feature_json(const std::vector<FeatureMetricReport>& reports) {
     if (f.has_pr)
       s << ", \"precision\": " << json_number(f.pr.precision) << ", \"recall\": " << json_number(f.pr.recall)
         << ", \"k\": " << f.pr.k;
+    if (f.has_dc)
+      s << ", \"density\": " << json_number(f.dc.density) << ", \"coverage\": " << json_number(f.dc.coverage)
+        << ", \"density_coverage_k\": " << f.dc.k;
     s << ", \"generated_images_per_second\": " << json_number(f.generated_images_per_second)
       << ", \"real_images_per_second\": " << json_number(f.real_images_per_second) << "}";
   }
@@ -506,6 +509,9 @@ std::string feature_headlines(const std::vector<FeatureMetricReport>& reports) {
     if (std::isfinite(f.kid)) s << "  \"kid\": " << json_number(f.kid) << ",\n";
     if (f.has_pr)
       s << "  \"pr_precision\": " << json_number(f.pr.precision) << ",\n  \"pr_recall\": " << json_number(f.pr.recall)
+        << ",\n";
+    if (f.has_dc)
+      s << "  \"pr_density\": " << json_number(f.dc.density) << ",\n  \"pr_coverage\": " << json_number(f.dc.coverage)
         << ",\n";
   }
   return s.str();
@@ -619,6 +625,11 @@ std::string format_report(const EvalReport& r) {
     if (f.has_pr) {
       std::snprintf(line, sizeof line, "  precision %.4f, recall %.4f (k-NN, k = %d)\n", f.pr.precision, f.pr.recall,
                     f.pr.k);
+      s << line;
+    }
+    if (f.has_dc) {
+      std::snprintf(line, sizeof line, "  density %.4f, coverage %.4f (k-NN, k = %d)\n", f.dc.density, f.dc.coverage,
+                    f.dc.k);
       s << line;
     }
     std::snprintf(line, sizeof line, "  %.1f generated images/s (drawing and features)%s\n",

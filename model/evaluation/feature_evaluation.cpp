@@ -191,6 +191,8 @@ std::vector<FeatureMetricReport> evaluate_features(const FeatureMetricOptions& o
     if (kind == FeatureKind::Vgg) {
       r.pr = knn_precision_recall(a.real, generated, o.pr_k);
       r.has_pr = true;
+      r.has_dc = std::min(r.real, r.generated) > o.dc_k;
+      if (r.has_dc) r.dc = knn_density_coverage(a.real, generated, o.dc_k);
     }
     reports.push_back(r);
   }

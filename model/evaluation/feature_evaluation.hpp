@@ -28,6 +28,7 @@ struct FeatureMetricOptions {
   int kid_subsets = 100;                 // kid50k_full: 100 subsets of up to 1,000
   int64_t kid_subset_size = 1000;
   int pr_k = 3;
+  int dc_k = 5;                          // density/coverage beside pr (Naeem et al. 2020's k)
   std::string cache_dir;                 // real-feature cache ("" = none)
   bool any() const { return fid || kid || pr || !features.empty(); }
 };
@@ -41,6 +42,8 @@ struct FeatureMetricReport {
   double kid = std::numeric_limits<double>::quiet_NaN();
   bool has_pr = false;
   PrecisionRecall pr;
+  bool has_dc = false;  // with pr where both sets hold more than dc_k images
+  DensityCoverage dc;
   bool real_from_cache = false;
   double generated_images_per_second = 0;  // drawing and features together
   double real_images_per_second = 0;       // reading and features (0 when cached)

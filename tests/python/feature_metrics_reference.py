@@ -15,7 +15,8 @@ Writes to OUT_DIR:
                 metrics/frechet_inception_distance.py, with metric_utils'
                 mean and covariance divided by n), KID over one subset of all
                 rows (kernel_inception_distance.py's formula; all rows, so
-                no draw decides it), precision/recall k = 3 (NumPy, float64),
+                no draw decides it), precision/recall k = 3 and
+                density/coverage k = 5 (Naeem et al. 2020's prdc) (NumPy, float64),
                 and 'quantise_in' / 'quantise_out': stylegan2-ada-pytorch's
                 (x * 127.5 + 128).clamp(0, 255).to(uint8) on values with ties.
 """
@@ -104,6 +105,16 @@ def precision_recall(real, fake, k=3):
     return float(precision), float(recall)
 
 
+def density_coverage(real, fake, k=5):
+    def distances(a, b):
+        return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0))
+    real_radii = np.sort(distances(real, real), axis=1)[:, k]
+    inside = distances(real, fake) < real_radii[:, None]
+    density = inside.sum(0).mean() / k
+    coverage = (distances(real, fake).min(1) < real_radii).mean()
+    return float(density), float(coverage)
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     nets = {"inception": StandIn(64, 1), "vgg": StandIn(48, 2), "custom": Custom()}
@@ -121,6 +132,7 @@ def main(out):
         expected[f"{name}_fid"] = fid(g, r)
         expected[f"{name}_kid"] = kid(g, r)
         expected[f"{name}_precision"], expected[f"{name}_recall"] = precision_recall(r, g)
+        expected[f"{name}_density"], expected[f"{name}_coverage"] = density_coverage(r, g)
     values = torch.cat([(torch.arange(0, 256, dtype=torch.float32) - 127.5) / 127.5,
                         (torch.arange(0, 256, dtype=torch.float32) - 128) / 127.5,
                         torch.linspace(-1.3, 1.3, 1001)])
