@@ -95,9 +95,11 @@ def kid(x, y):
     return float(((a.sum() - np.diag(a).sum()) / (m - 1) - b.sum() * 2 / m) / m)
 
 
+def distances(a, b):
+    return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0))
+
+
 def precision_recall(real, fake, k=3):
-    def distances(a, b):
-        return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0))
     real_radii = np.sort(distances(real, real), axis=1)[:, k]
     fake_radii = np.sort(distances(fake, fake), axis=1)[:, k]
     precision = (distances(fake, real) <= real_radii[None]).any(1).mean()
@@ -106,12 +108,10 @@ def precision_recall(real, fake, k=3):
 
 
 def density_coverage(real, fake, k=5):
-    def distances(a, b):
-        return np.sqrt(np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0))
     real_radii = np.sort(distances(real, real), axis=1)[:, k]
     inside = distances(real, fake) < real_radii[:, None]
     density = inside.sum(0).mean() / k
-    coverage = (distances(real, fake).min(1) < real_radii).mean()
+    coverage = inside.any(1).mean()
     return float(density), float(coverage)
 
 
