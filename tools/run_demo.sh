@@ -2,7 +2,7 @@
 # The main job on the embedded default data (the Colin27 brain from Debian's
 # mricron-data): installs what is missing, builds, then
 #   sg_prep  -> runs/demo.lmdb (every size 8..256)
-#   sg_train -> a small StyleGAN2 at 32x32 (about five to seven minutes on 2 cores)
+#   sg_train -> a small StyleGAN2 at 32x32 (about six to nine minutes on 2 cores)
 #   sg_test  -> sample and style-mixing grids, a walk in W space
 #   sg_eval  -> SWD, precision/recall, coverage, border brightness, memorisation check
 # and prints where the pictures are and the samples' scores against the
