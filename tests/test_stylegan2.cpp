@@ -132,6 +132,31 @@ Config small_config(int size = 16, int image_channels = 1) {
   return c;
 }
 
+// --d_channels: the discriminator's own cap widens it alone; the generator
+// (what the reference's Generator loads) keeps its shapes.
+TEST(StyleGan2Networks, TheDiscriminatorTakesAWidthCapOfItsOwn) {
+  torch::NoGradGuard no_grad;
+  const Config same = small_config();
+  Config wider = small_config();
+  wider.d_max_channels = 48;
+  EXPECT_EQ(wider.channels(16), 32);
+  EXPECT_EQ(wider.discriminator_channels(16), 48);
+  EXPECT_EQ(same.discriminator_channels(16), 32);
+  EXPECT_EQ(sg::stylegan::count_parameters(*Generator(wider)), sg::stylegan::count_parameters(*Generator(same)));
+  Discriminator d(wider);
+  bool found = false;
+  for (const auto& [name, tensor] : sg::ordered_state(*d)) {
+    if (name != "final_conv.0.weight") continue;
+    EXPECT_EQ(shape_text(tensor), "[48, 49, 3, 3]");  // 48 + the stddev map
+    found = true;
+  }
+  EXPECT_TRUE(found);
+  EXPECT_GT(sg::stylegan::count_parameters(*d), sg::stylegan::count_parameters(*Discriminator(same)));
+  EXPECT_EQ(d->forward(torch::randn({4, 1, 16, 16})).sizes(), (std::vector<int64_t>{4, 1}));
+  wider.d_max_channels = -1;
+  EXPECT_THROW(wider.validate(), std::invalid_argument);
+}
+
 TEST(StyleGan2Networks, GreyImagesAtTheConfiguredSizeAndOneScorePerImage) {
   torch::manual_seed(1);
   Generator g(small_config(32, 1));

@@ -15,6 +15,7 @@
 #include "datasets/lmdb_keys.hpp"
 #include "datasets/lmdb_reader.hpp"
 #include "datasets/record_codec.hpp"
+#include "model/core/state_dict_io.hpp"
 #include "model/core/torch_file.hpp"
 #include "model/evaluation/augment_sheet.hpp"
 #include "model/evaluation/evaluate.hpp"
@@ -471,6 +472,48 @@ TEST(Trainer, StyleGan2MappingDepthIsTheCheckpointsAndItsReadersTakeIt) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("--n_mlp 3 in the file, 2 here"), std::string::npos) << e.what();
   }
+}
+
+// --d_channels: the checkpoint keeps the discriminator's width, a resume
+// must give the same, and the generator's readers never need it.
+TEST(Trainer, StyleGan2DiscriminatorWidthIsTheCheckpointsAndResumeChecksIt) {
+  TempDir dir;
+  write_tiny_lmdb(dir / "d.lmdb");
+  TrainOptions o = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
+  o.max_iter = 2;
+  o.d_channels = 16;  // the tiny runs' generator has 8
+  const std::string checkpoint = train(o).last_checkpoint;
+  const auto info = stylegan2::read_checkpoint_info(checkpoint);
+  EXPECT_EQ(info.config.max_channels, 8);
+  EXPECT_EQ(info.config.discriminator_cap(), 16);
+  EXPECT_NE(info.train_config.find("d_channels=16"), std::string::npos) << info.train_config;
+  const TorchFile file = read_torch_file(checkpoint);
+  const torch::Tensor* first = tensor_at(*file.root->find("d"), "convs.0.0.weight");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->size(0), 16);
+  SampleOptions s;
+  s.size = 16;
+  s.rows = 1;
+  s.cols = 2;
+  s.device = "cpu";
+  EXPECT_FALSE(write_samples(checkpoint, dir / "grids", s, open_checkpoint).samples.empty());
+
+  TrainOptions resumed = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
+  resumed.max_iter = 3;
+  resumed.resume = checkpoint;
+  resumed.d_channels = 16;
+  EXPECT_EQ(train(resumed).iterations, 3);
+  resumed.d_channels = 0;
+  try {
+    train(resumed);
+    ADD_FAILURE() << "a checkpoint with a 16-wide discriminator resumed into an 8-wide one";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("--d_channels 16 in the file, 8 here"), std::string::npos) << e.what();
+  }
+  TrainOptions progressive = tiny_run(dir / "d.lmdb", dir / "progressive");
+  progressive.max_iter = 1;
+  progressive.d_channels = 16;
+  EXPECT_THROW(train(progressive), std::invalid_argument);
 }
 
 TEST(Trainer, StyleGan2RefusesWhatDoesNotFit) {

@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   sg::cli::add_choice(app, "--size", size, "StyleGAN2: the resolution", {8, 16, 32, 64, 128, 256, 512, 1024});
   sg::cli::add_choice(app, "--channel_multiplier,--channel-multiplier", channel_multiplier,
                       "StyleGAN2: 2 (config-f) or 1", {1, 2});
+  int d_channels = 0;
+  sg::cli::add_number(app, "--d_channels,--d-channels", d_channels,
+                      "StyleGAN2: the discriminator's width cap (default: --channels)", sg::cli::between(1, 512));
   if (int code = sg::cli::parse_flags(app, argc, argv, "sg_model"); code >= 0) return code;
   // Each architecture's own flags: one given to the other would be ignored.
   const bool v2 = arch == "stylegan2";
@@ -33,7 +36,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "sg_model: error: %s is a progressive StyleGAN flag; --arch stylegan2 takes --size\n", flag);
       return 2;
     }
-  for (const char* flag : {"--size", "--channel_multiplier"})
+  for (const char* flag : {"--size", "--channel_multiplier", "--d_channels"})
     if (!v2 && app.count(flag) > 0) {
       std::fprintf(stderr, "sg_model: error: %s needs --arch stylegan2 (StyleGAN grows to --max_size)\n", flag);
       return 2;
@@ -42,7 +45,8 @@ int main(int argc, char** argv) {
   (void)summary;
   try {
     if (arch == "stylegan2") {
-      const sg::stylegan2::Config c = sg::stylegan2::config_from(config, size, channel_multiplier);
+      sg::stylegan2::Config c = sg::stylegan2::config_from(config, size, channel_multiplier);
+      c.d_max_channels = d_channels;
       c.validate();
       std::fputs(sg::stylegan2::model_summary(c).c_str(), stdout);
       return 0;

@@ -112,6 +112,10 @@ void add_architecture_flags(CLI::App& app, sg::TrainOptions& o, sg::TrainFlagCho
   cli::add_choice(app, "--size", c.size, "StyleGAN2: the resolution (default: the LMDB's largest)", sizes);
   cli::add_choice(app, "--channel_multiplier,--channel-multiplier", o.channel_multiplier,
                   "StyleGAN2: width multiplier from 64x64 up (2: config-f, or 1)", {1, 2});
+  cli::add_number(app, "--d_channels,--d-channels", o.d_channels,
+                  "StyleGAN2: the discriminator's width cap (default: --channels; a small generator learns faster "
+                  "against a wider one)",
+                  cli::between(1, 512));
   cli::add_number(app, "--n_mlp,--n-mlp", o.model.n_mlp,
                   "StyleGAN2: layers of the mapping network (the reference's 8; StyleGAN2-ADA's small-data configs 2)",
                   cli::between(1, 8));

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <sstream>
+#include <vector>
 
 #include "common/atomic_file.hpp"
 #include "common/errors.hpp"
@@ -14,20 +15,29 @@ namespace {
 
 constexpr int64_t kFormatVersion = 1;
 
+// Six numbers; a seventh, the discriminator's width cap, only where it
+// differs from the generator's (files from before it stay readable).
 std::string config_text(const Config& c) {
-  return numbers_text({c.size, c.max_channels, c.image_channels, c.style_dim, c.n_mlp, c.channel_multiplier});
+  std::vector<int64_t> numbers = {c.size, c.max_channels, c.image_channels, c.style_dim, c.n_mlp, c.channel_multiplier};
+  if (c.discriminator_cap() != c.max_channels) numbers.push_back(c.discriminator_cap());
+  return numbers_text(numbers);
 }
 
 Config parse_config(const std::string& text, const std::string& path) {
   Config c;
-  if (!read_numbers(text, {&c.size, &c.max_channels, &c.image_channels, &c.style_dim, &c.n_mlp, &c.channel_multiplier}))
+  std::vector<int*> fields = {&c.size, &c.max_channels, &c.image_channels, &c.style_dim, &c.n_mlp, &c.channel_multiplier};
+  const bool six = read_numbers(text, fields);
+  fields.push_back(&c.d_max_channels);
+  if (!six && !read_numbers(text, fields))
     throw InputError(path, "checkpoint's model_config is unreadable: \"" + text + "\"");
+  if (!six && c.d_max_channels < 1)
+    throw InputError(path, "checkpoint's model_config has a discriminator width of " + std::to_string(c.d_max_channels));
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
     throw InputError(path, std::string("checkpoint's model_config: ") + e.what());
   }
-  if (c.max_channels > 4096 || c.style_dim > 4096 || c.n_mlp > 64 || c.image_channels > 4)
+  if (c.max_channels > 4096 || c.d_max_channels > 4096 || c.style_dim > 4096 || c.n_mlp > 64 || c.image_channels > 4)
     throw InputError(path, "checkpoint's model_config is absurd: \"" + text + "\"");
   return c;
 }
@@ -41,6 +51,7 @@ std::string describe_differences(const Config& file, const Config& here) {
   };
   compare("--size", file.size, here.size);
   compare("--channels", file.max_channels, here.max_channels);
+  compare("--d_channels", file.discriminator_cap(), here.discriminator_cap());
   compare("image channels (the LMDB's)", file.image_channels, here.image_channels);
   compare("style size", file.style_dim, here.style_dim);
   compare("--n_mlp", file.n_mlp, here.n_mlp);

@@ -18,10 +18,22 @@ Config config_from(const stylegan::StyleGanConfig& shared, int size, int channel
   return c;
 }
 
+namespace {
+
+// 512 up to 32x32, then halving from 256 * multiplier at 64x64.
+int uncapped_channels(int resolution, int channel_multiplier) {
+  if (resolution >= 64) return (256 * channel_multiplier) / (resolution / 64);
+  return 512;
+}
+
+}  // namespace
+
 int Config::channels(int resolution) const {
-  int base = 512;
-  if (resolution >= 64) base = (256 * channel_multiplier) / (resolution / 64);
-  return std::min(base, max_channels);
+  return std::min(uncapped_channels(resolution, channel_multiplier), max_channels);
+}
+
+int Config::discriminator_channels(int resolution) const {
+  return std::min(uncapped_channels(resolution, channel_multiplier), discriminator_cap());
 }
 
 int Config::log_size() const {
@@ -38,7 +50,7 @@ void Config::validate() const {
     throw std::invalid_argument("StyleGAN2 size " + std::to_string(size) + " is not a power of two from 8 to 1024");
   if (channel_multiplier != 1 && channel_multiplier != 2)
     throw std::invalid_argument("channel multiplier " + std::to_string(channel_multiplier) + " is not 1 or 2");
-  if (max_channels < 1 || image_channels < 1 || style_dim < 1 || n_mlp < 1)
+  if (max_channels < 1 || d_max_channels < 0 || image_channels < 1 || style_dim < 1 || n_mlp < 1)
     throw std::invalid_argument("StyleGAN2 widths, image channels, style size and mapping layers must be positive");
   if (classes < 0 || classes == 1 || classes > 65536)
     throw std::invalid_argument("a conditional StyleGAN2 needs 2 to 65536 classes, not " + std::to_string(classes));
@@ -152,15 +164,15 @@ torch::Tensor GeneratorImpl::mean_latent(int64_t n, int64_t label) {
 
 DiscriminatorImpl::DiscriminatorImpl(const Config& config_) : config(config_) {
   config.validate();
-  convs = torch::nn::Sequential(ConvLayer(config.image_channels, config.channels(config.size), 1, false));
-  int in = config.channels(config.size);
+  convs = torch::nn::Sequential(ConvLayer(config.image_channels, config.discriminator_channels(config.size), 1, false));
+  int in = config.discriminator_channels(config.size);
   for (int log = config.log_size(); log > 2; --log) {
-    const int out = config.channels(1 << (log - 1));
+    const int out = config.discriminator_channels(1 << (log - 1));
     convs->push_back(ResBlock(in, out));
     in = out;
   }
   register_module("convs", convs);
-  const int c4 = config.channels(4);
+  const int c4 = config.discriminator_channels(4);
   final_conv = register_module("final_conv", ConvLayer(in + 1, c4, 3, false));
   cmap_dim = config.classes > 0 ? c4 : 0;
   final_linear = register_module("final_linear",

@@ -17,6 +17,9 @@ namespace sg::stylegan2 {
 struct Config {
   int size = 256;              // output resolution, a power of two, 8..1024
   int max_channels = 512;      // width cap of every layer (the reference: 512)
+  // The discriminator's own width cap; 0: max_channels, as the reference.
+  // A small generator learns faster against a wider critic (docs/demo.md).
+  int d_max_channels = 0;
   int image_channels = 3;      // 1 for MRI, 3 for RGB
   int style_dim = 512;
   int n_mlp = 8;
@@ -29,6 +32,9 @@ struct Config {
   // The channels at a resolution: 512 up to 32x32, then 256, 128, 64, 32 and
   // 16 times channel_multiplier, capped at max_channels.
   int channels(int resolution) const;
+  // The same rule under the discriminator's cap.
+  int discriminator_channels(int resolution) const;
+  int discriminator_cap() const { return d_max_channels > 0 ? d_max_channels : max_channels; }
   int log_size() const;
   int num_layers() const;  // styled convolutions, one noise map each
   int n_latent() const;    // W+ entries: styles the synthesis consumes

@@ -18,8 +18,9 @@ std::string model_summary(const Config& config) {
   Generator g(config);
   Discriminator d(config);
   std::ostringstream out;
-  out << "config: StyleGAN2, size " << config.size << ", channels " << config.max_channels << ", channel_multiplier "
-      << config.channel_multiplier << ", image_channels " << config.image_channels << ", style_dim " << config.style_dim
+  out << "config: StyleGAN2, size " << config.size << ", channels " << config.max_channels;
+  if (config.discriminator_cap() != config.max_channels) out << " (discriminator " << config.discriminator_cap() << ")";
+  out << ", channel_multiplier " << config.channel_multiplier << ", image_channels " << config.image_channels << ", style_dim " << config.style_dim
       << ", n_mlp " << config.n_mlp << "\n";
   out << "generator parameters: " << stylegan::count_parameters(*g) << " (" << config.num_layers() << " styled convolutions, "
       << config.n_latent() << " W+ entries)\n";

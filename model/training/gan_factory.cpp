@@ -11,6 +11,7 @@ std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device
   if (spec.arch == Architecture::StyleGan2) {
     stylegan2::Training t;
     t.model = stylegan2::config_from(spec.model, spec.model.max_size, spec.channel_multiplier);
+    t.model.d_max_channels = spec.d_channels;
     t.saved.lr = spec.lr;
     t.saved.batch = spec.batch;
     t.saved.loss = spec.loss == GanLoss::R1 ? stylegan2::Loss::LogisticR1 : stylegan2::Loss::WganGp;
@@ -26,6 +27,7 @@ std::unique_ptr<TrainableGan> make_gan(const GanSpec& spec, torch::Device device
   }
   // Field by field: each architecture keeps its own settings type in its
   // own folder, below this factory.
+  if (spec.d_channels != 0) throw std::invalid_argument("a discriminator width of its own (--d_channels) needs --arch stylegan2");
   if (!spec.class_names.empty()) throw std::invalid_argument("StyleGAN (progressive) does not train conditionally: use --arch stylegan2");
   stylegan::StyleGanTraining t;
   t.model = spec.model;

@@ -21,6 +21,7 @@ struct GanSpec {
   // architecture; max_size is StyleGAN's largest size, StyleGAN2's one size.
   stylegan::StyleGanConfig model;
   int channel_multiplier = 2;  // StyleGAN2
+  int d_channels = 0;          // StyleGAN2: the discriminator's width cap (0: model.max_channels)
   double lr = 0.001;
   int batch = 32;              // StyleGAN2 records it in its checkpoints
   GanLoss loss = GanLoss::WganGp;

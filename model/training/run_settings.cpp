@@ -42,7 +42,7 @@ void apply_train_flags(const TrainFlagChoices& c, TrainOptions& o) {
                     std::string(flag) + " is a progressive StyleGAN flag; --arch stylegan2 trains one --size");
     if (c.size > 0) o.schedule.max_size = c.size;
   } else {
-    for (const char* flag : {"--size", "--channel_multiplier", "--n_mlp", "--path_regularize", "--d_reg_every",
+    for (const char* flag : {"--size", "--channel_multiplier", "--d_channels", "--n_mlp", "--path_regularize", "--d_reg_every",
                              "--g_reg_every", "--path_batch_shrink", "--cond"})
       refuse_unless(!c.was_given(flag), std::string(flag) + " needs --arch stylegan2");
     if (c.was_given("--init_size") && o.schedule.max_size > 0)
@@ -151,7 +151,8 @@ std::string describe_settings(const TrainOptions& o) {
   if (o.conditional) s << " cond=1 balance=" << o.balance;
   if (o.collectives && o.collectives->size() > 1) s << " world_size=" << o.collectives->size();
   if (o.arch == Architecture::StyleGan2)
-    s << " channel_multiplier=" << o.channel_multiplier << " n_mlp=" << o.model.n_mlp
+    s << " channel_multiplier=" << o.channel_multiplier << (o.d_channels > 0 ? " d_channels=" + std::to_string(o.d_channels) : "")
+      << " n_mlp=" << o.model.n_mlp
       << " path_regularize=" << o.regularization.path_weight << " d_reg_every=" << o.regularization.d_every
       << " g_reg_every=" << o.regularization.g_every << " max_iter=" << o.max_iter;
   if (o.augment.enabled) {
@@ -169,6 +170,7 @@ GanSpec gan_spec(const TrainOptions& o) {
   spec.arch = o.arch;
   spec.model = o.model;
   spec.channel_multiplier = o.channel_multiplier;
+  spec.d_channels = o.d_channels;
   spec.lr = learning_rate_for(o.schedule, o.schedule.init_size);
   spec.batch = batch_for(o.schedule, o.schedule.max_size);
   spec.loss = o.loss;

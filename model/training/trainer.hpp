@@ -38,6 +38,7 @@ struct TrainOptions {
   // StyleGAN2: its fixed size is schedule.max_size (0: the LMDB's largest);
   // widths, style size and mapping depth come from `model`.
   int channel_multiplier = 2;
+  int d_channels = 0;               // StyleGAN2: the discriminator's width cap (0: model.max_channels)
   stylegan2::Regularization regularization;  // StyleGAN2 (its r1 from r1_gamma)
   stylegan::StyleGanConfig model;   // widths and sizes of either architecture; image_channels taken from the LMDB
   bool mixing = false;
