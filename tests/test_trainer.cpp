@@ -138,6 +138,16 @@ TrainOptions tiny_stylegan2_run(const std::string& lmdb, const std::string& out)
   return o;
 }
 
+// sg_test's path on a 16x16 StyleGAN2 checkpoint: a 1x2 sample grid.
+bool draws_a_small_grid(const std::string& checkpoint, const std::string& out) {
+  SampleOptions s;
+  s.size = 16;
+  s.rows = 1;
+  s.cols = 2;
+  s.device = "cpu";
+  return !write_samples(checkpoint, out, s, open_checkpoint).samples.empty();
+}
+
 std::map<std::string, torch::Tensor> stylegan2_weights(const std::string& checkpoint, bool raw) {
   stylegan2::Generator g(stylegan2::read_checkpoint_info(checkpoint).config);
   stylegan2::load_generator(checkpoint, g, raw);
@@ -457,12 +467,7 @@ TEST(Trainer, StyleGan2MappingDepthIsTheCheckpointsAndItsReadersTakeIt) {
   const auto weights = stylegan2_weights(checkpoint, false);
   EXPECT_TRUE(weights.count("style.3.weight"));
   EXPECT_FALSE(weights.count("style.4.weight"));
-  SampleOptions s;
-  s.size = 16;
-  s.rows = 1;
-  s.cols = 2;
-  s.device = "cpu";
-  EXPECT_FALSE(write_samples(checkpoint, dir / "grids", s, open_checkpoint).samples.empty());
+  EXPECT_TRUE(draws_a_small_grid(checkpoint, dir / "grids"));
   TrainOptions shallower = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
   shallower.max_iter = 3;
   shallower.resume = checkpoint;
@@ -491,12 +496,7 @@ TEST(Trainer, StyleGan2DiscriminatorWidthIsTheCheckpointsAndResumeChecksIt) {
   const torch::Tensor* first = tensor_at(*file.root->find("d"), "convs.0.0.weight");
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->size(0), 16);
-  SampleOptions s;
-  s.size = 16;
-  s.rows = 1;
-  s.cols = 2;
-  s.device = "cpu";
-  EXPECT_FALSE(write_samples(checkpoint, dir / "grids", s, open_checkpoint).samples.empty());
+  EXPECT_TRUE(draws_a_small_grid(checkpoint, dir / "grids"));
 
   TrainOptions resumed = tiny_stylegan2_run(dir / "d.lmdb", dir / "run");
   resumed.max_iter = 3;
